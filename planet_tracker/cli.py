@@ -80,8 +80,15 @@ def _port(text: str) -> int:
     return int(text)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line on stderr (not the whole usage) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="planet-tracker", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="planet-tracker", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,position}")
 
     serve = commands.add_parser("serve", help="run an app under its framework's own server")

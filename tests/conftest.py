@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from .servers import COMMANDS, running
+from benchmarks.harness.launcher import launch
+
+from .servers import COMMANDS
 
 DATA = Path(__file__).parent / "data"
 FRAMEWORKS = ("aiohttp", "flask")
@@ -20,7 +22,7 @@ def reference() -> dict:
 @pytest.fixture(scope="session")
 def servers():
     """Both apps under their development servers, once for the whole session: {framework: port}."""
-    with running(COMMANDS["aiohttp-dev"]) as aiohttp_server, running(COMMANDS["flask-dev"]) as flask_server:
+    with launch(COMMANDS["aiohttp-dev"]) as aiohttp_server, launch(COMMANDS["flask-dev"]) as flask_server:
         yield {"aiohttp": aiohttp_server.port, "flask": flask_server.port}
 
 

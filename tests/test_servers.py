@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from .servers import BIN, COMMANDS, request, running
+from benchmarks.harness.launcher import launch
+
+from .servers import BIN, COMMANDS, request
 
 PLANET_TRACKER = os.path.join(BIN, "planet-tracker")
 PATH = "/planets/mars?lon=145.051&lat=-39.754&when=2018-11-26T10:00:00Z"
@@ -32,7 +34,7 @@ def assert_group_gone(pgid: int) -> None:
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_documented_commands(name):
-    with running(COMMANDS[name]) as server:
+    with launch(COMMANDS[name]) as server:
         assert_serves(server.port)
         # Past the server's own request-line limit the server answers, not the app: still a 4xx.
         assert 400 <= request(server.port, "/planets/mars?lon=" + "1" * 70000)[0] < 500
@@ -49,7 +51,7 @@ def test_documented_commands(name):
     ["aiohttp", "--server", "gunicorn", "--workers", "2", "--worker-class", "aiohttp.GunicornUVLoopWebWorker"],
 ], ids=" ".join)
 def test_serve(args):
-    with running([PLANET_TRACKER, "serve", *args, "--port", "{port}"]) as server:
+    with launch([PLANET_TRACKER, "serve", *args, "--port", "{port}"]) as server:
         assert_serves(server.port)
         if "--workers" in args:
             # Workers boot one after another after the first answers: wait for all, the arbiter included.
@@ -66,16 +68,16 @@ def test_serve(args):
 @pytest.mark.parametrize("server", ["dev", "gunicorn"])
 def test_access_log_only_when_asked(framework, server):
     base = [PLANET_TRACKER, "serve", framework, "--server", server, "--port", "{port}"]
-    with running(base) as quiet:
+    with launch(base) as quiet:
         request(quiet.port, "/planets/venus?io_ms=1")
         request(quiet.port, "/healthz")  # a second request: the first one's line would be out by now
-        assert "io_ms=1" not in quiet.output()
-    with running([*base, "--access-log"]) as loud:
+        assert "io_ms=1" not in quiet.log_tail(1000)
+    with launch([*base, "--access-log"]) as loud:
         request(loud.port, "/planets/venus?io_ms=1")
         end = time.monotonic() + 5  # the line is written just after the response
-        while "/planets/venus?io_ms=1" not in loud.output() and time.monotonic() < end:
+        while "/planets/venus?io_ms=1" not in loud.log_tail(1000) and time.monotonic() < end:
             time.sleep(0.05)
-        assert "/planets/venus?io_ms=1" in loud.output()
+        assert "/planets/venus?io_ms=1" in loud.log_tail(1000)
 
 
 @pytest.mark.parametrize("args,message", [

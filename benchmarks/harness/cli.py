@@ -1,0 +1,232 @@
+"""``python -m benchmarks``: measure server scenarios, client strategies, or the whole article in one go.
+
+Exit status: 0 when everything measured cleanly, 1 when a scenario failed (it is reported, with no number),
+2 for bad arguments, a missing tool or a busy port (one line on stderr), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import calibrate, client, results, runner, scenarios, tables
+from .errors import HarnessError
+from .launcher import check_port_free
+from .loadgen import GENERATORS
+from .loadgen.ab import ARTICLE_SETTINGS
+from .loadgen.base import LoadSettings
+from .scenarios import ARTICLE_SCENARIOS, AUTO_WORKERS, SCENARIOS, Scenario
+
+DEFAULTS = runner.RunSettings()
+# ab -n 1000 lasts 0.05-0.5 s per run here: twenty of each keep the whole article well under three minutes.
+ARTICLE_REPEATS = 20
+
+
+class Progress:
+    """Timestamped progress lines on stderr, so long runs show they are alive."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.start = time.monotonic()
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    return AUTO_WORKERS if text == "auto" else _positive_int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 3600 or value != int(value):
+        raise argparse.ArgumentTypeError(f"must be whole seconds from 1 to 3600 (ab and wrk count whole seconds), "
+                                         f"not {text!r}")
+    return value
+
+
+def _io_ms(text: str) -> int:
+    if not text.isdigit() or int(text) > 1000:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 1000, not {text!r}")
+    return int(text)
+
+
+def _write(path: Path | None, records: Sequence, generators: Sequence[str] = ()) -> None:
+    if path is None:
+        return
+    tools = {name: GENERATORS[name].version() for name in generators}
+    results.dump(results.Results(results.environment(tools), tuple(records)), path)
+    print(f"results written to {path}", file=sys.stderr)
+
+
+def _load_settings(args: argparse.Namespace) -> LoadSettings:
+    if args.requests is not None:
+        return LoadSettings(concurrency=args.concurrency, requests=args.requests, duration_s=None,
+                            keepalive=not args.no_keepalive)
+    return LoadSettings(concurrency=args.concurrency, duration_s=args.duration, keepalive=not args.no_keepalive)
+
+
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
+    if args.scenario:
+        if args.framework or args.workers or args.worker_class or args.threads:
+            raise ValueError("give either --scenario or --framework/--server/--workers/..., not both")
+        return [scenarios.get(scenario_id) for scenario_id in args.scenario]
+    if not args.framework:
+        raise ValueError("say what to measure: --framework aiohttp|flask [--server ...], or --scenario ID")
+    return [Scenario(args.framework, args.server, workers=args.workers or 1, worker_class=args.worker_class,
+                     threads=args.threads or 1)]
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    try:  # the settings objects refuse bad combinations with ValueError: a usage error here
+        chosen = _scenarios(args)
+        if args.port and len(chosen) > 1:
+            raise ValueError("--port applies to a single scenario")
+        settings = runner.RunSettings(load=_load_settings(args), generator=args.load, repeats=args.repeats,
+                                      warmup=not args.no_warmup, io_ms=args.io_ms, pin=args.pin)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    if args.port:
+        check_port_free(args.port)  # before any progress line: a busy port is a usage error
+    runs = runner.measure(chosen, settings, Progress(args.quiet), port=args.port)
+    print(tables.server_table(runs))
+    _write(args.json, runs, [runs[0].settings["generator"]] if runs else [])
+    return 0 if all(run.status == "ok" for run in runs) else 1
+
+
+def cmd_client(args: argparse.Namespace) -> int:
+    try:
+        settings = client.ClientSettings(requests=args.requests, delay_ms=args.delay_ms, repeats=args.repeats)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    say = Progress(args.quiet)
+    say(f"client strategies: {settings.requests} requests x {settings.delay_ms:g} ms, {settings.repeats} repeats")
+    runs = client.run_scenarios(settings)
+    print(tables.client_table(runs))
+    _write(args.json, runs)
+    return 0 if all(run.status == "ok" for run in runs) else 1
+
+
+def cmd_article(args: argparse.Namespace) -> int:
+    """The article in one go: its six server scenarios with its ab command (plus repeats), its client side."""
+    say = Progress(args.quiet)
+    settings = runner.RunSettings(load=ARTICLE_SETTINGS, generator=args.load, repeats=args.repeats)
+    say(f"server side: {len(ARTICLE_SCENARIOS)} scenarios, ab -k -c 20 -n 1000, warm-up + {args.repeats} "
+        "repeats, interleaved")
+    server_runs = runner.measure(ARTICLE_SCENARIOS, settings, say)
+    say(f"client side: 100 requests x {args.client_delay_ms:g} ms to a local latency server, 5 strategies")
+    client_runs = client.run_scenarios(client.ClientSettings(delay_ms=args.client_delay_ms,
+                                                             repeats=args.client_repeats))
+    machine = results.environment()["machine"]
+    print(f"# The article, re-measured\n\nMachine: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs "
+          "(shared and noisy: absolute numbers vary by machine and by hour; compare ratios).\n")
+    print("## Server side: requests per second (median ± half-width of its 95 % CI)\n")
+    print(tables.article_server_table(server_runs) + "\n")
+    print(tables.server_table(server_runs) + "\n")
+    print("## Client side: 100 requests\n")
+    print(tables.client_table(client_runs))
+    _write(args.json, [*server_runs, *client_runs], [server_runs[0].settings["generator"]] if server_runs else [])
+    return 0 if all(run.status == "ok" for run in [*server_runs, *client_runs]) else 1
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for scenario in SCENARIOS.values():
+        print(f"{scenario.id:26} {scenario.framework:8} {scenario.label}")
+    return 0
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line on stderr (not the whole usage) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    server = commands.add_parser("server", help="measure one or more server scenarios (interleaved)")
+    what = server.add_argument_group("what to serve")
+    what.add_argument("--scenario", action="append", metavar="ID",
+                      help=f"a scenario id (repeat to compare several): {', '.join(SCENARIOS)}")
+    what.add_argument("--framework", choices=("aiohttp", "flask"))
+    what.add_argument("--server", choices=("dev", "gunicorn"), default="dev")
+    what.add_argument("--workers", type=_workers, help="gunicorn workers, or 'auto' for 2 x cores + 1")
+    what.add_argument("--worker-class", help="gunicorn worker class")
+    what.add_argument("--threads", type=_positive_int, help="gunicorn gthread threads per worker")
+    what.add_argument("--port", type=_positive_int, help="serve on this port (default: a free one)")
+    how = server.add_argument_group("how to load it")
+    how.add_argument("--load", choices=("auto", *GENERATORS), default="auto",
+                     help="load generator (auto: wrk, else ab, else the built-in one)")
+    how.add_argument("--repeats", type=_positive_int, default=DEFAULTS.repeats)
+    size = how.add_mutually_exclusive_group()
+    size.add_argument("--duration", type=_seconds, default=DEFAULTS.load.duration_s, help="seconds per run")
+    size.add_argument("--requests", type=_positive_int, help="requests per run, instead of a duration")
+    how.add_argument("--concurrency", type=_positive_int, default=DEFAULTS.load.concurrency)
+    how.add_argument("--no-keepalive", action="store_true", help="a new connection for every request")
+    how.add_argument("--io-ms", type=_io_ms, default=0, help="the handler waits this long (simulated I/O)")
+    how.add_argument("--pin", action="store_true", help="pin server to CPU 0, generator to CPU 1")
+    how.add_argument("--no-warmup", action="store_true")
+    server.add_argument("--json", type=Path, metavar="FILE", help="write the results here")
+    server.add_argument("--quiet", action="store_true", help="no progress lines")
+    server.set_defaults(func=cmd_server)
+
+    cli = commands.add_parser("client", help="time 100 requests to a slow local server, five ways")
+    cli.add_argument("--delay-ms", type=float, default=100.0)
+    cli.add_argument("--requests", type=_positive_int, default=100)
+    cli.add_argument("--repeats", type=_positive_int, default=3)
+    cli.add_argument("--json", type=Path, metavar="FILE")
+    cli.add_argument("--quiet", action="store_true")
+    cli.set_defaults(func=cmd_client)
+
+    article = commands.add_parser("article", help="the article's two tables, re-measured, beside its figures")
+    article.add_argument("--repeats", type=_positive_int, default=ARTICLE_REPEATS,
+                         help="repeats of each ab run (default %(default)s)")
+    article.add_argument("--client-repeats", type=_positive_int, default=3)
+    article.add_argument("--client-delay-ms", type=float, default=100.0, help="the latency server's delay")
+    article.add_argument("--load", choices=("ab", "builtin"), default="ab")
+    article.add_argument("--json", type=Path, metavar="FILE")
+    article.add_argument("--quiet", action="store_true")
+    article.set_defaults(func=cmd_article)
+
+    calib = commands.add_parser("calibrate", help="generator headroom, spread per scenario, start-up times")
+    calibrate.add_arguments(calib)
+    calib.set_defaults(func=calibrate.cmd_calibrate)
+
+    listing = commands.add_parser("scenarios", help="list the server scenarios")
+    listing.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def _terminate(signum, frame) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that every server is stopped by its context manager.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except HarnessError as error:
+        print(f"python -m benchmarks: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("python -m benchmarks: interrupted; servers stopped", file=sys.stderr)
+        return 130

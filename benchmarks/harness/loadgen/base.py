@@ -1,0 +1,128 @@
+"""The one small interface every load generator implements, and the record each run returns.
+
+A generator only knows how to build its command line and how to read its own output; running it (bounded in
+time, its CPU use measured) is done here, the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from ..errors import LoadFailed, ToolMissing
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """What one load run does. Exactly one of ``requests`` (a fixed count) or ``duration_s`` is set."""
+
+    concurrency: int = 20
+    requests: int | None = None
+    duration_s: float | None = 5.0
+    keepalive: bool = True
+    timeout_s: float = 10.0  # per request: a response slower than this is a timeout error
+    threads: int = 1  # wrk's threads; the others are single-threaded
+
+    def __post_init__(self) -> None:
+        if (self.requests is None) == (self.duration_s is None):
+            raise ValueError("set exactly one of requests and duration_s")
+        if self.concurrency < 1 or (self.requests is not None and self.requests < self.concurrency):
+            raise ValueError("concurrency must be >= 1 and requests >= concurrency")
+
+    @property
+    def deadline_s(self) -> float:
+        """How long a run may take before it is killed and failed: every load run is bounded in time."""
+        if self.duration_s is not None:
+            return self.duration_s + self.timeout_s + 30
+        return 120 + self.timeout_s
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a generator measured in one run; the same fields whatever the generator."""
+
+    generator: str  # "ab", "wrk" or "builtin"
+    version: str
+    argv: tuple[str, ...]
+    completed: int  # responses received, any status
+    duration_s: float
+    requests_per_s: float
+    non_2xx: int
+    socket_errors: dict[str, int]  # connect, read, write, timeout (ab: connect, receive, length, exceptions)
+    failed: int  # requests the generator itself counts as failed (ab's "Failed requests"), else 0
+    keepalive_requests: int | None  # None where the generator cannot tell (wrk)
+    latency_ms: dict[str, float]  # "50", "90", "99" percentiles and "mean"
+    generator_cpu_s: float = float("nan")
+    extra: dict = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """Why this run cannot yield a number; empty when it is clean."""
+        reasons = []
+        if self.completed == 0:
+            reasons.append("no response completed")
+        if self.non_2xx:
+            reasons.append(f"{self.non_2xx} non-2xx responses")
+        errors = {kind: count for kind, count in self.socket_errors.items() if count}
+        if errors:
+            reasons.append("socket errors " + ", ".join(f"{kind} {count}" for kind, count in sorted(errors.items())))
+        if self.failed:
+            reasons.append(f"{self.failed} failed requests")
+        return reasons
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["argv"] = list(self.argv)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LoadResult:
+        return cls(**{**data, "argv": tuple(data["argv"])})
+
+
+class LoadGenerator(Protocol):
+    """A load generator: a command line for a URL and settings, and a reader for what it printed."""
+
+    name: str
+    executable: str  # looked up on PATH
+    package: str  # the Debian package that provides it
+
+    def version(self) -> str: ...
+
+    def command(self, url: str, settings: LoadSettings) -> list[str]: ...
+
+    def parse(self, stdout: str, stderr: str, returncode: int, argv: list[str]) -> LoadResult:
+        """Read one run's output; raise LoadFailed when it holds no measurement."""
+        ...
+
+
+def require(generator: LoadGenerator) -> str:
+    """The generator's executable path, or ToolMissing naming the package to install."""
+    path = shutil.which(generator.executable)
+    if path is None:
+        raise ToolMissing(f"{generator.name} is not installed: apt-get install {generator.package}")
+    return path
+
+
+def run_load(generator: LoadGenerator, url: str, settings: LoadSettings, prefix: Sequence[str] = ()) -> LoadResult:
+    """Run the generator once against url, bounded by settings.deadline_s; measure its own CPU time.
+
+    ``prefix`` goes before the generator's command line (``taskset -c 1`` when pinning).
+    """
+    require(generator)
+    argv = [*prefix, *generator.command(url, settings)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=settings.deadline_s)
+    except subprocess.TimeoutExpired:
+        raise LoadFailed(f"{generator.name} did not finish within {settings.deadline_s:g} s") from None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = generator.parse(done.stdout, done.stderr, done.returncode, argv)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall = time.monotonic() - start
+    return LoadResult.from_dict({**result.to_dict(), "generator_cpu_s": cpu, "extra": {**result.extra, "wall_s": wall}})

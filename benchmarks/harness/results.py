@@ -1,0 +1,276 @@
+"""Results as versioned JSON: the records a run produces, and the one place that writes and reads them.
+
+A results file is ``{"schema": "planet-tracker-bench", "version": 1, "environment": {...}, "records": [...]}``.
+Each record is one measured scenario: its id, every setting, its status (a failed run carries a reason and no
+numbers), its samples (one per repeat) and their summary. Derived figures are written out for readers' sake
+and recomputed, not trusted, when a file is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from statistics import median
+
+from . import procstat
+from .loadgen.base import LoadResult
+from .stats import summarize
+
+SCHEMA = "planet-tracker-bench"
+VERSION = 1
+PACKAGES = ("planet-tracker", "aiohttp", "flask", "werkzeug", "gunicorn", "ephem", "uvloop", "requests")
+
+
+class ResultsError(ValueError):
+    """A results file that is not ours, or of a version we cannot read."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One repeat of a server scenario: what the generator saw and what the machine did meanwhile."""
+
+    load: LoadResult
+    server_cpu_s: float  # the whole process group
+    process_cpu_s: tuple[float, ...]  # per process of the group, busiest first (gunicorn: arbiter included)
+    worker_cpu_s: tuple[float, ...]  # per worker, busiest first (the server itself when it has no workers)
+    connections: int  # TCP connections accepted on the machine during the run
+    steal_share: float  # of the machine's CPU capacity during the run
+    other_cpu_share: float  # CPU used by neither server nor generator, of capacity
+    disturbed: bool
+    peak_rss_bytes: int  # sum of each server process's peak RSS
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.load.requests_per_s
+
+    @property
+    def server_cpu_per_request_ms(self) -> float:
+        return 1000 * self.server_cpu_s / self.load.completed
+
+    @property
+    def keepalive_share(self) -> float:
+        """Requests that did not need a new connection, measured from the kernel's TCP counters."""
+        return max(0.0, 1 - self.connections / self.load.completed)
+
+    @property
+    def worker_cpu_shares(self) -> tuple[float, ...]:
+        total = sum(self.worker_cpu_s)
+        return tuple(cpu / total for cpu in self.worker_cpu_s) if total else ()
+
+    def to_dict(self) -> dict:
+        return {
+            "load": self.load.to_dict(),
+            "server_cpu_s": self.server_cpu_s,
+            "process_cpu_s": list(self.process_cpu_s),
+            "worker_cpu_s": list(self.worker_cpu_s),
+            "connections": self.connections,
+            "steal_share": self.steal_share,
+            "other_cpu_share": self.other_cpu_share,
+            "disturbed": self.disturbed,
+            "peak_rss_bytes": self.peak_rss_bytes,
+            # derived, for readers of the file
+            "requests_per_s": self.requests_per_s,
+            "server_cpu_per_request_ms": self.server_cpu_per_request_ms,
+            "keepalive_share": self.keepalive_share,
+            "worker_cpu_shares": list(self.worker_cpu_shares),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Sample:
+        return cls(
+            load=LoadResult.from_dict(data["load"]),
+            server_cpu_s=data["server_cpu_s"],
+            process_cpu_s=tuple(data["process_cpu_s"]),
+            worker_cpu_s=tuple(data["worker_cpu_s"]),
+            connections=data["connections"],
+            steal_share=data["steal_share"],
+            other_cpu_share=data["other_cpu_share"],
+            disturbed=data["disturbed"],
+            peak_rss_bytes=data["peak_rss_bytes"],
+        )
+
+
+@dataclass(frozen=True)
+class ServerRun:
+    """One server scenario measured: warm-up discarded, then the repeats (disturbed ones re-run)."""
+
+    scenario: dict  # id, framework, server, workers, worker_class, threads, label
+    settings: dict  # generator, concurrency, requests or duration, keep-alive, io_ms, path, repeats, pinning...
+    status: str  # "ok" or "failed"
+    reason: str | None = None
+    ready_s: float | None = None
+    samples: tuple[Sample, ...] = ()
+    reruns: int = 0  # disturbed repeats that were measured again
+
+    kind = "server"
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise ValueError(f"status must be ok or failed, not {self.status!r}")
+        if self.status == "failed" and (self.samples or not self.reason):
+            raise ValueError("a failed run has a reason and no samples")
+
+    @property
+    def id(self) -> str:
+        return self.scenario["id"]
+
+    def summary(self) -> dict | None:
+        """Figures over the repeats, or None for a failed run."""
+        if self.status != "ok":
+            return None
+        samples = self.samples
+        worker_totals = [sum(s.worker_cpu_s[i] for s in samples if i < len(s.worker_cpu_s))
+                         for i in range(max(len(s.worker_cpu_s) for s in samples))]
+        total = sum(worker_totals)
+        return {
+            "requests_per_s": summarize([s.requests_per_s for s in samples]).to_dict(),
+            "latency_ms": {pct: median([s.load.latency_ms[pct] for s in samples]) for pct in ("50", "90", "99")},
+            "server_cpu_per_request_ms": summarize([s.server_cpu_per_request_ms for s in samples]).to_dict(),
+            "generator_cpu_s": median([s.load.generator_cpu_s for s in samples]),
+            "generator_cpu_share": median([s.load.generator_cpu_s / s.load.duration_s for s in samples]),
+            "keepalive_share": median([s.keepalive_share for s in samples]),
+            "worker_cpu_shares": [cpu / total for cpu in worker_totals] if total else [],
+            "peak_rss_bytes": max(s.peak_rss_bytes for s in samples),
+            "steal_share": max(s.steal_share for s in samples),
+            "other_cpu_share": max(s.other_cpu_share for s in samples),
+            "disturbed_repeats": sum(s.disturbed for s in samples),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "scenario": self.scenario,
+            "settings": self.settings,
+            "status": self.status,
+            "reason": self.reason,
+            "ready_s": self.ready_s,
+            "reruns": self.reruns,
+            "samples": [sample.to_dict() for sample in self.samples],
+            "summary": self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ServerRun:
+        return cls(
+            scenario=data["scenario"], settings=data["settings"], status=data["status"], reason=data["reason"],
+            ready_s=data["ready_s"], samples=tuple(Sample.from_dict(s) for s in data["samples"]),
+            reruns=data["reruns"],
+        )
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """One client strategy measured: wall times of its repeats against the local latency server."""
+
+    strategy: str
+    library: str  # "requests" or "aiohttp"
+    concurrency: int
+    floor_s: float  # the least time physics allows: requests x delay / concurrency
+    settings: dict  # requests, delay_ms, repeats, timeout_s
+    status: str
+    reason: str | None = None
+    wall_s: tuple[float, ...] = ()
+
+    kind = "client"
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise ValueError(f"status must be ok or failed, not {self.status!r}")
+        if (self.status == "failed") != bool(self.reason) or (self.status == "failed") == bool(self.wall_s):
+            raise ValueError("a failed run has a reason and no wall times; an ok run has wall times")
+
+    @property
+    def id(self) -> str:
+        return self.strategy
+
+    def summary(self) -> dict | None:
+        if self.status != "ok":
+            return None
+        wall = summarize(list(self.wall_s))
+        return {"wall_s": wall.to_dict(), "floor_s": self.floor_s, "efficiency": self.floor_s / wall.median}
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind, "id": self.id, "strategy": self.strategy, "library": self.library,
+            "concurrency": self.concurrency, "floor_s": self.floor_s, "settings": self.settings,
+            "status": self.status, "reason": self.reason, "wall_s": list(self.wall_s), "summary": self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ClientRun:
+        return cls(strategy=data["strategy"], library=data["library"], concurrency=data["concurrency"],
+                   floor_s=data["floor_s"], settings=data["settings"], status=data["status"],
+                   reason=data["reason"], wall_s=tuple(data["wall_s"]))
+
+
+KINDS = {"server": ServerRun, "client": ClientRun}
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def environment(tools: dict[str, str] | None = None) -> dict:
+    """Interpreter, package and tool versions, machine facts and commit: what a number depends on."""
+    packages = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "packages": packages,
+        "tools": dict(tools or {}),
+        "machine": procstat.machine_facts(),
+        "commit": _git_commit(),
+    }
+
+
+@dataclass(frozen=True)
+class Results:
+    environment: dict
+    records: tuple = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "version": VERSION, "environment": self.environment,
+                "records": [record.to_dict() for record in self.records]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Results:
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ResultsError("not a planet-tracker-bench results file")
+        if data.get("version") != VERSION:
+            raise ResultsError(f"results version {data.get('version')!r}; this harness reads version {VERSION}")
+        return cls(data["environment"], tuple(KINDS[r["kind"]].from_dict(r) for r in data["records"]))
+
+
+def dump(results: Results, path: str | Path) -> None:
+    """Write atomically: a crash mid-write never leaves half a file where results were."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(results.to_dict(), indent=1, allow_nan=True) + "\n")
+    partial.replace(path)
+
+
+def load(path: str | Path) -> Results:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ResultsError(f"cannot read results {path}: {error}") from None
+    return Results.from_dict(data)

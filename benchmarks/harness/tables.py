@@ -1,0 +1,125 @@
+"""Markdown tables of results for the command line, including the article's two tables beside its figures.
+
+Reads records only (``results``); the article's published numbers come from ``article_figures.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabulate import tabulate
+
+from .results import ClientRun, ServerRun
+
+ARTICLE_FIGURES = Path(__file__).with_name("article_figures.json")
+# The article's rows and which scenario ids fill them.
+ARTICLE_ROWS = (
+    ("development", "Development server", "aiohttp-dev", "flask-dev"),
+    ("gunicorn", "gunicorn", "aiohttp-gunicorn", "flask-gunicorn"),
+    ("gunicorn_w4", "gunicorn -w 4", "aiohttp-gunicorn-w4", "flask-gunicorn-w4"),
+)
+ARTICLE_CLIENT = (
+    ("requests-sequential", "requests_sequential"),
+    ("requests-threads-10", "requests_threads_10"),
+    ("requests-threads-20", "requests_threads_20"),
+    ("threadpool", None),
+    ("aiohttp-gather", "aiohttp_gather"),
+)
+
+
+def article_figures() -> dict:
+    return json.loads(ARTICLE_FIGURES.read_text())
+
+
+def _pct(value: float) -> str:
+    return "" if value is None or math.isnan(value) else f"{value:+.1f} %"
+
+
+def _rate(run: ServerRun | None) -> float:
+    if run is None or run.status != "ok":
+        return math.nan
+    return run.summary()["requests_per_s"]["median"]
+
+
+def _rate_cell(run: ServerRun | None) -> str:
+    if run is None:
+        return "not run"
+    if run.status != "ok":
+        return "FAILED"
+    rate = run.summary()["requests_per_s"]
+    return f"{rate['median']:,.0f} ± {rate['ci_half_width_pct']:.1f} %"
+
+
+def server_table(runs: Sequence[ServerRun]) -> str:
+    """Every measured scenario with its spread, latency, CPU cost and keep-alive share."""
+    rows = []
+    for run in runs:
+        if run.status != "ok":
+            rows.append([run.id, "FAILED: " + (run.reason or "")] + [""] * 8)
+            continue
+        s = run.summary()
+        rate, cpu = s["requests_per_s"], s["server_cpu_per_request_ms"]
+        rows.append([
+            run.id,
+            f"{rate['median']:,.0f}",
+            f"{rate['ci_low']:,.0f}-{rate['ci_high']:,.0f} (±{rate['ci_half_width_pct']:.1f} %)",
+            f"{100 * rate['cv']:.1f} %",
+            "/".join(f"{s['latency_ms'][p]:.1f}" for p in ("50", "90", "99")),
+            f"{cpu['median']:.3f}",
+            f"{100 * s['keepalive_share']:.0f} %",
+            " ".join(f"{100 * share:.0f}" for share in s["worker_cpu_shares"]),
+            f"{s['peak_rss_bytes'] / 2**20:.0f}",
+            f"{run.ready_s:.2f}",
+        ])
+    headers = ["scenario", "req/s (median)", "95 % CI", "CV", "latency p50/p90/p99 ms", "server CPU ms/req",
+               "keep-alive", "worker CPU %", "peak RSS MB", "ready s"]
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+
+
+def article_server_table(runs: Sequence[ServerRun]) -> str:
+    """The article's summary table, our medians beside its figures, with the same derived percentages."""
+    by_id = {run.id: run for run in runs}
+    published = article_figures()["server"]["requests_per_second"]
+    rows = []
+    dev = {}
+    for key, label, aio_id, flask_id in ARTICLE_ROWS:
+        aio, flask = _rate(by_id.get(aio_id)), _rate(by_id.get(flask_id))
+        paio, pflask = published[key]["aiohttp"], published[key]["flask"]
+        rows.append([f"{label} (req/s)", _rate_cell(by_id.get(aio_id)), _rate_cell(by_id.get(flask_id)),
+                     _pct(100 * (aio / flask - 1)), f"{paio:,.0f}", f"{pflask:,.0f}", _pct(100 * (paio / pflask - 1))])
+        if key == "development":
+            dev = {"aio": aio, "flask": flask, "paio": paio, "pflask": pflask}
+        else:
+            rows.append(["% increase over development server", _pct(100 * (aio / dev["aio"] - 1)),
+                         _pct(100 * (flask / dev["flask"] - 1)), "", _pct(100 * (paio / dev["paio"] - 1)),
+                         _pct(100 * (pflask / dev["pflask"] - 1)), ""])
+    headers = ["", "aiohttp (ours)", "Flask (ours)", "% difference (ours)", "aiohttp (2018)", "Flask (2018)",
+               "% difference (2018)"]
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+
+
+def client_table(runs: Sequence[ClientRun]) -> str:
+    """The client strategies: wall time, floor, efficiency, speed-up over sequential, the article's times."""
+    published = article_figures()["client"]["wall_seconds"]
+    article_key = dict(ARTICLE_CLIENT)
+    by_id = {run.id: run for run in runs}
+    sequential = by_id.get("requests-sequential")
+    base = sequential.summary()["wall_s"]["median"] if sequential and sequential.status == "ok" else math.nan
+    rows = []
+    for run in runs:
+        paper = published.get(article_key.get(run.id) or "", None)
+        paper_cell = f"{paper:.3f}" if paper is not None else "-"
+        if run.status != "ok":
+            rows.append([run.id, run.concurrency, "FAILED: " + (run.reason or ""), "", "", "", paper_cell])
+            continue
+        s = run.summary()
+        wall = s["wall_s"]
+        rows.append([run.id, run.concurrency, f"{wall['median']:.3f} ({wall['min']:.3f}-{wall['max']:.3f})",
+                     f"{s['floor_s']:.3f}", f"{100 * s['efficiency']:.0f} %", f"{base / wall['median']:.1f}x",
+                     paper_cell])
+    headers = ["strategy", "concurrency", "wall s, median (min-max)", "floor s", "efficiency",
+               "speed-up vs sequential", "article wall s"]
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)

@@ -1,0 +1,143 @@
+"""The launcher starts real servers, knows when they are ready, and leaves nothing behind on any path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from benchmarks.harness import launcher, procstat
+from benchmarks.harness.errors import PortBusy, ServerDied, ServerStartFailed
+from benchmarks.harness.launcher import launch
+from benchmarks.harness.scenarios import Scenario
+
+AIOHTTP = Scenario("aiohttp", "dev").spec().argv
+GUNICORN_2 = Scenario("flask", "gunicorn", workers=2).spec().argv
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def wait_group_gone(pgid: int, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while procstat.group_pids(pgid):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_start_ready_and_stop():
+    with launch(AIOHTTP) as server:
+        assert 0 < server.ready_s < 20
+        assert launcher.http_get(server.port, "/healthz")[0] == 200
+        pgid = server.pgid
+        assert procstat.group_pids(pgid) == [server.proc.pid]
+    assert procstat.group_pids(pgid) == []
+
+
+def test_workers_are_in_the_group_and_stop_with_it():
+    with launch(GUNICORN_2) as server:
+        pgid = server.pgid
+        end = time.monotonic() + 15
+        while len(server.pids()) < 3 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert len(server.pids()) == 3  # arbiter and two workers
+    assert procstat.group_pids(pgid) == []
+
+
+def test_exception_inside_stops_the_server():
+    with pytest.raises(RuntimeError), launch(AIOHTTP) as server:
+        pgid = server.pgid
+        raise RuntimeError("boom")
+    assert procstat.group_pids(pgid) == []
+
+
+def test_never_ready_times_out_and_leaves_nothing():
+    # A "server" that never listens, with a child of its own: both must go.
+    script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);" \
+             "print('starting', flush=True); time.sleep(60)"
+    server = launch([sys.executable, "-c", script], ready_timeout_s=1.0)
+    start = time.monotonic()
+    with pytest.raises(ServerStartFailed) as info:
+        server.__enter__()
+    assert time.monotonic() - start < 10
+    assert "not ready after 1 s" in str(info.value) and "starting" in info.value.log_tail
+    assert not any("time.sleep(60)" in _cmdline(pid) for pid in _all_pids())
+
+
+def test_exit_before_ready_shows_the_log():
+    with pytest.raises(ServerStartFailed) as info:
+        launch([sys.executable, "-c", "import sys; print('no such app', flush=True); sys.exit(3)"]).__enter__()
+    assert "status 3" in str(info.value) and "no such app" in info.value.log_tail
+
+
+def test_died_mid_run():
+    with launch(AIOHTTP) as server:
+        server.check_alive()
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait()
+        with pytest.raises(ServerDied):
+            server.check_alive()
+
+
+def test_requested_port_busy():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(PortBusy, match=f"port {taken.getsockname()[1]} on 127.0.0.1 is busy"):
+            launch(AIOHTTP, port=taken.getsockname()[1]).__enter__()
+
+
+def test_bind_race_is_retried(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        real = launcher.free_port
+        monkeypatch.setattr(launcher, "free_port", lambda: next(ports, None) or real())
+        with launch(AIOHTTP) as server:
+            assert server.port != taken.getsockname()[1]
+            assert launcher.http_get(server.port, "/healthz")[0] == 200
+
+
+def _all_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+DRIVER = textwrap.dedent("""
+    import sys, time
+    from benchmarks.harness.launcher import launch
+    with launch({argv!r}) as server:
+        print(server.pgid, flush=True)
+        time.sleep(120)
+""")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM], ids=lambda s: s.name)
+def test_harness_killed_leaves_no_server(sig):
+    """Ctrl-C unwinds through the context manager; SIGKILL and SIGTERM are covered by the parent-death signal."""
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(argv=list(GUNICORN_2))], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pgid = int(driver.stdout.readline())
+        assert procstat.group_pids(pgid)
+        driver.send_signal(sig)
+        driver.wait(20)
+        assert wait_group_gone(pgid), f"orphans after {sig.name}: {procstat.group_pids(pgid)}"
+    finally:
+        driver.kill()
+        driver.wait()
+        driver.stdout.close()

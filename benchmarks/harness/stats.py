@@ -1,4 +1,4 @@
-"""Summary statistics over repeats: median with a bootstrap confidence interval, spread, percentiles."""
+"""Summary statistics over repeats: median with a bootstrap confidence interval, and spread."""
 
 from __future__ import annotations
 
@@ -55,11 +55,3 @@ def summarize(values: Sequence[float]) -> Summary:
     mean = statistics.fmean(values)
     cv = statistics.stdev(values) / mean if len(values) > 1 and mean else 0.0
     return Summary(len(values), statistics.median(values), low, high, min(values), max(values), cv)
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]

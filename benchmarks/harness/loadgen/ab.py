@@ -24,7 +24,7 @@ import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import LoadFailed
-from .base import LoadResult, LoadSettings, require
+from .base import LoadResult, LoadSettings, require, whole_seconds
 
 # The article's preset, `ab -k -c 20 -n 1000`; command() adds -l, -r and -s to it.
 ARTICLE_SETTINGS = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
@@ -50,14 +50,6 @@ def _version_of(path: str) -> str:
     return match[1] + (f" r{match[2]}" if match[2] else "")
 
 
-def _whole_seconds(value: float, option: str, *, round_up: bool = False) -> int:
-    """``value`` as the whole seconds ab's ``option`` takes; LoadFailed when it is not one and may not be rounded."""
-    seconds = math.ceil(value) if round_up else int(value)
-    if seconds < 1 or (not round_up and seconds != value):
-        raise LoadFailed(f"ab's {option} takes whole seconds >= 1, not {value:g}")
-    return seconds
-
-
 class Ab:
     """A LoadGenerator running ApacheBench; ``version`` fixes the version reported (for reading stored output)."""
 
@@ -81,9 +73,9 @@ class Ab:
         if settings.requests is not None:
             argv += ["-n", str(settings.requests)]
         else:
-            duration = _whole_seconds(settings.duration_s, "-t")
+            duration = whole_seconds(settings.duration_s, "ab's -t")
             argv += ["-t", str(duration), "-n", str(duration * DURATION_CAP_PER_S)]
-        argv += ["-s", str(_whole_seconds(settings.timeout_s, "-s", round_up=True))]
+        argv += ["-s", str(whole_seconds(settings.timeout_s, "ab's -s", round_up=True))]
         parts = urlsplit(url)
         if not parts.path:  # ab calls a URL without a path invalid
             url = urlunsplit(parts._replace(path="/"))

@@ -6,6 +6,7 @@ time, its CPU use measured) is done here, the same way for all of them.
 
 from __future__ import annotations
 
+import math
 import resource
 import shutil
 import subprocess
@@ -98,6 +99,15 @@ class LoadGenerator(Protocol):
     def parse(self, stdout: str, stderr: str, returncode: int, argv: list[str]) -> LoadResult:
         """Read one run's output; raise LoadFailed when it holds no measurement."""
         ...
+
+
+def whole_seconds(value: float, option: str, *, round_up: bool = False) -> int:
+    """``value`` as the whole seconds a tool's ``option`` takes (ab and wrk read only those); LoadFailed when it
+    is not one and may not be rounded up."""
+    seconds = math.ceil(value) if round_up else int(value)
+    if seconds < 1 or (not round_up and seconds != value):
+        raise LoadFailed(f"{option} takes whole seconds >= 1, not {value:g}")
+    return seconds
 
 
 def require(generator: LoadGenerator) -> str:

@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import LoadFailed
-from .base import LoadResult, LoadSettings, require
+from .base import LoadResult, LoadSettings, require, whole_seconds
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
 REPORT_KEY = "wrk_report"  # the first key of the script's JSON line
@@ -36,14 +36,6 @@ def _version_of(path: str) -> str:
     done = subprocess.run([path, "-v"], capture_output=True, text=True, errors="replace", timeout=10)
     match = re.match(r"wrk (\S+)", done.stdout)
     return match[1] if match else (done.stdout.strip().splitlines() or ["unknown"])[0]
-
-
-def _whole_seconds(value: float, option: str, *, round_up: bool = False) -> int:
-    """``value`` as the whole seconds wrk's ``option`` takes; LoadFailed when it is not one and may not be rounded."""
-    seconds = math.ceil(value) if round_up else int(value)
-    if seconds < 1 or (not round_up and seconds != value):
-        raise LoadFailed(f"wrk's {option} takes whole seconds >= 1, not {value:g}")
-    return seconds
 
 
 class Wrk:
@@ -68,10 +60,10 @@ class Wrk:
         if settings.threads > settings.concurrency:
             raise LoadFailed(f"wrk needs at least as many connections as threads: "
                              f"{settings.concurrency} connections, {settings.threads} threads")
+        duration = whole_seconds(settings.duration_s, "wrk's -d")
+        timeout = whole_seconds(settings.timeout_s, "wrk's --timeout", round_up=True)
         argv = [self.executable, "-t", str(settings.threads), "-c", str(settings.concurrency),
-                "-d", f"{_whole_seconds(settings.duration_s, '-d')}s", "--latency",
-                "--timeout", f"{_whole_seconds(settings.timeout_s, '--timeout', round_up=True)}s",
-                "-s", str(SCRIPT)]
+                "-d", f"{duration}s", "--latency", "--timeout", f"{timeout}s", "-s", str(SCRIPT)]
         if not settings.keepalive:
             argv += ["-H", "Connection: close"]
         return [*argv, url]

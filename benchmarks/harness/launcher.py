@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -145,9 +146,12 @@ class Server:
             self._log = tempfile.TemporaryFile()
         argv = [arg.replace(PORT_PLACEHOLDER, str(self.port)) for arg in self.spec.argv]
         parent = os.getpid()
+        # An empty working directory: `python -m`, gunicorn and flask put the working directory first on sys.path,
+        # and under asv that is a checkout whose planet_tracker is not the build being measured.
+        self._workdir = tempfile.mkdtemp(prefix="planet-bench-")
         self._started = time.monotonic()
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=self._workdir,
             env={**os.environ, **self.spec.env}, preexec_fn=lambda: _child_setup(parent),
         )
 
@@ -197,6 +201,7 @@ class Server:
                 self._last_log = self.log_tail(50)
                 self._log.close()
                 self._log = None
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     # -- observation -----------------------------------------------------------------------------------------
 

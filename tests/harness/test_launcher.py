@@ -141,3 +141,14 @@ def test_harness_killed_leaves_no_server(sig):
         driver.kill()
         driver.wait()
         driver.stdout.close()
+
+
+def test_servers_do_not_import_from_the_working_directory(tmp_path, monkeypatch):
+    # Under asv the working directory is a checkout of another commit: the server must load the installed app.
+    fake = tmp_path / "planet_tracker"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('the checkout in the working directory was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    for scenario in (Scenario("aiohttp", "dev"), Scenario("flask", "dev"), Scenario("flask", "gunicorn")):
+        with launch(scenario.spec().argv, scenario.spec().env) as server:
+            assert launcher.http_get(server.port, "/planets/mars")[0] == 200, server.log_tail()

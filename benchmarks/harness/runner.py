@@ -123,6 +123,9 @@ def measure(scenarios: Sequence[Scenario], settings: RunSettings, progress: Prog
             except (ServerError, VerificationFailed) as error:
                 states.append(_Measured(scenario, None, str(error).splitlines()[0]))
                 say(f"  {scenario.id} FAILED: {states[-1].failure}")
+        # Runs first on the way out (callbacks unwind last-in first-out): every server is told to stop at once,
+        # then each one's stop() waits for it.
+        stack.callback(lambda: [state.server.signal_stop() for state in states if state.server])
 
         rounds = [("warm-up", 0)] if settings.warmup else []
         rounds += [(f"repeat {r + 1}/{settings.repeats}", r + 1) for r in range(settings.repeats)]

@@ -8,6 +8,7 @@ runs the build of the commit being measured.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -101,7 +102,7 @@ class Scenario:
             # gunicorn >= 25.1 opens a control socket in $HOME; two servers at once would fight over it.
             argv.append("--no-control-socket")
         argv.append(FACTORIES[self.framework])
-        return ServerSpec(tuple(argv))
+        return ServerSpec(tuple(argv), stop_signal=signal.SIGINT)  # gunicorn's quick shutdown
 
 
 def _gunicorn_has_control_socket() -> bool:

@@ -1,0 +1,25 @@
+"""The core computation, one planet at a time: what one request costs before any framework or server.
+
+The only benchmarks that import the subject: they time ``planet_tracker.core`` as built at each commit.
+"""
+
+from planet_tracker import core
+
+PLANETS = ["mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune"]
+ARTICLE_QUERY = [("lon", "145.051"), ("lat", "-39.754"), ("elevation", "0"), ("when", "2018-11-26T10:00:00Z")]
+
+
+class Position:
+    """Validating the article's query and computing and encoding the answer, as the handler does."""
+
+    params = [PLANETS]
+    param_names = ["planet"]
+
+    def setup(self, planet):
+        self.query = core.parse_query(planet, ARTICLE_QUERY)
+
+    def time_parse_query(self, planet):
+        core.parse_query(planet, ARTICLE_QUERY)
+
+    def time_position_body(self, planet):
+        core.position_body(self.query)

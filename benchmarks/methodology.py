@@ -1,0 +1,44 @@
+"""The axes that can change the verdict "async is faster", for the article's six scenarios.
+
+Each is measured like ``servers.ServerThroughput`` (seconds per batch; lower is better), with one setting
+changed: keep-alive off (a new connection per request, for every server alike), or a handler that waits
+20 ms for a simulated downstream call (``io_ms``), where an event loop can overlap the waits and a sync
+worker cannot.
+"""
+
+from benchmarks import common
+from benchmarks.harness import runner
+from benchmarks.harness.loadgen.base import LoadSettings
+
+IO_MS = 20
+# With 20 ms waits a single sync worker manages ~50 req/s: a smaller batch keeps a sample near 1 s.
+IO_BATCH = LoadSettings(concurrency=20, requests=50, duration_s=None, keepalive=True)
+NO_KEEPALIVE_BATCH = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=False)
+
+
+class KeepAliveOff(common.ServerBenchmark):
+    """Seconds per 1000 requests when every request opens a new connection."""
+
+    params = [common.ARTICLE_IDS]
+    param_names = ["scenario"]
+
+    def setup(self, scenario):
+        self.server = common.server_for(scenario)
+
+    def time_batch(self, scenario):
+        common.load(self.server, runner.PLANET_PATH, NO_KEEPALIVE_BATCH)
+
+
+class IOBound(common.ServerBenchmark):
+    """Seconds per 50 requests when the handler also waits 20 ms (I/O-bound rather than CPU-bound)."""
+
+    params = [common.ARTICLE_IDS]
+    param_names = ["scenario"]
+    repeat = (5, 10, 10.0)
+
+    def setup(self, scenario):
+        self.server = common.server_for(scenario)
+        self.path = f"{runner.PLANET_PATH}&io_ms={IO_MS}"
+
+    def time_batch(self, scenario):
+        common.load(self.server, self.path, IO_BATCH)

@@ -1,0 +1,93 @@
+"""asv's results as rows: one per benchmark, parameter combination, environment and commit.
+
+Read through asv's own loaders (``asv.config``, ``asv.benchmarks``, ``asv.results``), which also cope with the
+bare ``NaN``/``Infinity`` asv writes. In asv's results a failed benchmark is ``None`` and a skipped one
+(``NotImplementedError`` in its setup) is ``NaN``; rows keep that distinction as ``status``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from asv import config as asv_config
+from asv import results as asv_results
+from asv.benchmarks import Benchmarks
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured value."""
+
+    benchmark: str  # e.g. "servers.ServerThroughput.time_batch"
+    params: tuple[str, ...]  # the parameter values, as asv prints them ("'aiohttp-dev'")
+    param_names: tuple[str, ...]
+    env: str  # asv's environment name
+    python: str
+    commit: str
+    date: int  # commit date, ms since the epoch
+    value: float | None  # None: failed; NaN: skipped
+    stats: dict | None
+    samples: tuple[float, ...] | None
+    unit: str  # "seconds" for time_*, the benchmark's unit for track_*
+
+    @property
+    def status(self) -> str:
+        if self.value is None:
+            return "failed"
+        return "skipped" if math.isnan(self.value) else "ok"
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...], str]:
+        """What identifies a series across commits."""
+        return self.benchmark, self.params, self.env
+
+    @property
+    def label(self) -> str:
+        """The benchmark with its parameters, e.g. ``servers.ServerThroughput.time_batch(aiohttp-dev)``."""
+        args = ", ".join(param.strip("'") for param in self.params)
+        return f"{self.benchmark}({args})" if args else self.benchmark
+
+
+def load_config(path: str | Path = "asv.conf.json") -> asv_config.Config:
+    return asv_config.Config.load(str(path))
+
+
+def benchmark_info(conf: asv_config.Config) -> dict[str, dict]:
+    """What asv discovered about each benchmark (params, unit, type), from the results' benchmarks.json."""
+    return dict(Benchmarks.load(conf))
+
+
+def iter_rows(results_dir: str | Path, benchmarks: dict[str, dict], machine: str | None = None,
+              commit: str | None = None) -> Iterator[Row]:
+    """Every value in the results directory, for one machine (all by default) and one commit (all by default)."""
+    results_dir = str(results_dir)
+    if machine and commit:
+        files = asv_results.iter_results_for_machine_and_hash(results_dir, machine, commit)
+    elif machine:
+        files = asv_results.iter_results_for_machine(results_dir, machine)
+    else:
+        files = asv_results.iter_results(results_dir)
+    for result in files:
+        if commit and not result.commit_hash.startswith(commit):
+            continue
+        python = result.params.get("python", "")
+        for name in result.get_all_result_keys():
+            info = benchmarks.get(name)
+            if info is None:
+                continue  # a benchmark that no longer exists
+            params = info.get("params") or []
+            values = result.get_result_value(name, params)
+            stats = result.get_result_stats(name, params)
+            samples = result.get_result_samples(name, params)
+            unit = info.get("unit", "seconds")
+            for i, combination in enumerate(itertools.product(*params) if params else [()]):
+                yield Row(
+                    benchmark=name, params=tuple(combination), param_names=tuple(info.get("param_names") or ()),
+                    env=result.env_name, python=python, commit=result.commit_hash, date=result.date or 0,
+                    value=values[i], stats=stats[i] if stats else None,
+                    samples=tuple(samples[i]) if samples and samples[i] is not None else None, unit=unit,
+                )

@@ -24,7 +24,7 @@ class ClientStrategies:
     params = [list(client.STRATEGIES)]
     param_names = ["strategy"]
     number = 1
-    repeat = (5, 10, 10.0)
+    repeat = (3, 6, 4.0)
     warmup_time = 0.0
     timeout = 120.0
 

@@ -61,7 +61,9 @@ class ServerBenchmark:
     server is warmed up once when it starts), enough samples for asv's significance test."""
 
     number = 1
-    repeat = (7, 15, 10.0)  # at least 7 samples, at most 15, stopping after 10 s
+    # Per round: at least 4 samples, at most 8, stopping after 4 s. Two rounds (asv's default), each in its own
+    # process, so at least 8 samples in all; `asv run --interleave-rounds` alternates commits between rounds.
+    repeat = (4, 8, 4.0)
+    rounds = 2
     warmup_time = 0.0
-    rounds = 2  # asv's default: lets `asv run --interleave-rounds` alternate commits
     timeout = 120.0

@@ -34,7 +34,7 @@ class IOBound(common.ServerBenchmark):
 
     params = [common.ARTICLE_IDS]
     param_names = ["scenario"]
-    repeat = (5, 10, 10.0)
+    repeat = (3, 6, 4.0)
 
     def setup(self, scenario):
         self.server = common.server_for(scenario)

@@ -67,8 +67,9 @@ history: venv tools machine
 # Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
 # benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
 compare: venv tools machine
-	@mkdir -p .asv reports
-	git rev-parse --verify '$(BASE)^{commit}' HEAD > .asv/compare.hashes
+	@mkdir -p .asv reports && rm -f reports/compare.md
+	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
+	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
 	-$(ASV) run HASHFILE:.asv/compare.hashes --interleave-rounds --machine $(MACHINE) \
 		-E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
 	$(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) --factor $(FACTOR) \

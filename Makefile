@@ -53,14 +53,14 @@ ifdef QUICK
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 	@echo "QUICK=1: every benchmark ran once against the working tree; nothing was recorded."
 else
-	$(ASV) run HEAD^! --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
+	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
 endif
 	$(ASV) publish
 	@echo "asv site: $(abspath .asv/html)/index.html (make site serves it on http://127.0.0.1:$(PORT)/)"
 
 history: venv tools machine
 	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
-	$(ASV) run HASHFILE:.asv/history.hashes --skip-existing-commits --machine $(MACHINE) \
+	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing-commits --machine $(MACHINE) \
 		$(shell scripts/python-dirs --specs) $(BENCH_ARGS)
 	$(ASV) publish
 
@@ -70,7 +70,7 @@ compare: venv tools machine
 	@mkdir -p .asv reports && rm -f reports/compare.md
 	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
 	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
-	-$(ASV) run HASHFILE:.asv/compare.hashes --interleave-rounds --machine $(MACHINE) \
+	-$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
 		-E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
 	$(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) --factor $(FACTOR) \
 		--markdown reports/compare.md

@@ -5,6 +5,7 @@
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a significant regression
 #   make site                 serve the published site on 127.0.0.1
+# BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,6 +13,7 @@ N ?= 10
 BASE ?= main
 FACTOR ?= 1.05
 BENCH ?=
+ASV_ARGS ?=
 PORT ?= 8080
 
 # asv finds interpreters on PATH: put each installed one's real folder first (pyenv shims crash asv).
@@ -19,7 +21,7 @@ PY_DIRS := $(shell scripts/python-dirs 2>/dev/null)
 ASV := PATH="$(PY_DIRS):$$PATH" $(BIN)/asv
 MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)')
+BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
 .PHONY: venv tools machine test lint smoke bench history compare site clean
 

@@ -34,9 +34,13 @@ def server_for(scenario_id: str) -> Server:
     if server is None:
         server = Server(SCENARIOS[scenario_id].spec())
         server.__enter__()  # stops what it started if it fails
+        try:
+            verify.check_target(server.port, PLANET_PATH)
+            load(server, PLANET_PATH, WARMUP)
+        except BaseException:
+            server.stop()
+            raise
         _SERVERS[scenario_id] = server
-        verify.check_target(server.port, PLANET_PATH)
-        load(server, PLANET_PATH, WARMUP)
     return server
 
 

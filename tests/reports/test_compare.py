@@ -1,0 +1,57 @@
+"""The comparison of two commits: asv's verdicts, failures kept visible, regressions first."""
+
+from __future__ import annotations
+
+import math
+
+from reports.asvdata import Row
+from reports.compare import compare, format_value, mark, markdown
+
+SAMPLES_FAST = tuple(1.00 + 0.001 * i for i in range(10))
+SAMPLES_SLOW = tuple(1.20 + 0.001 * i for i in range(10))
+
+
+def row(value, samples=None, name="servers.ServerThroughput.time_batch", params=("'aiohttp-dev'",), unit="seconds"):
+    stats = {"ci_99_a": value * 0.99, "ci_99_b": value * 1.01, "q_25": value, "q_75": value, "repeat": 10,
+             "number": 1} if value is not None and not math.isnan(value) else None
+    return Row(name, params, ("scenario",), "env", "3.11", "abc", 0, value, stats, samples, unit)
+
+
+def test_marks():
+    fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
+    assert mark(fast, slow, 1.05) == "+"  # slower, and the samples do not overlap
+    assert mark(slow, fast, 1.05) == "-"
+    assert mark(fast, row(1.0046, SAMPLES_FAST), 1.05) == ""
+    assert mark(fast, row(None), 1.05) == "!"  # failed on the new commit
+    assert mark(row(None), fast, 1.05) == "x"
+    assert mark(row(math.nan), fast, 1.05) == ""  # skipped: no verdict
+    # Beyond the factor, but with samples that overlap: not significant.
+    noisy_a = row(1.0, (0.7, 1.3, 0.8, 1.2, 1.0))
+    noisy_b = row(1.1, (0.8, 1.4, 0.9, 1.3, 1.1))
+    assert mark(noisy_a, noisy_b, 1.05) == "~"
+
+
+def test_failures_do_not_hide_the_rest_and_regressions_come_first():
+    base = [row(1.0045, SAMPLES_FAST, params=("'a'",)), row(1.0045, SAMPLES_FAST, params=("'b'",)),
+            row(1.2045, SAMPLES_SLOW, params=("'c'",)), row(1.0, SAMPLES_FAST, params=("'gone'",))]
+    head = [row(None, params=("'a'",)), row(1.2045, SAMPLES_SLOW, params=("'b'",)),
+            row(1.0045, SAMPLES_FAST, params=("'c'",)), row(1.0, SAMPLES_FAST, params=("'new'",))]
+    changes = compare(base, head, 1.05)
+    assert [(c.label, c.mark) for c in changes] == [
+        ("servers.ServerThroughput.time_batch(a)", "!"),
+        ("servers.ServerThroughput.time_batch(b)", "+"),
+        ("servers.ServerThroughput.time_batch(c)", "-"),
+    ]
+    assert [c.regression for c in changes] == [True, True, False]
+    text = markdown(changes, "main", "HEAD", 1.05)
+    assert text.startswith("**2 significant regression(s)** between `main` and `HEAD`")
+    assert "| !  | servers.ServerThroughput.time_batch(a) | env           | 1 s    | failed |" in text
+    assert "1.20" in text and "0.83" in text
+
+
+def test_values_are_formatted_with_units():
+    assert format_value(2.5e-5, "seconds") == "25 µs"
+    assert format_value(0.1234, "seconds") == "123 ms"
+    assert format_value(3.5, "ms") == "3.5 ms"
+    assert format_value(None, "seconds") == "failed"
+    assert format_value(math.nan, "seconds") == "n/a"

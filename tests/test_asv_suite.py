@@ -1,0 +1,95 @@
+"""The asv suite: its configuration, the project's asv commands, and the benchmarks' server lifecycle."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asv import config as asv_config
+
+from benchmarks import clients, common, core, methodology, servers
+from benchmarks.harness import client, procstat
+from benchmarks.harness.errors import VerificationFailed
+from benchmarks.harness.scenarios import SCENARIOS, Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_config():
+    conf = asv_config.Config.load(str(ROOT / "asv.conf.json"))
+    assert conf.pythons == ["3.10", "3.11", "3.12", "3.13"]
+    assert conf.environment_type == "virtualenv" and conf.branches == ["main"] and conf.repo == "."
+    assert [Path(d).relative_to(ROOT).as_posix() for d in (conf.env_dir, conf.results_dir, conf.html_dir)] == [
+        ".asv/env", ".asv/results", ".asv/html"]
+    assert "--no-build-isolation" in conf.build_command[0]
+    # The matrix pins what constraints.txt pins: one set of versions for tests and benchmarks.
+    pins = dict(line.split(";")[0].strip().split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line and "python_version <" not in line)
+    for package, versions in conf.matrix["req"].items():
+        if package in pins:
+            assert versions == [pins[package]], package
+    assert {"aiohttp", "Flask", "gunicorn", "ephem", "uvloop", "requests", "tabulate"} <= set(conf.matrix["req"])
+
+
+def test_python_dirs_reports_and_skips_missing(tmp_path):
+    # A pyenv that knows only 3.11: the others are reported on stderr and left out.
+    prefix = tmp_path / "3.11.9"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "python3.11").symlink_to(sys.executable)
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "pyenv").write_text(f'#!/bin/sh\n[ "$2" = "3.11" ] && echo {prefix} && exit 0\nexit 1\n')
+    (fake / "pyenv").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+    done = subprocess.run([ROOT / "scripts" / "python-dirs"], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == f"{prefix}/bin"
+    assert done.stderr.splitlines() == [f"python{v} not found: skipped (install it, e.g. with pyenv, to measure it)"
+                                        for v in ("3.10", "3.12", "3.13")]
+    specs = subprocess.run([ROOT / "scripts" / "python-dirs", "--specs"], capture_output=True, text=True, env=env)
+    assert specs.stdout.strip() == "-E virtualenv:3.11"
+
+
+def test_machine_name():
+    name = subprocess.run([ROOT / "scripts" / "machine-name"], capture_output=True, text=True, check=True).stdout
+    assert re.fullmatch(rf"[a-z0-9-]+-{os.cpu_count()}cpu\n", name)
+
+
+def test_benchmark_parameters_are_the_harness_ids():
+    assert servers.ServerThroughput.params == [list(SCENARIOS)]
+    assert methodology.KeepAliveOff.params == methodology.IOBound.params == [common.ARTICLE_IDS]
+    assert len(common.ARTICLE_IDS) == 6
+    assert clients.ClientStrategies.params == [list(client.STRATEGIES)]
+    assert core.Position.params == [["mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune"]]
+    assert servers.ServerCost.track_p99_latency.unit == servers.ServerCost.track_cpu_per_request.unit == "ms"
+
+
+def test_a_server_is_started_once_per_process_and_stopped_at_exit():
+    first = common.server_for("aiohttp-dev")
+    try:
+        assert common.server_for("aiohttp-dev") is first
+        bench = servers.ServerThroughput()
+        bench.setup("aiohttp-dev")
+        bench.time_batch("aiohttp-dev")  # one verified batch
+        pgid = first.pgid
+    finally:
+        common._stop_servers()
+    assert procstat.group_pids(pgid) == [] and common._SERVERS == {}
+
+
+def test_a_broken_server_fails_the_benchmark_and_leaves_nothing(monkeypatch):
+    monkeypatch.setitem(SCENARIOS, "aiohttp-gunicorn-sync", Scenario("aiohttp", "gunicorn", worker_class="sync"))
+    with pytest.raises(VerificationFailed, match="answered 500"):
+        servers.ServerThroughput().setup("aiohttp-gunicorn-sync")
+    assert "aiohttp-gunicorn-sync" not in common._SERVERS
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and "worker-class sync" in _cmdline(pid)]
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,42 @@
+"""`make compare` end to end, in a temporary clone: a commit that breaks a benchmark is reported, and the
+comparison of every other benchmark is still printed (asv continuous would print no table at all)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(sys.executable).resolve().parent.parent
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_make_compare_keeps_failures_visible(tmp_path):
+    clone = tmp_path / "repo"
+    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    base = git(clone, "rev-parse", "HEAD")
+    core = clone / "planet_tracker" / "core.py"
+    core.write_text(core.read_text().replace(
+        "def position_body(query: Query) -> bytes:\n",
+        "def position_body(query: Query) -> bytes:\n    raise RuntimeError('broken on purpose')\n"))
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "break position_body")
+
+    done = subprocess.run(
+        # -o: use this test's venv as it is, without rebuilding it from the clone's files.
+        ["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}", r"BENCH=^core\.",
+         "ASV_ARGS=-a rounds=1 -a repeat=1"],
+        cwd=clone, capture_output=True, text=True, timeout=600)
+    table = (clone / "reports" / "compare.md").read_text()
+    assert done.returncode != 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert table.startswith("**7 significant regression(s)**")
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    failed = [line for line in rows if line.startswith("| !")]
+    assert len(failed) == 7 and all("core.Position.time_position_body(" in line and "| failed |" in line
+                                    for line in failed)
+    # The benchmark that still works is compared, with numbers on both sides.
+    (parse,) = [line for line in rows if "core.Query.time_parse_query" in line]
+    assert parse.count("µs") == 2

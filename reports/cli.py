@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from asv import util as asv_util
+
 from . import asvdata
 from . import compare as comparing
 
@@ -69,6 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ReportError as error:
+    except (ReportError, asv_util.UserError) as error:
         print(f"python -m reports: error: {error}", file=sys.stderr)
         return 2

@@ -65,9 +65,11 @@ class ServerBenchmark:
     server is warmed up once when it starts), enough samples for asv's significance test."""
 
     number = 1
-    # Per round: at least 4 samples, at most 8, stopping after 4 s. Two rounds (asv's default), each in its own
-    # process, so at least 8 samples in all; `asv run --interleave-rounds` alternates commits between rounds.
-    repeat = (4, 8, 4.0)
-    rounds = 2
+    # Per round: at least 3 samples, at most 5, stopping after 3 s. Four rounds, each in its own process (with
+    # its own server), so 12-20 samples in all: processes differ more than samples within one, and asv's
+    # Mann-Whitney test needs those differences sampled on both sides of a comparison, which
+    # `asv run --interleave-rounds` alternates between commits.
+    repeat = (3, 5, 3.0)
+    rounds = 4
     warmup_time = 0.0
     timeout = 120.0

@@ -72,8 +72,8 @@ def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 
     changes = []
     for row in head_rows:
         old = base.get(row.key)
-        if old is None:
-            continue
+        if old is None or (old.status == "skipped" and row.status == "skipped"):
+            continue  # not measured on both (asv writes NaN for a parameter combination left out of a run)
         changes.append(Change(row.label, row.env, row.unit, old.value, row.value, mark(old, row, factor)))
     return sorted(changes, key=lambda c: (ORDER[c.mark], -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
 

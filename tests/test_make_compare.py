@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = Path(sys.executable).resolve().parent.parent
+VENV = Path(sys.prefix)  # the venv running the tests
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -30,8 +30,8 @@ def test_make_compare_keeps_failures_visible(tmp_path):
         ["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}", r"BENCH=^core\.",
          "ASV_ARGS=-a rounds=1 -a repeat=1"],
         cwd=clone, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0 and (clone / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr
     table = (clone / "reports" / "compare.md").read_text()
-    assert done.returncode != 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert table.startswith("**7 significant regression(s)**")
     rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
     failed = [line for line in rows if line.startswith("| !")]

@@ -26,8 +26,8 @@ def test_marks():
     assert mark(row(None), fast, 1.05) == "x"
     assert mark(row(math.nan), fast, 1.05) == ""  # skipped: no verdict
     # Beyond the factor, but with samples that overlap: not significant.
-    noisy_a = row(1.0, (0.7, 1.3, 0.8, 1.2, 1.0))
-    noisy_b = row(1.1, (0.8, 1.4, 0.9, 1.3, 1.1))
+    noisy_a = row(1.0, (0.7, 1.3, 0.8, 1.2, 1.0, 0.9, 1.1, 0.75, 1.25, 1.05))
+    noisy_b = row(1.1, (0.8, 1.4, 0.9, 1.3, 1.1, 1.0, 1.2, 0.85, 1.35, 1.15))
     assert mark(noisy_a, noisy_b, 1.05) == "~"
 
 

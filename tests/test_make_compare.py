@@ -33,10 +33,12 @@ def test_make_compare_keeps_failures_visible(tmp_path):
     assert done.returncode != 0 and (clone / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr
     table = (clone / "reports" / "compare.md").read_text()
     assert table.startswith("**7 significant regression(s)**")
-    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
-    failed = [line for line in rows if line.startswith("| !")]
-    assert len(failed) == 7 and all("core.Position.time_position_body(" in line and "| failed |" in line
-                                    for line in failed)
+    # mark, benchmark, environment, base, head, ratio
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()[3:] if line]
+    failed = [row for row in rows if row[0] == "!"]
+    assert len(failed) == 7
+    assert all(row[1].startswith("core.Position.time_position_body(") and row[3].endswith("µs")
+               and row[4] == "failed" for row in failed)
     # The benchmark that still works is compared, with numbers on both sides.
-    (parse,) = [line for line in rows if "core.Query.time_parse_query" in line]
-    assert parse.count("µs") == 2
+    (parse,) = [row for row in rows if row[1] == "core.Query.time_parse_query"]
+    assert parse[3].endswith("µs") and parse[4].endswith("µs") and parse[5]

@@ -2,9 +2,10 @@
 #
 #   make test                 lint, the asv suite's smoke run, and the test suite
 #   make bench [QUICK=1]      the main job: the asv suite on HEAD with the default Python, published, summarised
+#   make report               the summary, charts and exports (reports/) and the site (site/) from asv's results
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a significant regression
-#   make site                 serve the published site on 127.0.0.1
+#   make site                 serve the site on 127.0.0.1
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,7 +24,7 @@ MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
-.PHONY: venv tools machine test lint smoke bench history compare site clean
+.PHONY: venv tools machine provenance test lint smoke bench report history compare site clean
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
 $(VENV)/.installed: setup.cfg constraints.txt
@@ -39,6 +40,10 @@ tools:
 machine: venv
 	@$(ASV) machine --yes --machine $(MACHINE) >/dev/null
 
+# What the suite's load looks like on this machine (generator, flags, sizes), for the report's provenance.
+provenance: venv
+	@$(BIN)/python -m benchmarks provenance --json .asv/provenance/$(MACHINE).json
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -50,25 +55,32 @@ smoke: venv machine
 test: lint smoke
 	$(BIN)/python -m pytest
 
-bench: venv tools machine
+bench: venv tools machine provenance
 ifdef QUICK
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 	@echo "QUICK=1: every benchmark ran once against the working tree; nothing was recorded."
 else
 	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory report
+	@cat reports/summary.md
+	@echo
+	@echo "summary: $(abspath reports/summary.md); site: $(abspath site)/index.html (make site serves it)"
 endif
-	$(ASV) publish
-	@echo "asv site: $(abspath .asv/html)/index.html (make site serves it on http://127.0.0.1:$(PORT)/)"
 
-history: venv tools machine
+# Needs results: make bench or make history first (or results fetched by CI).
+report: venv
+	$(ASV) publish
+	$(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
+
+history: venv tools machine provenance
 	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
 	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing-commits --machine $(MACHINE) \
 		$(shell scripts/python-dirs --specs) $(BENCH_ARGS)
-	$(ASV) publish
+	@$(MAKE) --no-print-directory report
 
 # Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
 # benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
-compare: venv tools machine
+compare: venv tools machine provenance
 	@mkdir -p .asv reports && rm -f reports/compare.md
 	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
 	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
@@ -78,8 +90,8 @@ compare: venv tools machine
 		--markdown reports/compare.md
 
 site:
-	@test -d .asv/html || { echo "no site yet: run make bench first" >&2; exit 2; }
-	$(BIN)/python -m http.server --bind 127.0.0.1 --directory .asv/html $(PORT)
+	@test -f site/index.html || { echo "no site yet: run make bench (or make report) first" >&2; exit 2; }
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site $(PORT)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache site reports/summary.md reports/*.png reports/exports

@@ -2,7 +2,8 @@
 
 Read through asv's own loaders (``asv.config``, ``asv.benchmarks``, ``asv.results``), which also cope with the
 bare ``NaN``/``Infinity`` asv writes. In asv's results a failed benchmark is ``None`` and a skipped one
-(``NotImplementedError`` in its setup) is ``NaN``; rows keep that distinction as ``status``.
+(``NotImplementedError`` in its setup) is ``NaN``; rows keep that distinction as ``status``. A parameter
+combination that a commit's suite did not have gives no row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from asv import config as asv_config
 from asv import results as asv_results
+from asv import util as asv_util
 from asv.benchmarks import Benchmarks
 
 
@@ -53,7 +55,24 @@ class Row:
 
 
 def load_config(path: str | Path = "asv.conf.json") -> asv_config.Config:
-    return asv_config.Config.load(str(path))
+    """asv's configuration, with its folders made absolute (asv reads them relative to where it runs)."""
+    conf = asv_config.Config.load(str(path))
+    base = Path(path).resolve().parent
+    for attr in ("results_dir", "html_dir", "env_dir"):
+        setattr(conf, attr, str(base / getattr(conf, attr)))
+    return conf
+
+
+def machine_info(conf: asv_config.Config, machine: str) -> dict:
+    """What ``asv machine`` recorded about a machine (CPU, number of CPUs, OS, RAM)."""
+    path = Path(conf.results_dir) / machine / "machine.json"
+    return asv_util.load_json(str(path), api_version=1) if path.exists() else {"machine": machine}
+
+
+def machines(conf: asv_config.Config) -> list[str]:
+    """Machines with results, most recently measured first."""
+    found = [p for p in Path(conf.results_dir).iterdir() if (p / "machine.json").exists()]
+    return [p.name for p in sorted(found, key=lambda p: max(f.stat().st_mtime for f in p.iterdir()), reverse=True)]
 
 
 def benchmark_info(conf: asv_config.Config) -> dict[str, dict]:
@@ -79,7 +98,9 @@ def iter_rows(results_dir: str | Path, benchmarks: dict[str, dict], machine: str
             info = benchmarks.get(name)
             if info is None:
                 continue  # a benchmark that no longer exists
-            params = info.get("params") or []
+            # The parameters this result was measured with: a scenario the suite did not have yet at this
+            # commit gives no row at all (asv would report it as failed against today's parameters).
+            params = result.get_result_params(name) or []
             values = result.get_result_value(name, params)
             stats = result.get_result_stats(name, params)
             samples = result.get_result_samples(name, params)

@@ -7,6 +7,7 @@ Exit status: 0, or 1 when ``compare`` finds a significant regression, or 2 for b
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -14,8 +15,10 @@ from pathlib import Path
 
 from asv import util as asv_util
 
-from . import asvdata
+from . import asvdata, site
 from . import compare as comparing
+from .offline import OfflineError
+from .summary import build
 
 
 class ReportError(Exception):
@@ -53,6 +56,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if any(change.regression for change in changes) else 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    try:
+        summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
+    except ValueError as error:
+        raise ReportError(str(error)) from None
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:  # GitHub Actions shows this file on the run's page
+        with open(step_summary, "a") as file:
+            file.write(summary.markdown + "\n")
+    if args.site:
+        site.build(summary, Path(args.asv_html), Path(args.site), Path(args.vendor_cache))
+        print(f"site: {Path(args.site).resolve()}/index.html", file=sys.stderr)
+    print(f"summary: {(summary.out / 'summary.md').resolve()}", file=sys.stderr)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m reports", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -64,6 +83,17 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("--factor", type=float, default=1.05)
     comp.add_argument("--markdown", metavar="FILE", help="also write the table here")
     comp.set_defaults(func=cmd_compare)
+
+    summ = commands.add_parser("summary", help="the summary tables, charts and exports (and the site)")
+    summ.add_argument("--config", default="asv.conf.json")
+    summ.add_argument("--machine", help="default: the machine measured last")
+    summ.add_argument("--out", default="reports", help="where summary.md, charts and exports go")
+    summ.add_argument("--back", type=int, default=10, help="also compare with this many commits back")
+    summ.add_argument("--factor", type=float, default=1.05)
+    summ.add_argument("--site", help="also build the site here: landing page + the asv site, offline")
+    summ.add_argument("--asv-html", default=".asv/html", help="asv publish's output")
+    summ.add_argument("--vendor-cache", default=".asv/vendor", help="downloaded npm packages for the site")
+    summ.set_defaults(func=cmd_summary)
     return parser
 
 
@@ -71,6 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ReportError, asv_util.UserError) as error:
+    except (ReportError, asv_util.UserError, site.SiteError, OfflineError) as error:
         print(f"python -m reports: error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ Exit status: 0 when everything measured cleanly, 1 when a scenario failed (it is
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from . import calibrate, client, results, runner, scenarios, tables
 from .errors import HarnessError
 from .launcher import check_port_free
-from .loadgen import GENERATORS
+from .loadgen import GENERATORS, preferred
 from .loadgen.ab import ARTICLE_SETTINGS
 from .loadgen.base import LoadSettings
 from .scenarios import ARTICLE_SCENARIOS, AUTO_WORKERS, SCENARIOS, Scenario
@@ -143,6 +144,38 @@ def cmd_article(args: argparse.Namespace) -> int:
     return 0 if all(run.status == "ok" for run in [*server_runs, *client_runs]) else 1
 
 
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """What the asv suite runs on this machine: generators, their flags, sizes, rounds. Reports show it."""
+    # The suite's own settings (not benchmarks.core: it imports the app, which the harness never does).
+    from benchmarks import clients, common, methodology, servers
+
+    url = "http://127.0.0.1:{port}" + runner.PLANET_PATH
+    batch, cost = preferred(fixed_count=True), runner.choose_generator("auto", LoadSettings(duration_s=1))
+    cost_load = LoadSettings(concurrency=common.BATCH.concurrency, duration_s=1)
+    record = {
+        "schema": "planet-tracker-provenance", "version": 1, "environment": results.environment(
+            {gen.name: gen.version() for gen in (batch, cost)}),
+        "load": {
+            "batch": {"generator": batch.name, "version": batch.version(), "argv": batch.command(url, common.BATCH)},
+            "cost": {"generator": cost.name, "version": cost.version(), "argv": cost.command(url, cost_load)},
+        },
+        "suite": {
+            "concurrency": common.BATCH.concurrency, "batch_requests": common.BATCH.requests,
+            "keepalive": common.BATCH.keepalive, "io_ms": methodology.IO_MS,
+            "io_batch_requests": methodology.IO_BATCH.requests, "cost_duration_s": cost_load.duration_s,
+            "client_requests": clients.SETTINGS.requests, "client_delay_ms": clients.SETTINGS.delay_ms,
+            "pinned": False,
+            "repeats": {cls.__name__: {"rounds": getattr(cls, "rounds", 2), "repeat": list(cls.repeat)}  # 2: asv's
+                        for cls in (servers.ServerThroughput, methodology.KeepAliveOff, methodology.IOBound,
+                                    clients.ClientStrategies)},
+        },
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"provenance written to {args.json}", file=sys.stderr)
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.id:26} {scenario.framework:8} {scenario.label}")
@@ -207,6 +240,10 @@ def make_parser() -> argparse.ArgumentParser:
     calib = commands.add_parser("calibrate", help="generator headroom, spread per scenario, start-up times")
     calibrate.add_arguments(calib)
     calib.set_defaults(func=calibrate.cmd_calibrate)
+
+    prov = commands.add_parser("provenance", help="record the asv suite's load settings on this machine")
+    prov.add_argument("--json", type=Path, required=True, metavar="FILE")
+    prov.set_defaults(func=cmd_provenance)
 
     listing = commands.add_parser("scenarios", help="list the server scenarios")
     listing.set_defaults(func=cmd_scenarios)

@@ -1,0 +1,131 @@
+"""The summary built from the golden asv results: files, exports, charts, and markdown that renders."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pandas as pd
+import pytest
+
+from reports import summary
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "data" / "asv"
+
+
+class Tables(HTMLParser):
+    """The cells of every <table>, and the text of paragraphs (to find tables that did not render)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.paragraphs: list[str] = []
+        self._cell: list[str] | None = None
+        self._paragraph: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "p":
+            self._paragraph = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "p" and self._paragraph is not None:
+            self.paragraphs.append("".join(self._paragraph))
+            self._paragraph = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._paragraph is not None:
+            self._paragraph.append(data)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return summary.build(FIXTURES / "asv.conf.json", tmp_path_factory.mktemp("report"))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_files(built):
+    assert built.commit == "c" * 40 and built.machine == "fixture-machine" and built.regressions == 3
+    for chart in ("server.png", "history.png"):
+        width, height = png_size(built.out / chart)
+        assert width > 300 and height > 200
+    names = {p.name for p in (built.out / "exports").iterdir()}
+    for table in ("server_table", "article_ratios", "article_conclusions", "clients", "methodology",
+                  "changes_previous", "changes_back", "values"):
+        assert {f"{table}.csv", f"{table}.json"} <= names
+    assert "provenance.json" in names
+
+
+def test_exports_hold_the_numbers(built):
+    server = pd.read_csv(built.out / "exports" / "server_table.csv")
+    dev = server[(server["python"] == 3.11) & (server["row"] == "development")].iloc[0]
+    assert dev["aiohttp"] == pytest.approx(12000) and dev["difference_pct"] == pytest.approx(650)
+    ratios = json.loads((built.out / "exports" / "article_ratios.json").read_text())
+    assert ratios[0]["ratio"] == "aiohttp / Flask, development server" and ratios[0]["python 3.12"] == 7.5
+    changes = json.loads((built.out / "exports" / "changes_previous.json").read_text())
+    assert changes[0]["mark"] == "!" and changes[0]["newer"] is None and changes[0]["newer_text"] == "failed"
+    values = pd.read_csv(built.out / "exports" / "values.csv")
+    assert set(values["status"]) == {"ok", "failed", "skipped"}
+
+
+def test_markdown_renders_with_every_table(built):
+    html = markdown.markdown(built.markdown, extensions=["tables"])
+    parsed = Tables()
+    parsed.feed(html)
+    # server x2, ratios, conclusions, clients x2, methodology x2, changes x2
+    assert len(parsed.tables) == 10
+    assert not [p for p in parsed.paragraphs if p.lstrip().startswith("|")]  # no table left as text
+    server = parsed.tables[0]
+    assert server[0] == ["", "aiohttp", "Flask", "% difference"]
+    assert server[1] == ["Development server (req/s)", "12,000 (11,823-12,183)", "1,600 (1,576-1,624)", "+650.0"]
+    assert server[3] == ["% increase over development server", "+4.2", "+100.0", ""]
+    ratios = parsed.tables[2]
+    assert ratios[1] == ["aiohttp / Flask, development server", "7.50", "7.50", "2.80"]
+    changes = parsed.tables[8]
+    assert changes[1][:2] == ["!", "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"]
+    assert '<img alt="requests per second by server and framework" src="server.png"' in html
+
+
+def test_command_line_appends_to_the_github_step_summary(tmp_path):
+    step = tmp_path / "step.md"
+    step.write_text("earlier step\n")
+    done = subprocess.run([sys.executable, "-m", "reports", "summary", "--config", str(FIXTURES / "asv.conf.json"),
+                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "GITHUB_STEP_SUMMARY": str(step)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = step.read_text()
+    assert text.startswith("earlier step\n# planet-tracker benchmarks: `cccccccc` on `fixture-machine`")
+    assert (tmp_path / "out" / "summary.md").read_text() in text
+
+
+def test_no_results_is_one_line(tmp_path):
+    (tmp_path / "asv.conf.json").write_text('{"version": 1, "repo": ".", "results_dir": "results"}')
+    (tmp_path / "results" / "m").mkdir(parents=True)
+    (tmp_path / "results" / "m" / "machine.json").write_text('{"machine": "m", "version": 1}')
+    (tmp_path / "results" / "benchmarks.json").write_text('{"version": 2}')
+    done = subprocess.run([sys.executable, "-m", "reports", "summary", "--config", str(tmp_path / "asv.conf.json"),
+                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"python -m reports: error: no asv results for machine 'm' in {tmp_path / 'results'}"]

@@ -1,0 +1,134 @@
+"""Every table of the report, checked number by number against the golden asv results in tests/data/asv.
+
+The fixture's values (reports/synthetic.py): at the newest commit "ccc..." on Python 3.11 the servers serve
+RATES req/s; Python 3.12 is 10 % slower throughout; each older commit is 5 % slower than the next, except
+core.Position(mars), which the newest commit made 20 % slower. flask-gunicorn-gthread failed on 3.11 at the
+newest commit, KeepAliveOff(aiohttp-dev) was skipped there on 3.12, and the oldest commit had no uvloop scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from reports import asvdata, tables
+
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "asv"
+NEWEST, PREVIOUS, OLDEST = "c" * 40, "b" * 40, "a" * 40
+
+
+@pytest.fixture(scope="module")
+def rows():
+    conf = asvdata.load_config(FIXTURES / "asv.conf.json")
+    return list(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), "fixture-machine"))
+
+
+@pytest.fixture(scope="module")
+def df(rows):
+    return tables.frame(rows)
+
+
+def test_rows_keep_failed_skipped_and_missing_apart(rows):
+    def find(benchmark, param, commit, python):
+        return [r for r in rows if r.benchmark == benchmark and r.params == (repr(param),) and r.commit == commit
+                and r.python == python]
+
+    (failed,) = find(tables.SERVER, "flask-gunicorn-gthread", NEWEST, "3.11")
+    assert failed.status == "failed" and failed.value is None
+    (skipped,) = find(tables.KEEPALIVE_OFF, "aiohttp-dev", NEWEST, "3.12")
+    assert skipped.status == "skipped" and math.isnan(skipped.value)
+    assert find(tables.SERVER, "aiohttp-gunicorn-uvloop", OLDEST, "3.11") == []  # not in that commit's suite
+    (ok,) = find(tables.SERVER, "aiohttp-dev", NEWEST, "3.11")
+    assert ok.value == pytest.approx(1000 / 12000) and len(ok.samples) == 12
+
+
+def test_commits_newest_first(df):
+    assert tables.commits_by_date(df) == [NEWEST, PREVIOUS, OLDEST]
+
+
+def test_server_table(df):
+    table = tables.server_table(df, NEWEST).set_index(["python", "row"])
+    dev, gunicorn, w4 = (table.loc[("3.11", row)] for row in ("development", "gunicorn", "gunicorn_w4"))
+    assert (dev["aiohttp"], dev["flask"]) == pytest.approx((12000, 1600))
+    assert dev["difference_pct"] == pytest.approx(650.0) and math.isnan(dev["aiohttp_increase_pct"])
+    assert (gunicorn["aiohttp"], gunicorn["flask"]) == pytest.approx((12500, 3200))
+    assert gunicorn["difference_pct"] == pytest.approx(290.625)
+    assert gunicorn["aiohttp_increase_pct"] == pytest.approx(100 * (12500 / 12000 - 1))
+    assert gunicorn["flask_increase_pct"] == pytest.approx(100.0)
+    assert (w4["difference_pct"], w4["aiohttp_increase_pct"], w4["flask_increase_pct"]) == pytest.approx(
+        (260.0, 50.0, 212.5))
+    assert dev["aiohttp_low"] < 12000 < dev["aiohttp_high"] and dev["aiohttp_status"] == "ok"
+    slower = table.loc[("3.12", "development")]
+    assert (slower["aiohttp"], slower["flask"]) == pytest.approx((12000 / 1.1, 1600 / 1.1))
+    markdown = tables.server_markdown(tables.server_table(df, NEWEST))
+    assert "| Development server (req/s)         | 12,000 (11,823-12,183) | 1,600 (1,576-1,624) | +650.0" in markdown
+    assert markdown.index("Python 3.11:") < markdown.index("Python 3.12:")
+
+
+def test_ratios_and_conclusions(df):
+    ratios = tables.article_ratios(tables.server_table(df, NEWEST)).set_index("ratio")
+    dev = ratios.loc["aiohttp / Flask, development server"]
+    assert dev["python 3.11"] == pytest.approx(7.5) and dev["python 3.12"] == pytest.approx(7.5)
+    assert dev["article"] == pytest.approx(2023.08 / 721.92)
+    assert ratios.loc["gunicorn -w 4 / development server, Flask", "python 3.11"] == pytest.approx(5000 / 1600)
+    assert ratios.loc["gunicorn / development server, aiohttp", "article"] == pytest.approx(2396.24 / 2023.08)
+    found = tables.conclusions(ratios.reset_index()).set_index("conclusion")["here"]
+    assert set(found) == {"holds"} and len(found) == 5
+
+
+def test_a_conclusion_that_does_not_hold():
+    ratios = tables.article_ratios(_table(dev=(1000, 2000), gunicorn=(3000, 1000), w4=(4000, 1000)))
+    found = tables.conclusions(ratios).set_index("conclusion")["here"]
+    assert found["aiohttp serves more requests per second than Flask under every server"] == "does not hold"
+    assert found["gunicorn helps Flask more than aiohttp"] == "does not hold"
+    missing = tables.conclusions(tables.article_ratios(_table(dev=(1000, math.nan), gunicorn=(1, 1), w4=(1, 1))))
+    assert missing.set_index("conclusion")["here"].iloc[0] == "cannot tell (missing results)"
+
+
+def _table(**rows):
+    import pandas as pd
+    return pd.DataFrame.from_records([{"python": "3.11", "row": key, "aiohttp": rows[short][0],
+                                       "flask": rows[short][1]}
+                                      for key, short in (("development", "dev"), ("gunicorn", "gunicorn"),
+                                                         ("gunicorn_w4", "w4"))])
+
+
+def test_client_table(df):
+    table = tables.client_table(df, NEWEST).set_index(["python", "strategy"])
+    threads = table.loc[("3.11", "requests-threads-10")]
+    assert threads["wall_s"] == pytest.approx(0.11) and threads["speedup"] == pytest.approx(1.05 / 0.11)
+    assert threads["floor_s"] == pytest.approx(0.1) and threads["efficiency"] == pytest.approx(0.1 / 0.11)
+    assert threads["article_wall_s"] == 2.170 and threads["article_speedup"] == pytest.approx(13.112 / 2.170)
+    gather = table.loc[("3.12", "aiohttp-gather")]
+    assert gather["wall_s"] == pytest.approx(0.0165) and gather["floor_s"] == pytest.approx(0.01)
+    assert math.isnan(table.loc[("3.11", "threadpool"), "article_wall_s"])
+
+
+def test_methodology_table(df):
+    table = tables.methodology_table(df, NEWEST).set_index(["python", "setting"])
+    io = table.loc[("3.11", "gunicorn, handler waits 20 ms (I/O-bound)")]
+    assert (io["aiohttp_req_s"], io["flask_req_s"]) == pytest.approx((820, 50)) and io["async_faster"] == "yes"
+    off = table.loc[("3.11", "Development server, a new connection per request")]
+    assert off["ratio"] == pytest.approx(7200 / 1520)
+    skipped = table.loc[("3.12", "Development server, a new connection per request")]
+    assert math.isnan(skipped["aiohttp_req_s"]) and skipped["async_faster"] == "n/a"
+    failed = table.loc[("3.11", "gunicorn: aiohttp worker vs gthread (4 threads)")]
+    assert math.isnan(failed["flask_req_s"]) and failed["async_faster"] == "n/a"
+    assert table.loc[("3.12", "gunicorn: aiohttp worker vs gthread (4 threads)"), "ratio"] == pytest.approx(5.0)
+
+
+def test_changes(rows):
+    changes = tables.changes_table(rows, NEWEST, PREVIOUS, 1.05)
+    top = changes.head(3)
+    assert list(top["mark"]) == ["!", "+", "+"]
+    assert top.iloc[0]["benchmark"] == "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"
+    assert top.iloc[0]["newer_text"] == "failed"
+    assert set(top.iloc[1:]["benchmark"]) == {"core.Position.time_position_body(mars)"}
+    assert list(top.iloc[1:]["ratio"]) == pytest.approx([1.2, 1.2])
+    assert changes["regression"].sum() == 3
+    markdown = tables.changes_markdown(changes, {})
+    assert markdown.splitlines()[2].startswith("| !  | servers.ServerThroughput.time_batch(flask-gunicorn-gthread)")
+    back = tables.changes_table(rows, NEWEST, OLDEST, 1.05)
+    assert not back["benchmark"].str.contains("uvloop").any()  # the oldest commit did not measure it

@@ -6,6 +6,7 @@
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a significant regression
 #   make site                 serve the site on 127.0.0.1
+#   make ci-measure / ci-merge / ci-publish / pr-artifact / pr-comment: the GitHub workflows' steps (python -m pipeline)
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,7 +25,8 @@ MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
-.PHONY: venv tools machine provenance test lint smoke bench report history compare site clean
+.PHONY: venv tools machine provenance test lint smoke bench report history compare site clean \
+	ci-measure ci-merge ci-publish pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
 $(VENV)/.installed: setup.cfg constraints.txt
@@ -46,6 +48,8 @@ provenance: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --quiet .github/workflows
 
 # asv's own check of the suite, then every benchmark once against the working tree (nothing recorded).
 smoke: venv machine
@@ -92,6 +96,27 @@ compare: venv tools machine provenance
 site:
 	@test -f site/index.html || { echo "no site yet: run make bench (or make report) first" >&2; exit 2; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site $(PORT)
+
+# The workflows' steps. Inputs come from the environment (read by the shell, never pasted into the recipe):
+# PY (3.10-3.13), BEFORE and AFTER (the pushed range) or COMMITS (the last N), PR_NUMBER, HEAD_SHA, RUN_URL,
+# GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results branch.
+ci-measure: venv tools
+	$(BIN)/python -m pipeline measure --python "$$PY" --before "$${BEFORE:-}" --after "$${AFTER:-HEAD}" \
+		$${COMMITS:+--last "$$COMMITS"} --out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
+		$(if $(BENCH),--bench '$(BENCH)')
+
+ci-merge: venv
+	$(BIN)/python -m pipeline merge artifacts/*/ --message "Add benchmark results for $$(git rev-parse --short HEAD)"
+
+ci-publish: venv
+	$(BIN)/python -m pipeline publish --site site
+
+pr-artifact:
+	$(PYTHON) -m pipeline pr-artifact --pr "$$PR_NUMBER" --head "$$HEAD_SHA" --out pr-comparison
+
+pr-comment:
+	$(PYTHON) -m pipeline pr-comment --artifact pr-comparison --repo "$$GITHUB_REPOSITORY" --head-sha "$$HEAD_SHA" \
+		--run-url "$${RUN_URL:-}"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache site reports/summary.md reports/*.png reports/exports

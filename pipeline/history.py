@@ -1,0 +1,134 @@
+"""The benchmark history kept on a git branch (``asv-results``): read it, and add results to it safely.
+
+The branch holds only results: ``results/`` (asv's results folder: ``benchmarks.json`` and one folder per
+machine) and ``provenance/`` (the harness's settings per machine). Results are added with git's plumbing
+(a temporary index, ``commit-tree``) on top of the branch's current tip, never touching the working tree, and
+pushed without force: if someone else pushed meanwhile the push is refused, and the merge is redone on top of
+their commit. Either the push lands, with everything that was there before plus the new files, or the branch
+is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+BRANCH = "asv-results"
+FOLDERS = ("results", "provenance")
+
+
+class PipelineError(Exception):
+    """A step of the pipeline that cannot go on; one line."""
+
+
+def git(repo: Path, *args: str, env: dict | None = None, check: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if check and done.returncode != 0:
+        raise PipelineError(f"git {' '.join(args)}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+    return done.stdout.strip()
+
+
+def auth(repo: Path, remote: str) -> list[str]:
+    """git options that authenticate to GitHub with the job's token (GITHUB_TOKEN), for this command only:
+    the workflows check out without persisting credentials."""
+    token = os.environ.get("GITHUB_TOKEN")
+    url = git(repo, "remote", "get-url", remote, check=False)
+    if not token or not url.startswith("https://github.com/"):
+        return []
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return ["-c", f"http.https://github.com/.extraheader=AUTHORIZATION: basic {basic}"]
+
+
+def fetch(repo: Path, remote: str, branch: str = BRANCH) -> str | None:
+    """Fetch the history branch; its tip, or None when it does not exist yet."""
+    done = subprocess.run(["git", *auth(repo, remote), "fetch", "--quiet", remote,
+                           f"+refs/heads/{branch}:refs/history/{branch}"], cwd=repo, capture_output=True, text=True)
+    if done.returncode != 0:
+        if "couldn't find remote ref" in done.stderr or "could not find remote ref" in done.stderr.lower():
+            return None
+        raise PipelineError(f"cannot fetch {branch} from {remote}: {done.stderr.strip()}")
+    return git(repo, "rev-parse", f"refs/history/{branch}")
+
+
+def export(repo: Path, tip: str | None, dest: Path) -> None:
+    """Write the history's ``results/`` and ``provenance/`` folders into ``dest`` (nothing if no history)."""
+    if tip is None:
+        return
+    names = git(repo, "ls-tree", "-r", "--name-only", tip, "--", *FOLDERS).splitlines()
+    for name in names:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(subprocess.run(["git", "cat-file", "blob", f"{tip}:{name}"], cwd=repo,
+                                          capture_output=True, check=True).stdout)
+
+
+def _files(sources: Iterable[Path]) -> dict[str, Path]:
+    """Path in the branch -> file, for every file under each source's results/ and provenance/."""
+    found: dict[str, Path] = {}
+    for source in sources:
+        for folder in FOLDERS:
+            for path in sorted((source / folder).rglob("*")):
+                if path.is_file():
+                    found[path.relative_to(source).as_posix()] = path
+    return found
+
+
+def merge_and_push(repo: Path, remote: str, sources: Iterable[Path], message: str, branch: str = BRANCH,
+                   attempts: int = 5) -> str:
+    """Add every file under the sources' results/ and provenance/ to the history branch and push it.
+
+    Returns the new tip (or the old one when there was nothing new). Files with the same path (the same
+    commit, machine and environment measured again) are replaced; nothing else is ever removed.
+    """
+    files = _files(sources)
+    if not files:
+        raise PipelineError("no results to add: the measuring jobs produced nothing")
+    for attempt in range(attempts):
+        parent = fetch(repo, remote, branch)
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if parent:
+                git(repo, "read-tree", parent, env=env)
+            for name, path in files.items():
+                blob = git(repo, "hash-object", "-w", str(path))
+                git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=env)
+            tree = git(repo, "write-tree", env=env)
+        if parent and tree == git(repo, "rev-parse", f"{parent}^{{tree}}"):
+            return parent  # already there
+        commit = git(repo, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message,
+                     env=_identity())
+        pushed = subprocess.run(["git", *auth(repo, remote), "push", "--quiet", remote,
+                                 f"{commit}:refs/heads/{branch}"], cwd=repo, capture_output=True, text=True)
+        if pushed.returncode == 0:
+            return commit
+        if attempt + 1 == attempts or not _was_refused(pushed.stderr):
+            raise PipelineError(f"cannot push {branch} to {remote}: {pushed.stderr.strip()}")
+    raise AssertionError("unreachable")
+
+
+def _was_refused(stderr: str) -> bool:
+    """The remote moved under us (someone else pushed first): worth merging again."""
+    return any(word in stderr for word in ("rejected", "non-fast-forward", "fetch first", "stale info"))
+
+
+def _identity() -> dict:
+    """Who commits the results: the configured user, else the Actions bot (as on GitHub's runners)."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or "github-actions[bot]"
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or "41898282+github-actions[bot]@users.noreply.github.com"
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email}
+
+
+def replace_folder(source: Path, target: Path) -> None:
+    """Make ``target`` a copy of ``source`` (or empty when the source does not exist)."""
+    shutil.rmtree(target, ignore_errors=True)
+    if source.exists():
+        shutil.copytree(source, target)
+    else:
+        target.mkdir(parents=True, exist_ok=True)

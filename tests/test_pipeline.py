@@ -1,0 +1,310 @@
+"""The publishing pipeline rehearsed end to end: a temporary clone, a local bare repository standing in for
+GitHub, the workflows' own make targets, real asv runs (quick mode, one benchmark), and the asv-results branch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipeline import github, history
+from pipeline.history import PipelineError
+from reports import asvdata
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(sys.prefix)
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+BENCH = r"^core\.Query"
+IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def make(cwd: Path, target: str, **env: str) -> subprocess.CompletedProcess:
+    """A workflow step, as the workflow runs it: `make <target>` with its inputs in the environment."""
+    done = subprocess.run(["make", "-o", f"{VENV}/.installed", target, f"VENV={VENV}", f"PYTHON={sys.executable}"],
+                          cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env={**_environ(), "QUICK": "1", "BENCH": BENCH, **env})
+    assert done.returncode == 0, f"make {target}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def _environ() -> dict:
+    import os
+    return {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_STEP_SUMMARY")}
+
+
+def branch_files(origin: Path) -> dict[str, str]:
+    """Path -> blob of every file on the origin's asv-results branch."""
+    listing = git(origin, "ls-tree", "-r", history.BRANCH)
+    return {line.split("\t")[1]: line.split()[2] for line in listing.splitlines()}
+
+
+def measured_commits(origin: Path) -> set[str]:
+    return {Path(name).name[:8] for name in branch_files(origin) if name.startswith("results/")
+            and Path(name).name not in ("machine.json", "benchmarks.json")}
+
+
+def push_commits(work: Path, count: int, tag: str) -> list[str]:
+    for i in range(count):
+        (work / "CHANGES").write_text(f"{tag} {i}\n")
+        git(work, "add", "CHANGES")
+        git(work, "commit", "-q", "-m", f"{tag} {i}")
+    git(work, "push", "-q", "origin", "main")
+    return git(work, "rev-list", f"--max-count={count}", "HEAD").splitlines()
+
+
+@pytest.fixture(scope="module")
+def github_repo(tmp_path_factory):
+    """(origin, work): a bare repository standing in for GitHub, and a clone of this project pushing to it."""
+    root = tmp_path_factory.mktemp("rehearsal")
+    origin, work = root / "origin.git", root / "work"
+    git(root, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(root, "clone", "-q", str(ROOT), str(work))
+    git(work, "remote", "set-url", "origin", str(origin))
+    git(work, "push", "-q", "origin", "HEAD:main")
+    return origin, work
+
+
+@pytest.fixture(scope="module")
+def pushed(github_repo):
+    """Run the push pipeline three times, as GitHub would: an existing history, then two pushes."""
+    origin, work = github_repo
+    steps = {}
+    # The existing asv-results history: one earlier commit, measured and merged.
+    first = git(work, "rev-parse", "HEAD")
+    make(work, "ci-measure", PY=PY, BEFORE="", AFTER=first)
+    make(work, "ci-merge")
+    steps["existing"] = branch_files(origin)
+    # Push 1 brings two commits: measure both, merge, publish.
+    shutil.rmtree(work / "artifacts")
+    new = push_commits(work, 2, "push one")
+    make(work, "ci-measure", PY=PY, BEFORE=first, AFTER=new[0])
+    make(work, "ci-merge")
+    make(work, "ci-publish")
+    steps["push1"] = branch_files(origin)
+    steps["push1_commits"] = new
+    steps["site"] = (work / "site" / "index.html").read_text()
+    # Push 2 brings one more.
+    shutil.rmtree(work / "artifacts")
+    steps["push2_commits"] = push_commits(work, 1, "push two")
+    make(work, "ci-measure", PY=PY, BEFORE=new[0], AFTER=steps["push2_commits"][0])
+    make(work, "ci-merge")
+    steps["push2"] = branch_files(origin)
+    steps["first"] = first
+    return steps
+
+
+def test_two_pushes_add_to_the_history(pushed, github_repo):
+    origin, _ = github_repo
+    short = lambda commits: {c[:8] for c in commits}  # noqa: E731
+    assert measured_commits_of(pushed["existing"]) == short([pushed["first"]])
+    assert measured_commits_of(pushed["push1"]) == short([pushed["first"], *pushed["push1_commits"]])
+    assert measured_commits_of(pushed["push2"]) == short([pushed["first"], *pushed["push1_commits"],
+                                                          *pushed["push2_commits"]])
+    # Nothing that was there was replaced or lost: every earlier result file is still there, unchanged.
+    for earlier in ("existing", "push1"):
+        for name, blob in pushed[earlier].items():
+            if name.startswith("results/") and not name.endswith(("benchmarks.json", "machine.json")):
+                assert pushed["push2"][name] == blob, name
+    # Linear history, never forced: each push's commit is a descendant of the previous tip.
+    log = git(origin, "log", "--format=%s", history.BRANCH).splitlines()
+    assert len(log) == 3 and all(line.startswith("Add benchmark results") for line in log)
+
+
+def measured_commits_of(files: dict[str, str]) -> set[str]:
+    return {Path(name).name[:8] for name in files if name.startswith("results/")
+            and Path(name).name not in ("machine.json", "benchmarks.json")}
+
+
+def test_publish_builds_the_site_from_the_history(pushed):
+    site = pushed["site"]
+    newest = pushed["push1_commits"][0][:8]
+    assert f"planet-tracker benchmarks: <code>{newest}</code>" in site
+    assert "3 commit(s) measured on this machine" in site
+    assert 'href="asv/#core.Query.time_parse_query"' in site
+
+
+def test_the_branch_loads_as_asv_results(pushed, github_repo, tmp_path):
+    origin, work = github_repo
+    history.export(work, history.fetch(work, "origin"), tmp_path)
+    conf = asvdata.load_config(work / "asv.conf.json")
+    rows = list(asvdata.iter_rows(tmp_path / "results", asvdata.benchmark_info(conf)))
+    assert {row.commit[:8] for row in rows} == measured_commits_of(pushed["push2"])
+    assert all(row.status == "ok" for row in rows if row.benchmark == "core.Query.time_parse_query")
+    assert (tmp_path / "provenance").is_dir()
+
+
+def _artifact(folder: Path, name: str) -> Path:
+    path = folder / "results" / "rehearsal-machine" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": name}))
+    return folder
+
+
+def test_concurrent_merges_keep_both(pushed, github_repo, tmp_path, monkeypatch):
+    """Two publishes racing: the second one's push is refused, it merges again on top, and both results stay."""
+    origin, work = github_repo
+    ours, theirs = _artifact(tmp_path / "ours", "ours"), _artifact(tmp_path / "theirs", "theirs")
+    real_fetch = history.fetch
+    raced = []
+
+    def fetch_then_lose_the_race(repo, remote, branch=history.BRANCH):
+        tip = real_fetch(repo, remote, branch)
+        if not raced:
+            raced.append(True)
+            monkeypatch.setattr(history, "fetch", real_fetch)
+            history.merge_and_push(repo, remote, [theirs], "their results")  # lands first
+            monkeypatch.setattr(history, "fetch", fetch_then_lose_the_race)
+        return tip
+
+    monkeypatch.setattr(history, "fetch", fetch_then_lose_the_race)
+    history.merge_and_push(work, "origin", [ours], "our results")
+    files = branch_files(origin)
+    assert {"results/rehearsal-machine/ours.json", "results/rehearsal-machine/theirs.json"} <= set(files)
+    assert measured_commits_of(pushed["push2"]) <= measured_commits_of(files)
+
+
+def test_an_interrupted_publish_leaves_the_history_intact(pushed, github_repo, tmp_path):
+    origin, work = github_repo
+    before = git(origin, "rev-parse", history.BRANCH)
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'interrupted' >&2\nexit 1\n")  # the push never lands
+    hook.chmod(0o755)
+    try:
+        with pytest.raises(PipelineError, match="cannot push asv-results"):
+            history.merge_and_push(work, "origin", [_artifact(tmp_path, "lost")], "never lands")
+    finally:
+        hook.unlink()
+    assert git(origin, "rev-parse", history.BRANCH) == before
+    assert "results/rehearsal-machine/lost.json" not in branch_files(origin)
+    subprocess.run(["git", "fsck", "--no-dangling"], cwd=origin, check=True, capture_output=True)
+
+
+def test_merge_refuses_empty_artifacts(github_repo, tmp_path):
+    _, work = github_repo
+    with pytest.raises(PipelineError, match="no results to add"):
+        history.merge_and_push(work, "origin", [tmp_path], "nothing")
+
+
+# -- the pull-request side ---------------------------------------------------------------------------------------
+
+
+def test_pull_request_rehearsal_produces_the_comment(github_repo):
+    _, work = github_repo
+    base = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "-b", "feature")
+    (work / "CHANGES").write_text("a pull request\n")
+    git(work, "commit", "-q", "-am", "a pull request")
+    head = git(work, "rev-parse", "HEAD")
+    try:
+        done = subprocess.run(["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}",
+                               f"BENCH={BENCH}", "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=work, capture_output=True,
+                              text=True, timeout=900, env=_environ())
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        make(work, "pr-artifact", PR_NUMBER="7", HEAD_SHA=head)
+        comment = subprocess.run([sys.executable, "-m", "pipeline", "pr-comment", "--artifact", "pr-comparison",
+                                  "--repo", "owner/planet-tracker", "--head-sha", head, "--dry-run"], cwd=work,
+                                 capture_output=True, text=True, check=True).stdout
+    finally:
+        git(work, "checkout", "-q", "main")
+    assert comment.startswith(github.MARKER + "\n### Benchmarks: this pull request against its base")
+    assert "No significant regression between" in comment and "core.Query.time_parse_query" in comment
+    assert json.loads((work / "pr-comparison" / "pr.json").read_text()) == {"number": 7, "head_sha": head}
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """Just enough of GitHub's REST API for the comment: a pull request and its comments."""
+
+    state: dict = {}
+
+    def _reply(self, status: int, payload) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/repos/owner/repo/pulls/7":
+            return self._reply(200, {"number": 7, "head": {"sha": self.state["head"]}})
+        if self.path.startswith("/repos/owner/repo/issues/7/comments"):
+            return self._reply(200, self.state["comments"])
+        self._reply(404, {"message": "Not Found"})
+
+    def _body(self) -> dict:
+        assert self.headers["Authorization"] == "Bearer secret-token"
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def do_POST(self):
+        comment = {"id": 100 + len(self.state["comments"]), "body": self._body()["body"],
+                   "user": {"type": "Bot", "login": "github-actions[bot]"}}
+        self.state["comments"].append(comment)
+        self._reply(201, comment)
+
+    def do_PATCH(self):
+        comment_id = int(self.path.rsplit("/", 1)[1])
+        for comment in self.state["comments"]:
+            if comment["id"] == comment_id:
+                comment["body"] = self._body()["body"]
+        self._reply(200, {})
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_github():
+    head = "ab" * 20
+    FakeGitHub.state = {"head": head, "comments": [
+        {"id": 1, "body": "a human's comment", "user": {"type": "User"}},
+        {"id": 2, "body": github.MARKER + " but written by a person", "user": {"type": "User"}}]}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", head
+    server.shutdown()
+    server.server_close()
+
+
+def _comment(folder: Path, api: str, head: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", "pr-comment", "--artifact", str(folder), "--repo",
+                           "owner/repo", "--head-sha", head], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**_environ(), "GITHUB_TOKEN": "secret-token", "GITHUB_API_URL": api})
+
+
+def test_one_comment_per_pull_request(fake_github, tmp_path):
+    api, head = fake_github
+    table = tmp_path / "compare.md"
+    table.write_text("No significant regression.\n")
+    github.artifact(tmp_path / "pkg", "7", head, table)
+    first, second = _comment(tmp_path / "pkg", api, head), _comment(tmp_path / "pkg", api, head)
+    assert first.returncode == 0 and "comment created on #7" in first.stderr
+    assert second.returncode == 0 and "comment updated on #7" in second.stderr
+    ours = [c for c in FakeGitHub.state["comments"] if c["user"]["type"] == "Bot"]
+    assert len(ours) == 1 and ours[0]["body"].startswith(github.MARKER)
+    assert FakeGitHub.state["comments"][1]["body"].endswith("written by a person")  # not touched
+
+
+def test_artifact_for_another_commit_or_a_moved_pr_is_refused(fake_github, tmp_path):
+    api, head = fake_github
+    github.artifact(tmp_path / "pkg", "7", "cd" * 20, tmp_path / "missing.md")
+    done = _comment(tmp_path / "pkg", api, head)
+    assert done.returncode == 1 and "artifact is for commit" in done.stderr
+    github.artifact(tmp_path / "old", "7", "ef" * 20, tmp_path / "missing.md")
+    done = _comment(tmp_path / "old", api, "ef" * 20)  # the PR's head is now another commit
+    assert done.returncode == 1 and "has moved on" in done.stderr
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "pr.json").write_text('{"number": "7; rm -rf /", "head_sha": "%s"}' % head)
+    assert "not a number" in _comment(tmp_path / "bad", api, head).stderr

@@ -1,0 +1,90 @@
+"""The GitHub workflows: actionlint and zizmor report nothing, and the security rules hold in every file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key "on" as True
+    return data
+
+
+def steps(workflow: dict):
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield name, job, step
+
+
+def test_the_four_workflows_exist():
+    assert [p.name for p in WORKFLOWS] == ["benchmarks.yml", "pr-benchmarks.yml", "pr-comment.yml", "tests.yml"]
+
+
+def test_actionlint_reports_nothing():
+    done = subprocess.run([BIN / "actionlint", "-no-color"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "", done.stdout
+
+
+def test_zizmor_reports_nothing():
+    done = subprocess.run([BIN / "zizmor", "--offline", "--format", "plain", ".github/workflows"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_pinned_actions(path):
+    workflow = load(path)
+    assert workflow["permissions"] == {"contents": "read"}  # the default for every job
+    assert "pull_request_target" not in workflow["on"]
+    for name, job, step in steps(workflow):
+        granted = job.get("permissions", {})
+        if "pages" in granted or "id-token" in granted:
+            assert path.name == "benchmarks.yml" and name == "deploy"
+        if granted.get("pull-requests") == "write":
+            assert path.name == "pr-comment.yml"
+        if "uses" in step:
+            action, _, ref = step["uses"].partition("@")
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{action} is not pinned to a commit"
+            line = next(line for line in path.read_text().splitlines() if step["uses"] in line)
+            assert re.search(r"# v\d+\.\d+\.\d+$", line), f"{action}: no version comment"
+        if "run" in step:
+            # Every step is a project command, and nothing from the event is pasted into a script.
+            assert "${{" not in step["run"], f"{path.name}: expression in a run script"
+            assert re.fullmatch(r"(make [\w-]+( BASE=\"\$BASE_SHA\")?|bash \.ci/run)", step["run"].strip())
+
+
+def test_pages_deployment_and_history_push():
+    workflow = load(ROOT / ".github" / "workflows" / "benchmarks.yml")
+    assert set(workflow["on"]) == {"push", "workflow_dispatch"}
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    jobs = workflow["jobs"]
+    assert jobs["measure"]["strategy"]["matrix"]["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert jobs["publish"]["permissions"] == {"contents": "write"}
+    assert jobs["publish"]["concurrency"] == {"group": "asv-results", "cancel-in-progress": False}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    used = [step.get("uses", "").split("@")[0] for _, _, step in steps(workflow)]
+    assert "actions/upload-pages-artifact" in used and "actions/deploy-pages" in used
+    assert not any("--force" in step.get("run", "") or " -f" in step.get("run", "") for _, _, step in
+                   steps(workflow))
+
+
+def test_the_comment_workflow_runs_no_pull_request_code():
+    workflow = load(ROOT / ".github" / "workflows" / "pr-comment.yml")
+    assert workflow["on"] == {"workflow_run": {"workflows": ["PR benchmarks"], "types": ["completed"]}}
+    for _, _, step in steps(workflow):
+        if step.get("uses", "").startswith("actions/checkout"):
+            assert "ref" not in step.get("with", {})  # the default branch, never the PR's head
+    pr = load(ROOT / ".github" / "workflows" / "pr-benchmarks.yml")
+    assert pr["name"] == "PR benchmarks" and set(pr["on"]) == {"pull_request"}

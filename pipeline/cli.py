@@ -64,6 +64,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     commits = commits_to_measure(args.before, args.after, args.max_commits, args.last)
     machine = args.machine or machine_name()
     hashes = ROOT / ".asv" / "measure.hashes"
+    hashes.parent.mkdir(parents=True, exist_ok=True)
     hashes.write_text("\n".join(commits) + "\n")
     if _asv("machine", "--yes", "--machine", machine).returncode != 0:
         raise PipelineError("asv machine failed")

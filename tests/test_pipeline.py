@@ -11,6 +11,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -136,7 +137,7 @@ def test_publish_builds_the_site_from_the_history(pushed):
 
 
 def test_the_branch_loads_as_asv_results(pushed, github_repo, tmp_path):
-    origin, work = github_repo
+    _, work = github_repo
     history.export(work, history.fetch(work, "origin"), tmp_path)
     conf = asvdata.load_config(work / "asv.conf.json")
     rows = list(asvdata.iter_rows(tmp_path / "results", asvdata.benchmark_info(conf)))
@@ -226,7 +227,7 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
 class FakeGitHub(BaseHTTPRequestHandler):
     """Just enough of GitHub's REST API for the comment: a pull request and its comments."""
 
-    state: dict = {}
+    state: ClassVar[dict] = {}
 
     def _reply(self, status: int, payload) -> None:
         body = json.dumps(payload).encode()
@@ -306,5 +307,5 @@ def test_artifact_for_another_commit_or_a_moved_pr_is_refused(fake_github, tmp_p
     done = _comment(tmp_path / "old", api, "ef" * 20)  # the PR's head is now another commit
     assert done.returncode == 1 and "has moved on" in done.stderr
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "pr.json").write_text('{"number": "7; rm -rf /", "head_sha": "%s"}' % head)
+    (tmp_path / "bad" / "pr.json").write_text(json.dumps({"number": "7; rm -rf /", "head_sha": head}))
     assert "not a number" in _comment(tmp_path / "bad", api, head).stderr

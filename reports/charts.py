@@ -67,7 +67,8 @@ def history(df: pd.DataFrame, path: Path, limit: int = 100) -> None:
     for ax in axes[-1]:
         ax.set_xlabel(f"commit (oldest to newest, {len(order)})", fontsize=7)
     axes[0][0].set_ylabel("req/s", fontsize=8)
-    axes[0][0].legend(fontsize=6)
+    if scenarios:
+        axes[0][0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -36,6 +36,9 @@ ARTICLE_ROWS = (("development", "Development server", "dev"), ("gunicorn", "guni
 FIGURES = Path(__file__).resolve().parent.parent / "benchmarks" / "harness" / "article_figures.json"
 
 
+NOT_MEASURED = "Not measured at this commit."
+
+
 def article_figures() -> dict:
     return json.loads(FIGURES.read_text())
 
@@ -120,6 +123,8 @@ def _pct(value: float) -> str:
 
 
 def server_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return NOT_MEASURED
     parts = []
     for python, rows in table.groupby("python", sort=True):
         lines = []
@@ -245,6 +250,8 @@ def client_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
 
 
 def client_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return NOT_MEASURED
     parts = []
     for python, rows in table.groupby("python", sort=True):
         lines = [[r["strategy"], r["concurrency"],
@@ -298,6 +305,8 @@ def methodology_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
 
 
 def methodology_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return NOT_MEASURED
     parts = []
     for python, rows in table.groupby("python", sort=True):
         lines = [[r["setting"], _rate(r["aiohttp_req_s"]), _rate(r["flask_req_s"]), _ratio(r["ratio"]),

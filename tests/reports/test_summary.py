@@ -129,3 +129,17 @@ def test_no_results_is_one_line(tmp_path):
                            "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"python -m reports: error: no asv results for machine 'm' in {tmp_path / 'results'}"]
+
+
+def test_a_partial_suite_still_gives_a_report(tmp_path, monkeypatch):
+    """Results of one benchmark only (a run with --bench): every table says what is missing, none fails."""
+    from reports import synthetic
+
+    everything = synthetic.benchmark_table()
+    monkeypatch.setattr(synthetic, "benchmark_table",
+                        lambda: {"core.Query.time_parse_query": everything["core.Query.time_parse_query"]})
+    synthetic.write(tmp_path, [("d" * 40, 1764100000000)], ["3.11"])
+    built = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
+    assert "| Development server (req/s)         | not measured | not measured |" in built.markdown
+    assert built.markdown.count("Not measured at this commit.") == 2  # clients, methodology
+    assert "cannot tell (missing results)" in built.markdown and built.regressions == 0

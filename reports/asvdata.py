@@ -18,6 +18,7 @@ from asv import config as asv_config
 from asv import results as asv_results
 from asv import util as asv_util
 from asv.benchmarks import Benchmarks
+from asv.repo import get_repo
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,21 @@ def load_config(path: str | Path = "asv.conf.json") -> asv_config.Config:
     base = Path(path).resolve().parent
     for attr in ("results_dir", "html_dir", "env_dir"):
         setattr(conf, attr, str(base / getattr(conf, attr)))
+    if "://" not in conf.repo:
+        conf.repo = str(base / conf.repo)
     return conf
+
+
+def commit_order(conf: asv_config.Config, commits: list[str]) -> list[str] | None:
+    """The commits newest first in asv's own order (git's date order, a child always after its parent, so
+    commits made in the same second still come out right), or None when the repository does not have them."""
+    try:
+        revisions = get_repo(conf).get_revisions(set(commits))
+    except (asv_util.UserError, asv_util.ProcessError, OSError):
+        return None
+    if not set(commits) <= set(revisions):
+        return None
+    return sorted(commits, key=revisions.__getitem__, reverse=True)
 
 
 def machine_info(conf: asv_config.Config, machine: str) -> dict:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .tables import SERVER, commits_by_date, rates
+from .tables import SERVER, rates
 
 COLORS = {"aiohttp": "#2a6fdb", "flask": "#d9622b"}
 
@@ -42,11 +42,11 @@ def server_bars(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def history(df: pd.DataFrame, path: Path, limit: int = 100) -> None:
-    """req/s of every server scenario across the last ``limit`` commits, one panel per scenario and a line per
-    Python; failed or skipped points are gaps."""
+def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100) -> None:
+    """req/s of every server scenario across the last ``limit`` of ``commits`` (newest first), one panel per
+    scenario and a line per Python; failed or skipped points are gaps."""
     table = rates(df, SERVER).reset_index()
-    order = list(reversed(commits_by_date(df)))[-limit:]
+    order = list(reversed(commits))[-limit:]
     position = {commit: i for i, commit in enumerate(order)}
     table = table[table["commit"].isin(position)]
     scenarios = list(dict.fromkeys(table["param"]))

@@ -91,7 +91,8 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     if not rows:
         raise ValueError(f"no asv results for machine {machine!r} in {conf.results_dir}")
     df = tables.frame(rows)
-    commits = tables.commits_by_date(df)
+    by_date = tables.commits_by_date(df)
+    commits = asvdata.commit_order(conf, by_date) or by_date
     newest = commits[0]
     env_names = sorted(df.loc[df["commit"] == newest, "env"].unique())
     envs = _environments(conf, machine, newest, env_names)
@@ -110,7 +111,7 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
 
     out.mkdir(parents=True, exist_ok=True)
     charts.server_bars(server, out / "server.png")
-    charts.history(df, out / "history.png")
+    charts.history(df, out / "history.png", commits)
     _export({"server_table": server, "article_ratios": ratios, "article_conclusions": found, "clients": client,
              "methodology": method, "changes_previous": changes_prev, "changes_back": changes_back,
              "values": df}, out / "exports")

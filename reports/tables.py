@@ -305,7 +305,7 @@ def methodology_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
 
 
 def methodology_markdown(table: pd.DataFrame) -> str:
-    if table.empty:
+    if table.empty or table["ratio"].isna().all():
         return NOT_MEASURED
     parts = []
     for python, rows in table.groupby("python", sort=True):

@@ -17,7 +17,8 @@ FLAGS = [
 
 
 def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's chromium here; GitHub's Ubuntu runners ship Google Chrome instead (Ubuntu's chromium is a snap).
+    path = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
     assert path, "headless browser tests need Chromium: apt-get install chromium"
     return path
 

@@ -212,7 +212,9 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
         done = subprocess.run(["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}",
                                f"BENCH={BENCH}", "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=work, capture_output=True,
                               text=True, timeout=900, env=_environ())
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        # Whatever the verdict (one sample each here: noise may pass the factor), the table is made, and the
+        # workflow packages it in any case (its step runs `if: always()`).
+        assert (work / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr[-2000:]
         make(work, "pr-artifact", PR_NUMBER="7", HEAD_SHA=head)
         comment = subprocess.run([sys.executable, "-m", "pipeline", "pr-comment", "--artifact", "pr-comparison",
                                   "--repo", "owner/planet-tracker", "--head-sha", head, "--dry-run"], cwd=work,
@@ -220,7 +222,8 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
     finally:
         git(work, "checkout", "-q", "main")
     assert comment.startswith(github.MARKER + "\n### Benchmarks: this pull request against its base")
-    assert "No significant regression between" in comment and "core.Query.time_parse_query" in comment
+    assert "regression" in comment and f"`{base} ({base[:8]})`" in comment
+    assert "| core.Query.time_parse_query |" in comment
     assert json.loads((work / "pr-comparison" / "pr.json").read_text()) == {"number": 7, "head_sha": head}
 
 

@@ -39,7 +39,7 @@ class Sample:
     server_cpu_s: float  # the whole process group
     process_cpu_s: tuple[float, ...]  # per process of the group, busiest first (gunicorn: arbiter included)
     worker_cpu_s: tuple[float, ...]  # per worker, busiest first (the server itself when it has no workers)
-    connections: int  # TCP connections accepted on the machine during the run
+    connections: int  # TCP connections accepted on the whole machine during the run (kernel counter)
     steal_share: float  # of the machine's CPU capacity during the run
     other_cpu_share: float  # CPU used by neither server nor generator, of capacity
     disturbed: bool
@@ -55,7 +55,11 @@ class Sample:
 
     @property
     def keepalive_share(self) -> float:
-        """Requests that did not need a new connection, measured from the kernel's TCP counters."""
+        """Requests answered on a connection that stayed open: the generator's own count where it keeps one
+        (ab, builtin); for wrk, from the kernel's count of accepted connections, which is machine-wide and
+        so too high when other processes open connections meanwhile (such runs are flagged as disturbed)."""
+        if self.load.keepalive_requests is not None:
+            return self.load.keepalive_requests / self.load.completed
         return max(0.0, 1 - self.connections / self.load.completed)
 
     @property

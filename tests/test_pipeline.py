@@ -206,7 +206,8 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
     base = git(work, "rev-parse", "HEAD")
     git(work, "checkout", "-q", "-b", "feature")
     (work / "CHANGES").write_text("a pull request\n")
-    git(work, "commit", "-q", "-am", "a pull request")
+    git(work, "add", "CHANGES")
+    git(work, "commit", "-q", "-m", "a pull request")
     head = git(work, "rev-parse", "HEAD")
     try:
         done = subprocess.run(["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}",

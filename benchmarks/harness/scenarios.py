@@ -129,8 +129,6 @@ EXTRA_SCENARIOS = (
     Scenario("flask", "gunicorn", workers=AUTO_WORKERS),
 )
 SCENARIOS = {scenario.id: scenario for scenario in ARTICLE_SCENARIOS + EXTRA_SCENARIOS}
-# The article's rows: development server, gunicorn, gunicorn -w 4.
-ARTICLE_ROWS = ("dev", "gunicorn", "gunicorn-w4")
 
 
 def get(scenario_id: str) -> Scenario:

@@ -149,7 +149,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m pipeline",
+                          description="The GitHub workflows' steps, runnable (and rehearsed) anywhere.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     measure = commands.add_parser("measure", help="measure the commits a push brought")

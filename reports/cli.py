@@ -1,4 +1,4 @@
-"""The command line of the reports: ``compare`` two commits (more commands build on the same results).
+"""``python -m reports``: ``summary`` (the tables, charts, exports and site) and ``compare`` (two commits).
 
 Exit status: 0, or 1 when ``compare`` finds a significant regression, or 2 for bad arguments or missing results
 (one line on stderr).
@@ -73,7 +73,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m reports", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m reports",
+                          description="Reports from asv's results: the summary and commit comparisons.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     comp = commands.add_parser("compare", help="compare two commits' results; exit 1 on a significant regression")
     comp.add_argument("base")

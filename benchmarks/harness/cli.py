@@ -190,7 +190,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m benchmarks",
+                          description="Measure server scenarios, client strategies, or the whole article in one go.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     server = commands.add_parser("server", help="measure one or more server scenarios (interleaved)")

@@ -2,7 +2,9 @@
 
 ``asv continuous`` prints no table at all when any benchmark failed; here a failed benchmark is one row among
 the others. Significance is asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
-``factor`` and, where both sides have samples, asv's Mann-Whitney test). Marks, as asv's:
+``factor`` and asv's test on the samples or intervals), with one difference: where a side has no statistics (a
+``track_*`` value, one number per commit), asv trusts the factor alone; we mark it ``~``, since one tail-latency
+run can double on a shared machine with no change in the code. Marks, as asv's:
 
     +   slower: a significant regression          -   faster: a significant improvement
     ~   beyond the factor but not significant     !   failed on the new commit (a regression too)
@@ -56,9 +58,10 @@ def mark(base: Row, head: Row, factor: float) -> str:
         return "x"
     if base.status != "ok" or head.status != "ok":
         return ""
-    if _is_result_better(head.value, base.value, _stats(head), _stats(base), factor):
+    testable = bool(base.stats) and bool(head.stats)  # asv records no statistics for track_* values
+    if testable and _is_result_better(head.value, base.value, _stats(head), _stats(base), factor):
         return "-"
-    if _is_result_better(base.value, head.value, _stats(base), _stats(head), factor):
+    if testable and _is_result_better(base.value, head.value, _stats(base), _stats(head), factor):
         return "+"
     ratio = head.value / base.value if base.value else math.nan
     if ratio > factor or ratio < 1 / factor:

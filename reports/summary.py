@@ -122,7 +122,8 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
         f"# planet-tracker benchmarks: `{newest[:8]}` on `{machine}`",
         f"{len(commits)} commit(s) measured on this machine; Python {', '.join(e['python'] for e in envs)} at the "
         f"newest. Lower is better for every asv benchmark; the tables turn batch times back into requests per "
-        f"second. " + (f"**{regressions} significant regression(s)** since the previous commit." if regressions
+        f"second. " + (f"**{regressions} significant regression(s)** since the previous commit (the two were "
+                       "measured in separate runs: confirm a change with `make compare`)." if regressions
                        else "No significant regression since the previous commit." if previous else ""),
         "## The article's table, re-measured",
         "Requests per second, median (asv's 99 % interval), `ab -k -c 20 -n 1000` batches; \"% difference\" is "

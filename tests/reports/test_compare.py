@@ -11,9 +11,10 @@ SAMPLES_FAST = tuple(1.00 + 0.001 * i for i in range(10))
 SAMPLES_SLOW = tuple(1.20 + 0.001 * i for i in range(10))
 
 
-def row(value, samples=None, name="servers.ServerThroughput.time_batch", params=("'aiohttp-dev'",), unit="seconds"):
+def row(value, samples=None, name="servers.ServerThroughput.time_batch", params=("'aiohttp-dev'",), unit="seconds",
+        stats=True):
     stats = {"ci_99_a": value * 0.99, "ci_99_b": value * 1.01, "q_25": value, "q_75": value, "repeat": 10,
-             "number": 1} if value is not None and not math.isnan(value) else None
+             "number": 1} if stats and value is not None and not math.isnan(value) else None
     return Row(name, params, ("scenario",), "env", "3.11", "abc", 0, value, stats, samples, unit)
 
 
@@ -29,6 +30,18 @@ def test_marks():
     noisy_a = row(1.0, (0.7, 1.3, 0.8, 1.2, 1.0, 0.9, 1.1, 0.75, 1.25, 1.05))
     noisy_b = row(1.1, (0.8, 1.4, 0.9, 1.3, 1.1, 1.0, 1.2, 0.85, 1.35, 1.15))
     assert mark(noisy_a, noisy_b, 1.05) == "~"
+
+
+def test_a_value_without_statistics_is_never_a_significant_change():
+    # A track_* value (one p99 latency per commit) has no statistics: asv alone would call a doubling significant.
+    def p99(value):
+        return row(value, name="servers.ServerCost.track_p99_latency", unit="ms", stats=False)
+
+    assert mark(p99(2.3), p99(4.6), 1.05) == "~"
+    assert mark(p99(4.6), p99(2.3), 1.05) == "~"
+    assert mark(p99(2.3), p99(2.35), 1.05) == ""
+    assert mark(p99(2.3), row(None, name="servers.ServerCost.track_p99_latency", unit="ms"), 1.05) == "!"
+    assert not compare([p99(2.3)], [p99(4.6)], 1.05)[0].regression
 
 
 def test_failures_do_not_hide_the_rest_and_regressions_come_first():

@@ -24,7 +24,7 @@ import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import LoadFailed
-from .base import LoadResult, LoadSettings, require, whole_seconds
+from .base import Installed, LoadResult, LoadSettings, whole_seconds
 
 # The article's preset, `ab -k -c 20 -n 1000`; command() adds -l, -r and -s to it.
 ARTICLE_SETTINGS = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
@@ -50,21 +50,13 @@ def _version_of(path: str) -> str:
     return match[1] + (f" r{match[2]}" if match[2] else "")
 
 
-class Ab:
-    """A LoadGenerator running ApacheBench; ``version`` fixes the version reported (for reading stored output)."""
+class Ab(Installed):
+    """A LoadGenerator running ApacheBench."""
 
     name = "ab"
     executable = "ab"
     package = "apache2-utils"
-
-    def __init__(self, version: str | None = None) -> None:
-        self._version = version
-
-    def version(self) -> str:
-        """What ``ab -V`` says, e.g. "2.3"; asked once per executable."""
-        if self._version is None:
-            self._version = _version_of(require(self))
-        return self._version
+    ask_version = staticmethod(_version_of)  # what ``ab -V`` says, e.g. "2.3"; asked once per executable
 
     def command(self, url: str, settings: LoadSettings) -> list[str]:
         argv = [self.executable, "-l", "-r", "-c", str(settings.concurrency)]

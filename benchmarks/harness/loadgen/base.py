@@ -110,6 +110,30 @@ def whole_seconds(value: float, option: str, *, round_up: bool = False) -> int:
     return seconds
 
 
+class Installed:
+    """What ab and wrk share: an executable from a Debian package, asked for its version once.
+
+    Subclasses set ``name``, ``executable``, ``package`` and ``ask_version(path)``; ``version`` given here fixes
+    the version reported (for reading stored output without the tool installed).
+    """
+
+    name: str
+    executable: str
+    package: str
+
+    def __init__(self, version: str | None = None) -> None:
+        self._version = version
+
+    @staticmethod
+    def ask_version(path: str) -> str:
+        raise NotImplementedError
+
+    def version(self) -> str:
+        if self._version is None:
+            self._version = self.ask_version(require(self))
+        return self._version
+
+
 def require(generator: LoadGenerator) -> str:
     """The generator's executable path, or ToolMissing naming the package to install."""
     path = shutil.which(generator.executable)

@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import LoadFailed
-from .base import LoadResult, LoadSettings, require, whole_seconds
+from .base import Installed, LoadResult, LoadSettings, whole_seconds
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
 REPORT_KEY = "wrk_report"  # the first key of the script's JSON line
@@ -38,21 +38,13 @@ def _version_of(path: str) -> str:
     return match[1] if match else (done.stdout.strip().splitlines() or ["unknown"])[0]
 
 
-class Wrk:
-    """A LoadGenerator running wrk; ``version`` fixes the version reported (for reading stored output)."""
+class Wrk(Installed):
+    """A LoadGenerator running wrk."""
 
     name = "wrk"
     executable = "wrk"
     package = "wrk"
-
-    def __init__(self, version: str | None = None) -> None:
-        self._version = version
-
-    def version(self) -> str:
-        """What ``wrk -v`` says, e.g. "debian/4.1.0-3+b2"; asked once per executable."""
-        if self._version is None:
-            self._version = _version_of(require(self))
-        return self._version
+    ask_version = staticmethod(_version_of)  # what ``wrk -v`` says, e.g. "debian/4.1.0-3+b2"; asked once
 
     def command(self, url: str, settings: LoadSettings) -> list[str]:
         if settings.duration_s is None:

@@ -2,9 +2,9 @@
 
 ``asv continuous`` prints no table at all when any benchmark failed; here a failed benchmark is one row among
 the others. Significance is asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
-``factor`` and asv's test on the samples or intervals), with one difference: where a side has no statistics (a
-``track_*`` value, one number per commit), asv trusts the factor alone; we mark it ``~``, since one tail-latency
-run can double on a shared machine with no change in the code. Marks, as asv's:
+``factor`` and asv's test on the samples or intervals), with one difference: where a side has too little to
+test (a ``track_*`` value, one number per commit, or a single sample), asv trusts the factor alone; we mark it
+``~``, since one tail-latency run can double on a shared machine with no change in the code. Marks, as asv's:
 
     +   slower: a significant regression          -   faster: a significant improvement
     ~   beyond the factor but not significant     !   failed on the new commit (a regression too)
@@ -50,6 +50,11 @@ def _stats(row: Row) -> tuple:
     return (row.stats, row.samples)
 
 
+def _testable(row: Row) -> bool:
+    # asv's own condition for running its test: statistics (none for track_*), from more than one sample.
+    return bool(row.stats) and row.stats.get("repeat", 0) != 1
+
+
 def mark(base: Row, head: Row, factor: float) -> str:
     """asv's verdict on one benchmark between two commits."""
     if head.status == "failed" and base.status != "failed":
@@ -58,7 +63,7 @@ def mark(base: Row, head: Row, factor: float) -> str:
         return "x"
     if base.status != "ok" or head.status != "ok":
         return ""
-    testable = bool(base.stats) and bool(head.stats)  # asv records no statistics for track_* values
+    testable = _testable(base) and _testable(head)
     if testable and _is_result_better(head.value, base.value, _stats(head), _stats(base), factor):
         return "-"
     if testable and _is_result_better(base.value, head.value, _stats(base), _stats(head), factor):

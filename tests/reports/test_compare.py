@@ -42,6 +42,10 @@ def test_a_value_without_statistics_is_never_a_significant_change():
     assert mark(p99(2.3), p99(2.35), 1.05) == ""
     assert mark(p99(2.3), row(None, name="servers.ServerCost.track_p99_latency", unit="ms"), 1.05) == "!"
     assert not compare([p99(2.3)], [p99(4.6)], 1.05)[0].regression
+    # Nor is a single sample (asv --quick, or -a repeat=1).
+    one = row(1.0, (1.0,))
+    one.stats["repeat"] = 1
+    assert mark(one, row(1.2045, SAMPLES_SLOW), 1.05) == "~"
 
 
 def test_failures_do_not_hide_the_rest_and_regressions_come_first():

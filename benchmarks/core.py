@@ -3,10 +3,14 @@
 The only benchmarks that import the subject: they time ``planet_tracker.core`` as built at each commit.
 """
 
+from urllib.parse import parse_qsl, urlsplit
+
+from benchmarks.harness.instructions import PLANETS
+from benchmarks.harness.runner import FIXED_PATH
 from planet_tracker import core
 
-PLANETS = ["mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune"]
-ARTICLE_QUERY = [("lon", "145.051"), ("lat", "-39.754"), ("elevation", "0"), ("when", "2018-11-26T10:00:00Z")]
+# The article's query at the article's instant, as the instructions channel counts it.
+ARTICLE_QUERY = parse_qsl(urlsplit(FIXED_PATH).query)
 
 
 class CoreBenchmark:
@@ -33,7 +37,7 @@ QUERIES = {planet: core.parse_query(planet, ARTICLE_QUERY) for planet in PLANETS
 class Position(CoreBenchmark):
     """Computing and encoding the answer, as the handler does, for each planet."""
 
-    params = [PLANETS]
+    params = [list(PLANETS)]
     param_names = ["planet"]
 
     def time_position_body(self, planet):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .tables import SERVER, rates
+from .tables import INSTRUCTIONS, SERVER, rates
 
 COLORS = {"aiohttp": "#2a6fdb", "flask": "#d9622b"}
 
@@ -42,10 +42,13 @@ def server_bars(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100) -> None:
-    """req/s of every server scenario across the last ``limit`` of ``commits`` (newest first), one panel per
-    scenario and a line per Python; failed or skipped points are gaps."""
-    table = rates(df, SERVER).reset_index()
+def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100, counted: bool = False) -> None:
+    """Every server scenario across the last ``limit`` of ``commits`` (newest first), one panel per scenario and a
+    line per Python: req/s, or with ``counted`` the instructions per request; failed or skipped points are gaps."""
+    if counted:
+        table = df[df["benchmark"] == INSTRUCTIONS].assign(y=lambda part: part["value"])
+    else:
+        table = rates(df, SERVER).reset_index().assign(y=lambda part: part["req_s"])
     order = list(reversed(commits))[-limit:]
     position = {commit: i for i, commit in enumerate(order)}
     table = table[table["commit"].isin(position)]
@@ -57,7 +60,7 @@ def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100) 
         part = table[table["param"] == scenario]
         for python, line in part.groupby("python", sort=True):
             line = line.assign(x=line["commit"].map(position)).sort_values("x")
-            ax.plot(line["x"], line["req_s"], marker="o", markersize=2.5, linewidth=1, label=f"py{python}")
+            ax.plot(line["x"], line["y"], marker="o", markersize=2.5, linewidth=1, label=f"py{python}")
         ax.set_title(scenario, fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
@@ -66,7 +69,7 @@ def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100) 
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel(f"commit (oldest to newest, {len(order)})", fontsize=7)
-    axes[0][0].set_ylabel("req/s", fontsize=8)
+    axes[0][0].set_ylabel("instructions / request" if counted else "req/s", fontsize=8)
     if scenarios:
         axes[0][0].legend(fontsize=6)
     fig.tight_layout()

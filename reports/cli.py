@@ -7,6 +7,7 @@ Exit status: 0, or 1 when ``compare`` finds a significant regression, or 2 for b
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -47,8 +48,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name, rows in ((args.base, base_rows), (args.head, head_rows)):
         if not rows:
             raise ReportError(f"no asv results for {name} on machine {args.machine!r} in {conf.results_dir}")
-    changes = comparing.compare(base_rows, head_rows, args.factor)
-    text = comparing.markdown(changes, f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})", args.factor)
+    flagged_before = None
+    if args.confirm:
+        try:
+            flagged_before = {(name, tuple(params), env)
+                              for name, params, env in json.loads(Path(args.confirm).read_text())}
+        except (OSError, ValueError, TypeError) as error:
+            raise ReportError(f"cannot read the first comparison's flags {args.confirm}: {error}") from None
+    changes = comparing.compare(base_rows, head_rows, args.factor, args.threshold, flagged_before)
+    if args.flagged:
+        # The first of two comparisons: record which timed benchmarks to measure again, print asv's regex for them.
+        flagged = comparing.flagged_timed(changes)
+        Path(args.flagged).write_text(json.dumps([list(change.key) for change in flagged]) + "\n")
+        print(comparing.bench_regex(flagged))
+        return 0
+    text = comparing.markdown(changes, f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})", args.factor,
+                              args.threshold, confirmed=flagged_before is not None)
     print(text)
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +87,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, e.g. 0.01, not {text!r}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m reports",
                           description="Reports from asv's results: the summary and commit comparisons.")
@@ -81,8 +106,15 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("head")
     comp.add_argument("--config", default="asv.conf.json")
     comp.add_argument("--machine", required=True)
-    comp.add_argument("--factor", type=float, default=1.05)
+    comp.add_argument("--factor", type=float, default=1.05, help="asv's factor for timed benchmarks")
+    comp.add_argument("--threshold", type=_fraction, default=comparing.THRESHOLD,
+                      help="the change that counts for counted (instructions) benchmarks, e.g. 0.01 for 1 %%")
     comp.add_argument("--markdown", metavar="FILE", help="also write the table here")
+    stage = comp.add_mutually_exclusive_group()
+    stage.add_argument("--flagged", metavar="FILE", help="first comparison: write the timed benchmarks flagged as "
+                       "slower here, print asv's --bench regex for them, exit 0")
+    stage.add_argument("--confirm", metavar="FILE", help="second comparison: a timed slowdown counts only if that "
+                       "file (from --flagged) has it too")
     comp.set_defaults(func=cmd_compare)
 
     summ = commands.add_parser("summary", help="the summary tables, charts and exports (and the site)")

@@ -1,19 +1,29 @@
 """Compare two commits' asv results, benchmark by benchmark, as ``asv compare`` does, but without hiding anything.
 
 ``asv continuous`` prints no table at all when any benchmark failed; here a failed benchmark is one row among
-the others. Significance is asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
-``factor`` and asv's test on the samples or intervals), with one difference: where a side has too little to
-test (a ``track_*`` value, one number per commit, or a single sample), asv trusts the factor alone; we mark it
-``~``, since one tail-latency run can double on a shared machine with no change in the code. Marks, as asv's:
+the others. Two rules, by kind of benchmark:
 
-    +   slower: a significant regression          -   faster: a significant improvement
+* **Counted** benchmarks (unit "instructions", the valgrind channel) are deterministic: repeated on one commit
+  they agree to within 0.1 %. A ratio beyond the threshold (1 % by default) is a change: ``+`` or ``-``.
+* **Timed** benchmarks follow asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
+  ``factor`` and asv's test on the samples or intervals), with two differences. Where a side has too little to
+  test (a ``track_*`` value, one number per commit, or a single sample), asv trusts the factor alone; we mark it
+  ``~``, since one tail-latency run can double on a shared machine with no change in the code. And when the
+  comparison is confirmed (``make compare`` measures the flagged benchmarks again, interleaved), a slowdown
+  counts only if both measurements flag it; one that does not repeat is ``?``.
+
+Marks, as asv's, plus ``?``:
+
+    +   slower: a regression                      -   faster: an improvement
     ~   beyond the factor but not significant     !   failed on the new commit (a regression too)
-    x   failed on the old commit only             (blank) no change
+    x   failed on the old commit only             ?   flagged once, not confirmed by a second measurement
+    (blank) no change
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,7 +33,13 @@ from tabulate import tabulate
 from .asvdata import Row
 
 REGRESSION_MARKS = ("+", "!")
-ORDER = {"!": 0, "+": 1, "-": 2, "x": 3, "~": 4, "": 5}
+ORDER = {"!": 0, "+": 1, "?": 2, "-": 3, "x": 4, "~": 5, "": 6}
+COUNTED_UNITS = ("instructions",)  # what the asv suite counts rather than times
+THRESHOLD = 0.01  # a counted benchmark's change of 1 % or more is real: its spread on one commit is below 0.1 %
+
+
+def counted(row: Row) -> bool:
+    return row.unit in COUNTED_UNITS
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,11 @@ class Change:
     base: float | None
     head: float | None
     mark: str
+    key: tuple = ()  # the row's (benchmark, params, env)
+
+    @property
+    def counted(self) -> bool:
+        return self.unit in COUNTED_UNITS
 
     @property
     def ratio(self) -> float:
@@ -55,14 +76,17 @@ def _testable(row: Row) -> bool:
     return bool(row.stats) and row.stats.get("repeat", 0) != 1
 
 
-def mark(base: Row, head: Row, factor: float) -> str:
-    """asv's verdict on one benchmark between two commits."""
+def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> str:
+    """The verdict on one benchmark between two commits: by ratio for a counted one, else asv's."""
     if head.status == "failed" and base.status != "failed":
         return "!"
     if base.status == "failed" and head.status != "failed":
         return "x"
     if base.status != "ok" or head.status != "ok":
         return ""
+    if counted(head):
+        ratio = head.value / base.value if base.value else math.nan
+        return "+" if ratio >= 1 + threshold else "-" if ratio <= 1 / (1 + threshold) else ""
     testable = _testable(base) and _testable(head)
     if testable and _is_result_better(head.value, base.value, _stats(head), _stats(base), factor):
         return "-"
@@ -74,16 +98,39 @@ def mark(base: Row, head: Row, factor: float) -> str:
     return ""
 
 
-def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 1.1) -> list[Change]:
-    """Every benchmark present on both commits, regressions first, then improvements, then the rest."""
+def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 1.1, threshold: float = THRESHOLD,
+            flagged_before: set[tuple] | None = None) -> list[Change]:
+    """Every benchmark present on both commits: counted ones first, and in each kind regressions first, then
+    improvements, then the rest.
+
+    ``flagged_before`` confirms the timed benchmarks: the keys that a first comparison flagged ``+`` before they
+    were measured again. A timed ``+`` stands only where the key is in it; a key flagged by one of the two
+    comparisons but not the other is ``?``.
+    """
     base = {row.key: row for row in base_rows}
     changes = []
     for row in head_rows:
         old = base.get(row.key)
         if old is None or (old.status == "skipped" and row.status == "skipped"):
             continue  # not measured on both (asv writes NaN for a parameter combination left out of a run)
-        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, mark(old, row, factor)))
-    return sorted(changes, key=lambda c: (ORDER[c.mark], -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
+        verdict = mark(old, row, factor, threshold)
+        if flagged_before is not None and not counted(row) and (verdict == "+") != (row.key in flagged_before):
+            verdict = "?"
+        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, verdict, row.key))
+    return sorted(changes, key=lambda c: (not c.counted, ORDER[c.mark],
+                                          -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
+
+
+def flagged_timed(changes: Iterable[Change]) -> list[Change]:
+    """The timed benchmarks flagged as slower: what a confirmation measures again."""
+    return [change for change in changes if change.mark == "+" and not change.counted]
+
+
+def bench_regex(changes: Iterable[Change]) -> str:
+    """An asv ``--bench`` regex selecting exactly these benchmarks and parameter combinations."""
+    names = sorted({change.key[0] + (f"({', '.join(change.key[1])})" if change.key[1] else "")
+                    for change in changes})
+    return "|".join(f"^{re.escape(name)}$" for name in names)
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -91,6 +138,8 @@ def format_value(value: float | None, unit: str) -> str:
         return "failed"
     if math.isnan(value):
         return "n/a"
+    if unit in COUNTED_UNITS:
+        return f"{value:,.0f}"
     if unit == "seconds":
         for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
             if abs(value) >= scale:
@@ -99,14 +148,30 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
-def markdown(changes: list[Change], base_name: str, head_name: str, factor: float) -> str:
+def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -> str:
     rows = [[c.mark, c.label, c.env, format_value(c.base, c.unit), format_value(c.head, c.unit),
-             "" if math.isnan(c.ratio) else f"{c.ratio:.2f}"] for c in changes]
-    table = tabulate(rows, ["", "benchmark", "environment", base_name, head_name, "ratio"], tablefmt="github",
-                     disable_numparse=True)
+             "" if math.isnan(c.ratio) else f"{c.ratio:.{digits}f}"] for c in changes]
+    return tabulate(rows, ["", "benchmark", "environment", base_name, head_name, "ratio"], tablefmt="github",
+                    disable_numparse=True)
+
+
+def markdown(changes: list[Change], base_name: str, head_name: str, factor: float,
+             threshold: float = THRESHOLD, confirmed: bool = False) -> str:
+    """The verdict, then the counted benchmarks' table, then the timed benchmarks'."""
     regressions = sum(c.regression for c in changes)
     verdict = (f"**{regressions} significant regression(s)**" if regressions
                else "No significant regression")
-    return (f"{verdict} between `{base_name}` and `{head_name}` (factor {factor:g}; "
-            "+ slower, - faster, ~ not significant, ! failed on the new commit, x failed on the old one; "
-            "lower is better for every benchmark).\n\n" + table + "\n")
+    parts = [f"{verdict} between `{base_name}` and `{head_name}` (+ slower, - faster, ~ not significant, "
+             "? not confirmed, ! failed on the new commit, x failed on the old one; lower is better for every "
+             "benchmark)."]
+    counted_rows = [c for c in changes if c.counted]
+    timed_rows = [c for c in changes if not c.counted]
+    if counted_rows:
+        parts.append(f"**Instructions** (counted under valgrind, deterministic: a change of "
+                     f"{100 * threshold:g} % or more is marked):\n\n" + _table(counted_rows, base_name, head_name, 4))
+    if timed_rows:
+        how = ("; a slowdown is marked + only when a second, interleaved measurement confirms it" if confirmed
+               else "")
+        parts.append(f"**Wall-clock** (asv's rule, factor {factor:g}{how}):\n\n"
+                     + _table(timed_rows, base_name, head_name, 2))
+    return "\n\n".join(parts) + "\n"

@@ -103,6 +103,8 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     found = tables.conclusions(ratios)
     client = tables.client_table(df, newest)
     method = tables.methodology_table(df, newest)
+    counts = tables.instructions_table(df, newest)
+    costs = tables.cost_ratios(df, newest)
     previous = commits[1] if len(commits) > 1 else None
     further = commits[min(back, len(commits) - 1)] if len(commits) > 1 else None
     changes_prev = tables.changes_table(rows, newest, previous, factor) if previous else pd.DataFrame()
@@ -112,8 +114,10 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     out.mkdir(parents=True, exist_ok=True)
     charts.server_bars(server, out / "server.png")
     charts.history(df, out / "history.png", commits)
+    charts.history(df, out / "instructions.png", commits, counted=True)
     _export({"server_table": server, "article_ratios": ratios, "article_conclusions": found, "clients": client,
-             "methodology": method, "changes_previous": changes_prev, "changes_back": changes_back,
+             "methodology": method, "instructions": counts, "cost_ratios": costs,
+             "changes_previous": changes_prev, "changes_back": changes_back,
              "values": df}, out / "exports")
     (out / "exports" / "provenance.json").write_text(json.dumps(provenance_data, indent=1) + "\n")
 
@@ -133,6 +137,17 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
         "## Beside the article's figures",
         "Absolute rates depend on the machine; ratios carry over. Ours per Python, and the article's (2018):",
         tables.ratios_markdown(ratios, found),
+        "## What a request costs, in instructions",
+        "Instructions per request, summed over every process of the server, counted under valgrind (callgrind) "
+        "in a window of requests sent one at a time (`python -m benchmarks instructions`). The count does not "
+        "depend on the machine or its load: it is the channel that catches a 1 % slowdown, and `make compare` "
+        "judges it by ratio. It cannot see time spent in the kernel and in system calls, waiting, lock "
+        "contention, or how work spreads over cores: throughput stays the wall-clock benchmarks' job.",
+        tables.instructions_markdown(counts),
+        "The two frameworks' CPU cost compared without the machine in it, beside the throughput ratio measured "
+        "on it (aiohttp also overlaps waiting, and the servers differ in how they use the cores):",
+        tables.cost_ratios_markdown(costs),
+        "![instructions per request of every server scenario across commits](instructions.png)",
         "## The client side",
         "100 requests to a local server that answers after 10 ms (the article's remote site took ~130 ms, so "
         "compare speed-ups, not times). Floor = requests x delay / concurrency; efficiency = floor / wall time.",

@@ -19,6 +19,7 @@ from . import compare
 from .asvdata import Row
 
 SERVER = "servers.ServerThroughput.time_batch"
+INSTRUCTIONS = "instructions.ServerInstructions.track_instructions_per_request"
 KEEPALIVE_OFF = "methodology.KeepAliveOff.time_batch"
 IO_BOUND = "methodology.IOBound.time_batch"
 CLIENTS = "clients.ClientStrategies.time_batch"
@@ -344,3 +345,59 @@ def changes_markdown(table: pd.DataFrame, envs: dict[str, str]) -> str:
               "" if math.isnan(r["ratio"]) else f"{r['ratio']:.2f}"] for _, r in marked.iterrows()]
     return tabulate(lines, ["", "benchmark", "Python", "older", "newer", "ratio"], tablefmt="github",
                     disable_numparse=True) + f"\n\n{unchanged} other benchmarks: no change beyond the factor."
+
+
+def instructions_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+    """Instructions per request of every server scenario at one commit: one row per scenario, a column per Python
+    (NaN where it failed or was not counted)."""
+    part = df[(df["benchmark"] == INSTRUCTIONS) & (df["commit"] == commit)]
+    if part.empty:
+        return pd.DataFrame()
+    table = part.pivot_table(index="param", columns="python", values="value", aggfunc="first", dropna=False)
+    order = list(dict.fromkeys(part["param"]))
+    return table.reindex(order).rename_axis(index="scenario", columns=None).reset_index()
+
+
+def instructions_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return NOT_MEASURED
+    pythons = [c for c in table.columns if c != "scenario"]
+    lines = [[r["scenario"], *("failed" if math.isnan(r[p]) else f"{r[p]:,.0f}" for p in pythons)]
+             for _, r in table.iterrows()]
+    return tabulate(lines, ["scenario", *(f"Python {p}" for p in pythons)], tablefmt="github", disable_numparse=True)
+
+
+def cost_ratios(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+    """For each of the article's servers and each Python: how many times more instructions Flask executes per
+    request than aiohttp, beside how many times more requests per second aiohttp serves (wall-clock)."""
+    counts = df[(df["benchmark"] == INSTRUCTIONS) & (df["commit"] == commit)].set_index(["python", "param"])["value"]
+    throughput = rates(df, SERVER)
+    records = []
+    for python in sorted(df.loc[df["commit"] == commit, "python"].unique()):
+        for _, label, suffix in ARTICLE_ROWS:
+            aiohttp, flask = (float(counts.get((python, f"{framework}-{suffix}"), math.nan))
+                              for framework in ("aiohttp", "flask"))
+            rate_ratio = (_get(throughput, (commit, python, f"aiohttp-{suffix}"), "req_s")
+                          / _get(throughput, (commit, python, f"flask-{suffix}"), "req_s"))
+            records.append({"python": python, "server": label, "aiohttp_instructions": aiohttp,
+                            "flask_instructions": flask, "instructions_ratio": flask / aiohttp,
+                            "throughput_ratio": rate_ratio})
+    return pd.DataFrame.from_records(records)
+
+
+def cost_ratios_markdown(table: pd.DataFrame) -> str:
+    if table.empty or table["instructions_ratio"].isna().all():
+        return NOT_MEASURED
+    parts = []
+    for python, rows in table.groupby("python", sort=True):
+        lines = [[r["server"], _count(r["aiohttp_instructions"]), _count(r["flask_instructions"]),
+                  _ratio(r["instructions_ratio"]), _ratio(r["throughput_ratio"])] for _, r in rows.iterrows()]
+        parts.append(f"Python {python}:\n\n" + tabulate(
+            lines, ["server", "aiohttp instructions / request", "Flask instructions / request",
+                    "Flask / aiohttp (instructions)", "aiohttp / Flask (req/s, wall-clock)"],
+            tablefmt="github", disable_numparse=True))
+    return "\n\n".join(parts)
+
+
+def _count(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:,.0f}"

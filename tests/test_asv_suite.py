@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from asv import config as asv_config
 
-from benchmarks import clients, common, core, methodology, servers
+from benchmarks import clients, common, core, instructions, methodology, servers
 from benchmarks.harness import client, procstat
 from benchmarks.harness.errors import VerificationFailed
 from benchmarks.harness.scenarios import SCENARIOS, Scenario
@@ -64,6 +64,35 @@ def test_benchmark_parameters_are_the_harness_ids():
     assert clients.ClientStrategies.params == [list(client.STRATEGIES)]
     assert core.Position.params == [["mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune"]]
     assert servers.ServerCost.track_p99_latency.unit == servers.ServerCost.track_cpu_per_request.unit == "ms"
+
+
+def _benchmarks(module) -> dict[str, object]:
+    """What asv would discover in a module: {"module.Class.method": method}."""
+    found = {}
+    for cls in vars(module).values():
+        if isinstance(cls, type) and cls.__module__ == module.__name__:
+            for name in dir(cls):
+                if name.startswith(("time_", "track_")):
+                    found[f"{module.__name__.split('.')[-1]}.{cls.__name__}.{name}"] = getattr(cls, name)
+    return found
+
+
+def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_unit():
+    counted = _benchmarks(instructions)
+    assert len(counted) == 4 and all("instructions" in name for name in counted)
+    for method in counted.values():
+        assert method.__name__.startswith("track_")
+        assert method.unit == "instructions" and method.version == instructions.VERSION
+    others = {name for module in (clients, core, methodology, servers) for name in _benchmarks(module)}
+    assert others and not [name for name in others if "instructions" in name]  # BENCH=instructions: exactly these
+    # Every server scenario and client strategy, and the core functions, as the harness counts them.
+    assert instructions.ServerInstructions.params == [list(SCENARIOS)]
+    assert instructions.ClientInstructions.params == [list(client.STRATEGIES)]
+    cache = {target: 1.0 for target in instructions.counting.all_ids()}
+    assert instructions.PositionInstructions().track_instructions_position_body(cache, "mars") == 1.0
+    with pytest.raises(RuntimeError, match="aiohttp-dev: valgrind is not installed"):
+        instructions.ServerInstructions().track_instructions_per_request(
+            {**cache, "aiohttp-dev": "valgrind is not installed"}, "aiohttp-dev")
 
 
 def test_a_server_is_started_once_per_process_and_stopped_at_exit():

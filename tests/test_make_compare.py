@@ -33,8 +33,9 @@ def test_make_compare_keeps_failures_visible(tmp_path):
     assert done.returncode != 0 and (clone / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr
     table = (clone / "reports" / "compare.md").read_text()
     assert table.startswith("**7 significant regression(s)**")
-    # mark, benchmark, environment, base, head, ratio
-    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()[3:] if line]
+    # mark, benchmark, environment, base, head, ratio (the rows of the tables, without headers and rules)
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()
+            if line.startswith("|") and not line.startswith(("|  ", "|--"))]
     failed = [row for row in rows if row[0] == "!"]
     assert len(failed) == 7
     assert all(row[1].startswith("core.Position.time_position_body(") and row[3].endswith("µs")

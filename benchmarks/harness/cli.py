@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import calibrate, client, results, runner, scenarios, tables
+from . import calibrate, client, instructions, results, runner, scenarios, tables
 from .errors import HarnessError
 from .launcher import check_port_free
 from .loadgen import GENERATORS, preferred
@@ -144,6 +144,24 @@ def cmd_article(args: argparse.Namespace) -> int:
     return 0 if all(run.status == "ok" for run in [*server_runs, *client_runs]) else 1
 
 
+def cmd_instructions(args: argparse.Namespace) -> int:
+    """Instructions per request (servers, clients) and per call (core), counted under valgrind."""
+    try:
+        targets = instructions.check_ids(args.scenario or instructions.all_ids())
+        settings = instructions.CountSettings(requests=args.requests, repeats=args.repeats)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    say = Progress(args.quiet)
+    say(f"counting {len(targets)} target(s) under valgrind, {settings.repeats} repeat(s), "
+        f"{settings.jobs} at a time")
+    runs = instructions.measure(targets, settings, say)
+    print(tables.instructions_table(runs))
+    print(f"\n{runs[0].settings['valgrind'] if runs else ''}; {time.monotonic() - say.start:.0f} s in all "
+          "(on this machine: counts do not depend on it, the time does)")
+    _write(args.json, runs)
+    return 0 if all(run.status == "ok" for run in runs) else 1
+
+
 def cmd_provenance(args: argparse.Namespace) -> int:
     """What the asv suite runs on this machine: generators, their flags, sizes, rounds. Reports show it."""
     # The suite's own settings (not benchmarks.core: it imports the app, which the harness never does).
@@ -179,6 +197,8 @@ def cmd_provenance(args: argparse.Namespace) -> int:
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.id:26} {scenario.framework:8} {scenario.label}")
+    print("\nalso counted by `instructions`: " + ", ".join(
+        target for target in instructions.all_ids() if target not in SCENARIOS))
     return 0
 
 
@@ -241,6 +261,17 @@ def make_parser() -> argparse.ArgumentParser:
     calib = commands.add_parser("calibrate", help="generator headroom, spread per scenario, start-up times")
     calibrate.add_arguments(calib)
     calib.set_defaults(func=calibrate.cmd_calibrate)
+
+    count = commands.add_parser("instructions", help="instructions per request and per call, under valgrind")
+    count.add_argument("--scenario", action="append", metavar="ID",
+                       help="a server scenario id, client:STRATEGY or core:FUNCTION (repeat for several; default: "
+                            "all of them, listed by `scenarios`)")
+    count.add_argument("--requests", type=_positive_int, default=instructions.CountSettings.requests,
+                       help="requests in a server's counting window (default %(default)s)")
+    count.add_argument("--repeats", type=_positive_int, default=1, help="counts of each, in fresh processes")
+    count.add_argument("--json", type=Path, metavar="FILE")
+    count.add_argument("--quiet", action="store_true")
+    count.set_defaults(func=cmd_instructions)
 
     prov = commands.add_parser("provenance", help="record the asv suite's load settings on this machine")
     prov.add_argument("--json", type=Path, required=True, metavar="FILE")

@@ -2,7 +2,8 @@
 
 A server runs in its own process group, so that stopping it stops its workers too, and with a parent-death
 signal, so that it dies with the harness even when the harness is SIGKILLed (asv kills a benchmark's process
-group on a timeout, and our group is not in it). Readiness is a poll of its health URL against a deadline.
+group on a timeout, and our group is not in it). Readiness is a poll of its health URL against a deadline, or,
+where a request would be counted too (under valgrind), of the kernel's table of listening sockets.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str, byte
 
 
 _libc = None
+# Process groups started here and not yet reaped: kill_all() ends them (a Ctrl-C while worker threads wait on them).
+_LIVE_GROUPS: set[int] = set()
 
 
 def _bind_failed(log: str) -> bool:
@@ -74,15 +77,74 @@ def _child_setup(parent: int) -> None:
         os._exit(1)
 
 
+def popen_in_group(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+    """Start a process in its own process group, armed to die with this one (even when this one is SIGKILLed)."""
+    global _libc
+    if _libc is None:
+        with contextlib.suppress(OSError):
+            _libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+    proc = subprocess.Popen(list(argv), preexec_fn=lambda: _child_setup(parent), **kwargs)
+    _LIVE_GROUPS.add(proc.pid)
+    return proc
+
+
+def end_group(proc: subprocess.Popen, first_signal: int = signal.SIGTERM, grace_s: float = 5.0) -> None:
+    """Signal the whole group, wait, then SIGKILL whatever is left of it; returns when nothing of it is left."""
+    pgid = proc.pid
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, first_signal)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace_s)
+    finally:
+        # Children (gunicorn's workers) can outlive their parent for a moment; nothing of the group may survive.
+        end = time.monotonic() + grace_s
+        while procstat.group_pids(pgid) and time.monotonic() < end:
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        proc.wait()
+        while procstat.group_pids(pgid):
+            time.sleep(0.01)
+        _LIVE_GROUPS.discard(pgid)
+
+
+def kill_all() -> None:
+    """SIGKILL every process group started here that is still running (for an interrupted multi-threaded run)."""
+    for pgid in list(_LIVE_GROUPS):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def run_command(argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None,
+                cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run a one-shot command in its own process group, capturing its text output; on a timeout (TimeoutExpired)
+    or any interruption the whole group is stopped first."""
+    proc = popen_in_group(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, errors="replace", env=None if env is None else {**os.environ, **env}, cwd=cwd)
+    with proc:  # closes the pipes on every path
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except BaseException:
+            end_group(proc, signal.SIGKILL, grace_s=1.0)
+            raise
+        end_group(proc, grace_s=1.0)  # the command's own children, if it left any
+    return subprocess.CompletedProcess(list(argv), proc.returncode, stdout, stderr)
+
+
 @dataclass(frozen=True)
 class ServerSpec:
-    """How to start one server: argv with ``{port}`` where the port goes, extra environment, health path, and
-    the signal that stops it (gunicorn's graceful SIGTERM waits for its arbiter's 1 s ticks; SIGINT is quick)."""
+    """How to start one server: argv with ``{port}`` where the port goes, extra environment, health path, the
+    signal that stops it (gunicorn's graceful SIGTERM waits for its arbiter's 1 s ticks; SIGINT is quick), and
+    how to tell it is up: an answer on the health path ("http"), or a listening socket on its port ("listening",
+    which costs the server nothing: a poll loop would add a varying number of requests to what it executes)."""
 
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     health_path: str = "/healthz"
     stop_signal: int = signal.SIGTERM
+    readiness: str = "http"
 
 
 class Server:
@@ -119,10 +181,6 @@ class Server:
         self.stop()
 
     def start(self) -> None:
-        global _libc
-        if _libc is None:
-            with contextlib.suppress(OSError):
-                _libc = ctypes.CDLL(None, use_errno=True)
         if self.requested_port:
             check_port_free(self.requested_port)
         for attempt in range(self.port_attempts):
@@ -147,15 +205,12 @@ class Server:
         else:
             self._log = tempfile.TemporaryFile()
         argv = [arg.replace(PORT_PLACEHOLDER, str(self.port)) for arg in self.spec.argv]
-        parent = os.getpid()
         # An empty working directory: `python -m`, gunicorn and flask put the working directory first on sys.path,
         # and under asv that is a checkout whose planet_tracker is not the build being measured.
         self._workdir = tempfile.mkdtemp(prefix="planet-bench-")
         self._started = time.monotonic()
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=self._workdir,
-            env={**os.environ, **self.spec.env}, preexec_fn=lambda: _child_setup(parent),
-        )
+        self.proc = popen_in_group(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                   cwd=self._workdir, env={**os.environ, **self.spec.env})
 
     def _wait_ready(self) -> None:
         deadline = self._started + self.ready_timeout_s
@@ -164,12 +219,17 @@ class Server:
             if self.proc.poll() is not None:
                 raise ServerStartFailed(f"server exited with status {self.proc.returncode} before it was ready: "
                                         f"{self.command_line}", self.log_tail())
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                # Any HTTP answer means the server is up; whether it answers *correctly* is for verification
-                # to judge (the aiohttp app under a sync gunicorn worker is up, and answers 500 to everything).
-                self.health_status = http_get(self.port, self.spec.health_path, timeout=1.0)[0]
-                self.ready_s = time.monotonic() - self._started
-                return
+            if self.spec.readiness == "listening":
+                if procstat.listening(self.port):
+                    self.ready_s = time.monotonic() - self._started
+                    return
+            else:
+                with contextlib.suppress(OSError, http.client.HTTPException):
+                    # Any HTTP answer means the server is up; whether it answers *correctly* is for verification
+                    # to judge (the aiohttp app under a sync gunicorn worker is up, and answers 500 to everything).
+                    self.health_status = http_get(self.port, self.spec.health_path, timeout=1.0)[0]
+                    self.ready_s = time.monotonic() - self._started
+                    return
             if time.monotonic() > deadline:
                 raise ServerStartFailed(f"server not ready after {self.ready_timeout_s:g} s: {self.command_line}",
                                         self.log_tail())
@@ -190,22 +250,9 @@ class Server:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        pgid = proc.pid
         try:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, self.spec.stop_signal)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(grace_s)
+            end_group(proc, self.spec.stop_signal, grace_s)
         finally:
-            # Workers can outlive their arbiter for a moment; nothing of the group may survive us.
-            end = time.monotonic() + grace_s
-            while procstat.group_pids(pgid) and time.monotonic() < end:
-                time.sleep(0.02)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            proc.wait()
-            while procstat.group_pids(pgid):
-                time.sleep(0.01)
             if self._log is not None and not self._log_path:
                 self._last_log = self.log_tail(50)
                 self._log.close()

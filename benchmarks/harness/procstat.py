@@ -34,6 +34,33 @@ def group_pids(pgid: int) -> list[int]:
     return sorted(pids)
 
 
+def all_asleep(pids: list[int]) -> bool:
+    """Whether every thread of these processes is asleep in the kernel (state S): nothing of theirs is running or
+    waiting to run. Processes and threads that exit while we look are left out."""
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as file:
+                    text = file.read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if text[text.rindex(")") + 2] != "S":
+                return False
+    return True
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a TCP socket listens on host:port (IPv4), from /proc/net/tcp: no connection is made."""
+    address = "".join(f"{int(part):02X}" for part in reversed(host.split("."))) + f":{port:04X}"
+    with open("/proc/net/tcp") as file:
+        next(file)
+        return any(fields[1] == address and fields[3] == "0A" for fields in map(str.split, file))  # 0A: LISTEN
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU seconds used so far by each process (those that have exited are left out)."""
     times = {}

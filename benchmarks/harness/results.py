@@ -1,9 +1,10 @@
 """Results as versioned JSON: the records a run produces, and the one place that writes and reads them.
 
-A results file is ``{"schema": "planet-tracker-bench", "version": 1, "environment": {...}, "records": [...]}``.
+A results file is ``{"schema": "planet-tracker-bench", "version": 2, "environment": {...}, "records": [...]}``.
 Each record is one measured scenario: its id, every setting, its status (a failed run carries a reason and no
 numbers), its samples (one per repeat) and their summary. Derived figures are written out for readers' sake
-and recomputed, not trusted, when a file is read back.
+and recomputed, not trusted, when a file is read back. Version 2 added the "instructions" records; version 1
+files (without them) are still read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .loadgen.base import LoadResult
 from .stats import summarize
 
 SCHEMA = "planet-tracker-bench"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 PACKAGES = ("planet-tracker", "aiohttp", "flask", "werkzeug", "gunicorn", "ephem", "uvloop", "requests")
 
 
@@ -214,7 +216,52 @@ class ClientRun:
                    reason=data["reason"], wall_s=tuple(data["wall_s"]))
 
 
-KINDS = {"server": ServerRun, "client": ClientRun}
+@dataclass(frozen=True)
+class InstructionRun:
+    """One target counted under valgrind: instructions per request (a server, a client strategy) or per call (a
+    core function), one count per repeat, each repeat in fresh processes."""
+
+    id: str
+    target: str  # "server", "client" or "core"
+    unit: str  # "request" or "call"
+    settings: dict  # window size, warm-up, valgrind version and options, hash seed, address-space randomisation
+    status: str
+    reason: str | None = None
+    counts: tuple[float, ...] = ()  # instructions per unit, one per repeat
+    processes: tuple[tuple[int, ...], ...] = ()  # per repeat, each process's instructions in the window, most first
+    seconds: tuple[float, ...] = ()  # per repeat, wall time of the whole count, start-up included
+
+    kind = "instructions"
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise ValueError(f"status must be ok or failed, not {self.status!r}")
+        if (self.status == "failed") != bool(self.reason) or (self.status == "failed") == bool(self.counts):
+            raise ValueError("a failed count has a reason and no counts; an ok count has counts")
+
+    def summary(self) -> dict | None:
+        """Median, extremes and spread ((max - min) / median, in %) over the repeats; None for a failed count."""
+        if self.status != "ok":
+            return None
+        middle = median(self.counts)
+        spread = 100 * (max(self.counts) - min(self.counts)) / middle if len(self.counts) > 1 else None
+        return {"median": middle, "min": min(self.counts), "max": max(self.counts), "repeats": len(self.counts),
+                "spread_pct": spread}
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "target": self.target, "unit": self.unit,
+                "settings": self.settings, "status": self.status, "reason": self.reason, "counts": list(self.counts),
+                "processes": [list(p) for p in self.processes], "seconds": list(self.seconds),
+                "summary": self.summary()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> InstructionRun:
+        return cls(id=data["id"], target=data["target"], unit=data["unit"], settings=data["settings"],
+                   status=data["status"], reason=data["reason"], counts=tuple(data["counts"]),
+                   processes=tuple(tuple(p) for p in data["processes"]), seconds=tuple(data["seconds"]))
+
+
+KINDS = {"server": ServerRun, "client": ClientRun, "instructions": InstructionRun}
 
 
 def _git_commit() -> str | None:
@@ -259,8 +306,9 @@ class Results:
     def from_dict(cls, data: dict) -> Results:
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ResultsError("not a planet-tracker-bench results file")
-        if data.get("version") != VERSION:
-            raise ResultsError(f"results version {data.get('version')!r}; this harness reads version {VERSION}")
+        if data.get("version") not in READABLE_VERSIONS:
+            raise ResultsError(f"results version {data.get('version')!r}; this harness reads versions "
+                               f"{', '.join(map(str, READABLE_VERSIONS))}")
         return cls(data["environment"], tuple(KINDS[r["kind"]].from_dict(r) for r in data["records"]))
 
 

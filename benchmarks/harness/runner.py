@@ -25,6 +25,10 @@ from .scenarios import Scenario
 
 # The article's request: Mars, seen from Melbourne.
 PLANET_PATH = "/planets/mars?lon=145.051&lat=-39.754&elevation=0"
+# The same at a fixed instant (the article's day): every answer is the same bytes, so what a request executes does
+# not change with the clock. Counting instructions needs that; timing does not, and keeps "now".
+ARTICLE_WHEN = "2018-11-26T10:00:00Z"
+FIXED_PATH = f"{PLANET_PATH}&when={ARTICLE_WHEN}"
 
 Progress = Callable[[str], None]
 

@@ -9,10 +9,11 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import median
 
 from tabulate import tabulate
 
-from .results import ClientRun, ServerRun
+from .results import ClientRun, InstructionRun, ServerRun
 
 ARTICLE_FIGURES = Path(__file__).with_name("article_figures.json")
 # The article's rows and which scenario ids fill them.
@@ -122,4 +123,22 @@ def client_table(runs: Sequence[ClientRun]) -> str:
                      paper_cell])
     headers = ["strategy", "concurrency", "wall s, median (min-max)", "floor s", "efficiency",
                "speed-up vs sequential", "article wall s"]
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+
+
+def instructions_table(runs: Sequence[InstructionRun]) -> str:
+    """Instructions per request or per call: median over the repeats, their spread, where a server's went."""
+    rows = []
+    for run in runs:
+        if run.status != "ok":
+            rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", ""])
+            continue
+        s = run.summary()
+        spread = "-" if s["spread_pct"] is None else f"{s['spread_pct']:.3f} %"
+        processes = " ".join(f"{100 * count / sum(run.processes[0]):.1f}" for count in run.processes[0]) \
+            if run.processes and len(run.processes[0]) > 1 else ""
+        rows.append([run.id, f"{s['median']:,.0f} per {run.unit}", spread, s["repeats"], processes,
+                     f"{median(run.seconds):.1f}"])
+    headers = ["target", "instructions (median)", "spread (max - min) / median", "repeats",
+               "per process % (1st repeat)", "s per repeat"]
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)

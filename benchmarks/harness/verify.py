@@ -22,6 +22,12 @@ def check_target(port: int, path: str) -> dict:
         status, content_type, body = http_get(port, path, timeout=5.0)
     except (OSError, http.client.HTTPException) as error:
         raise VerificationFailed(f"GET {path} failed: {error}") from None
+    return check_answer(path, status, content_type, body)
+
+
+def check_answer(path: str, status: int, content_type: str, body: bytes) -> dict:
+    """Whether one answer to the planet URL ``path`` is what the app should say; the decoded answer, or
+    VerificationFailed."""
     if status != 200:
         raise VerificationFailed(f"GET {path} answered {status}, not 200: {body[:120]!r}")
     if content_type.split(";")[0].strip() != "application/json":

@@ -152,3 +152,18 @@ def test_servers_do_not_import_from_the_working_directory(tmp_path, monkeypatch)
     for scenario in (Scenario("aiohttp", "dev"), Scenario("flask", "dev"), Scenario("flask", "gunicorn")):
         with launch(scenario.spec().argv, scenario.spec().env) as server:
             assert launcher.http_get(server.port, "/planets/mars")[0] == 200, server.log_tail()
+
+
+def test_a_one_shot_command_is_bounded_and_leaves_nothing(tmp_path):
+    done = launcher.run_command([sys.executable, "-c", "print('out'); import sys; print('err', file=sys.stderr)"],
+                                timeout_s=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "out\n", "err\n")
+    # A command that outlives its bound is stopped, with the child it started.
+    script = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);" \
+             " print('started', flush=True); time.sleep(60)"
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        launcher.run_command([sys.executable, "-c", script], timeout_s=2)
+    assert time.monotonic() - started < 15
+    assert not [pid for pid in _all_pids() if "time.sleep(60)" in _cmdline(pid)]
+    assert not launcher._LIVE_GROUPS

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 
 from reports.asvdata import Row
-from reports.compare import compare, format_value, mark, markdown
+from reports.compare import bench_regex, compare, flagged_timed, format_value, mark, markdown
 
 SAMPLES_FAST = tuple(1.00 + 0.001 * i for i in range(10))
 SAMPLES_SLOW = tuple(1.20 + 0.001 * i for i in range(10))
@@ -72,3 +73,53 @@ def test_values_are_formatted_with_units():
     assert format_value(3.5, "ms") == "3.5 ms"
     assert format_value(None, "seconds") == "failed"
     assert format_value(math.nan, "seconds") == "n/a"
+    assert format_value(602_307.5, "instructions") == "602,308"
+
+
+def instructions(value, params=("'aiohttp-dev'",)):
+    return row(value, name="instructions.ServerInstructions.track_instructions_per_request", params=params,
+               unit="instructions", stats=False)
+
+
+def test_counted_benchmarks_are_judged_by_their_ratio_against_the_threshold():
+    base = instructions(600_000)
+    assert mark(base, instructions(606_000), 1.05) == "+"  # 1 %: a regression, though asv would see nothing
+    assert mark(base, instructions(605_000), 1.05) == ""  # 0.83 %: below the threshold
+    assert mark(base, instructions(594_000), 1.05) == "-"
+    assert mark(base, instructions(605_000), 1.05, threshold=0.005) == "+"
+    assert mark(base, instructions(None), 1.05) == "!"
+    changes = compare([base, row(1.0045, SAMPLES_FAST)], [instructions(606_000), row(1.2045, SAMPLES_SLOW)], 1.05)
+    assert [(c.counted, c.mark, c.regression) for c in changes] == [(True, "+", True), (False, "+", True)]
+
+
+def test_a_timed_slowdown_stands_only_when_confirmed():
+    fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
+    (first,) = compare([fast], [slow], 1.05)
+    assert first.mark == "+" and first.key == ("servers.ServerThroughput.time_batch", ("'aiohttp-dev'",), "env")
+    # Flagged twice: confirmed.
+    assert compare([fast], [slow], 1.05, flagged_before={first.key})[0].mark == "+"
+    # Flagged first, not when measured again (and the other way round): not confirmed, not a regression.
+    (unconfirmed,) = compare([fast], [row(1.0046, SAMPLES_FAST)], 1.05, flagged_before={first.key})
+    assert unconfirmed.mark == "?" and not unconfirmed.regression
+    assert compare([fast], [slow], 1.05, flagged_before=set())[0].mark == "?"
+    # Counted benchmarks need no confirmation.
+    assert compare([instructions(600_000)], [instructions(606_000)], 1.05, flagged_before=set())[0].mark == "+"
+
+
+def test_the_confirmation_selects_exactly_the_flagged_rows():
+    fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
+    changes = compare([fast, row(1.0045, SAMPLES_FAST, params=("'flask-dev'",)), instructions(600_000)],
+                      [slow, row(1.0045, SAMPLES_FAST, params=("'flask-dev'",)), instructions(660_000)], 1.05)
+    regex = bench_regex(flagged_timed(changes))
+    assert regex == r"^servers\.ServerThroughput\.time_batch\('aiohttp\-dev'\)$"
+    # asv matches it against "name(params)", the way it names a parameter combination.
+    assert re.search(regex, "servers.ServerThroughput.time_batch('aiohttp-dev')")
+    assert not re.search(regex, "servers.ServerThroughput.time_batch('flask-dev')")
+
+
+def test_markdown_puts_the_counted_benchmarks_first():
+    changes = compare([row(1.0045, SAMPLES_FAST), instructions(600_000)],
+                      [row(1.2045, SAMPLES_SLOW), instructions(603_000)], 1.05)
+    text = markdown(changes, "main", "HEAD", 1.05, confirmed=True)
+    assert text.index("**Instructions**") < text.index("**Wall-clock**")
+    assert "| 600,000 | 603,000 | 1.0050  |" in text and "confirms it" in text

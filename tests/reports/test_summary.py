@@ -67,13 +67,13 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_files(built):
-    assert built.commit == "c" * 40 and built.machine == "fixture-machine" and built.regressions == 3
-    for chart in ("server.png", "history.png"):
+    assert built.commit == "c" * 40 and built.machine == "fixture-machine" and built.regressions == 5
+    for chart in ("server.png", "history.png", "instructions.png"):
         width, height = png_size(built.out / chart)
         assert width > 300 and height > 200
     names = {p.name for p in (built.out / "exports").iterdir()}
-    for table in ("server_table", "article_ratios", "article_conclusions", "clients", "methodology",
-                  "changes_previous", "changes_back", "values"):
+    for table in ("server_table", "article_ratios", "article_conclusions", "clients", "methodology", "instructions",
+                  "cost_ratios", "changes_previous", "changes_back", "values"):
         assert {f"{table}.csv", f"{table}.json"} <= names
     assert "provenance.json" in names
 
@@ -85,7 +85,9 @@ def test_exports_hold_the_numbers(built):
     ratios = json.loads((built.out / "exports" / "article_ratios.json").read_text())
     assert ratios[0]["ratio"] == "aiohttp / Flask, development server" and ratios[0]["python 3.12"] == 7.5
     changes = json.loads((built.out / "exports" / "changes_previous.json").read_text())
-    assert changes[0]["mark"] == "!" and changes[0]["newer"] is None and changes[0]["newer_text"] == "failed"
+    assert changes[0]["mark"] == "+" and changes[0]["unit"] == "instructions"
+    failed = [change for change in changes if change["mark"] == "!"]
+    assert len(failed) == 1 and failed[0]["newer"] is None and failed[0]["newer_text"] == "failed"
     values = pd.read_csv(built.out / "exports" / "values.csv")
     assert set(values["status"]) == {"ok", "failed", "skipped"}
 
@@ -94,8 +96,8 @@ def test_markdown_renders_with_every_table(built):
     html = markdown.markdown(built.markdown, extensions=["tables"])
     parsed = Tables()
     parsed.feed(html)
-    # server x2, ratios, conclusions, clients x2, methodology x2, changes x2
-    assert len(parsed.tables) == 10
+    # server x2, ratios, conclusions, instructions, cost ratios x2, clients x2, methodology x2, changes x2
+    assert len(parsed.tables) == 13
     assert not [p for p in parsed.paragraphs if p.lstrip().startswith("|")]  # no table left as text
     server = parsed.tables[0]
     assert server[0] == ["", "aiohttp", "Flask", "% difference"]
@@ -103,8 +105,10 @@ def test_markdown_renders_with_every_table(built):
     assert server[3] == ["% increase over development server", "+4.2", "+100.0", ""]
     ratios = parsed.tables[2]
     assert ratios[1] == ["aiohttp / Flask, development server", "7.50", "7.50", "2.80"]
-    changes = parsed.tables[8]
-    assert changes[1][:2] == ["!", "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"]
+    assert parsed.tables[4][1] == ["aiohttp-dev", "600,000", "660,000"]
+    changes = parsed.tables[11]
+    assert changes[1][:2] == ["+", "instructions.ServerInstructions.track_instructions_per_request(flask-gunicorn)"]
+    assert ["!", "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"] in [row[:2] for row in changes]
     assert '<img alt="requests per second by server and framework" src="server.png"' in html
 
 
@@ -141,5 +145,6 @@ def test_a_partial_suite_still_gives_a_report(tmp_path, monkeypatch):
     synthetic.write(tmp_path, [("d" * 40, 1764100000000)], ["3.11"])
     built = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
     assert "| Development server (req/s)         | not measured | not measured |" in built.markdown
-    assert built.markdown.count("Not measured at this commit.") == 2  # clients, methodology
+    # instructions, cost ratios, clients, methodology
+    assert built.markdown.count("Not measured at this commit.") == 4
     assert "cannot tell (missing results)" in built.markdown and built.regressions == 0

@@ -121,14 +121,35 @@ def test_methodology_table(df):
 
 def test_changes(rows):
     changes = tables.changes_table(rows, NEWEST, PREVIOUS, 1.05)
-    top = changes.head(3)
+    counted = changes["unit"] == "instructions"
+    assert counted.iloc[: counted.sum()].all()  # the counted benchmarks come first
+    counts, timed = changes[counted], changes[~counted]
+    # 2 % more instructions is a regression, though asv's factor (1.05) would not see it.
+    assert list(counts.head(2)["mark"]) == ["+", "+"]
+    assert set(counts.head(2)["benchmark"]) == {f"{tables.INSTRUCTIONS}(flask-gunicorn)"}
+    assert list(counts.head(2)["ratio"]) == pytest.approx([1.02, 1.02])
+    assert set(counts.iloc[2:]["mark"]) == {"-"}  # every other count fell by 1/1.05: beyond the 1 % threshold
+    top = timed.head(3)
     assert list(top["mark"]) == ["!", "+", "+"]
     assert top.iloc[0]["benchmark"] == "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"
     assert top.iloc[0]["newer_text"] == "failed"
     assert set(top.iloc[1:]["benchmark"]) == {"core.Position.time_position_body(mars)"}
     assert list(top.iloc[1:]["ratio"]) == pytest.approx([1.2, 1.2])
-    assert changes["regression"].sum() == 3
+    assert changes["regression"].sum() == 5
     markdown = tables.changes_markdown(changes, {})
-    assert markdown.splitlines()[2].startswith("| !  | servers.ServerThroughput.time_batch(flask-gunicorn-gthread)")
+    assert markdown.splitlines()[2].startswith(f"| +  | {tables.INSTRUCTIONS}(flask-gunicorn)")
     back = tables.changes_table(rows, NEWEST, OLDEST, 1.05)
     assert not back["benchmark"].str.contains("uvloop").any()  # the oldest commit did not measure it
+
+
+def test_instructions_and_cost_ratios(df):
+    table = tables.instructions_table(df, NEWEST).set_index("scenario")
+    assert list(table.columns) == ["3.11", "3.12"] and len(table) == 10
+    assert table.loc["aiohttp-dev", "3.11"] == pytest.approx(600_000)
+    assert table.loc["flask-gunicorn", "3.12"] == pytest.approx(1_300_000 * 1.02 * 1.05 * 1.1)
+    ratios = tables.cost_ratios(df, NEWEST).set_index(["python", "server"])
+    dev = ratios.loc[("3.11", "Development server")]
+    assert dev["instructions_ratio"] == pytest.approx(1_300_000 / 600_000)
+    assert dev["throughput_ratio"] == pytest.approx(12000 / 1600)
+    text = tables.cost_ratios_markdown(tables.cost_ratios(df, NEWEST))
+    assert "| Development server | 600,000" in text and "| 2.17 " in text

@@ -1,0 +1,410 @@
+"""The instructions channel: what one request, or one call, costs in instructions executed, counted by valgrind.
+
+Wall-clock throughput on a shared machine moves by 5-10 % from run to run. The number of instructions a server
+executes to answer a request does not see the machine at all, so a change of 1 % in it is a change in the code.
+This module counts it with valgrind's callgrind for three kinds of target:
+
+* a server scenario (ids as in ``scenarios``): the real server, started from its factory string as ``runner``
+  starts it, under callgrind, summed over every process of the server (gunicorn's arbiter and all its workers);
+* a client strategy (``client:<strategy>``): one batch of the article's client side against the local latency
+  server, counted in the client's process (``instructions_child.py``);
+* a core function (``core:parse_query``, ``core:position_body:<planet>``): per call, in a child process that
+  imports the subject; this process never does.
+
+A server is counted in a window: after a warm-up, the harness signals every process of the server to zero its
+counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded). Start-up and shutdown
+are outside the window. What would make the count vary from run to run is fixed:
+
+* each request is sent only when every thread of every server process is asleep (``procstat.all_asleep``), so a
+  request never meets a server still busy with the previous one: with ``ab -c 1`` the number of event-loop
+  iterations per request, and with it the count, depended on timing (0.3 % here);
+* the request is the same bytes each time and asks for a fixed instant (``runner.FIXED_PATH``), so every
+  answer is the same bytes; each is checked against the first, which is verified like any other;
+* ``PYTHONHASHSEED=0``, and address-space randomisation off (``setarch -R``);
+* the server's processes share one CPU (``taskset``): with two, the workers that lose gunicorn's accept race run
+  in user space or not depending on timing (2-11 % spread with sync workers);
+* a first window is thrown away: it carries the switch to instrumented code (start-up runs uninstrumented, three
+  times faster), and with signal-driven zeroing callgrind put costs from before the zero into the first dump;
+* warm-up is 50 requests per worker, so that each worker's interpreter has specialised its hot code;
+* a client's process switches threads only where one blocks (``sys.setswitchinterval``), and the latency server
+  answers at once (see ``CLIENT_SETTINGS``).
+
+What the count cannot see: time in the kernel and in system calls, waiting, lock contention, and how work
+spreads over cores. Work done once a second (gunicorn's heartbeats) is in it, in proportion to how long the
+window lasts under valgrind; that is the spread left for multi-worker servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from statistics import median
+
+from . import client, launcher, procstat, verify
+from .errors import HarnessError, LoadFailed, ServerError, ToolMissing, VerificationFailed
+from .launcher import HOST, Server, ServerSpec
+from .results import InstructionRun
+from .runner import FIXED_PATH
+from .scenarios import SCENARIOS, Scenario
+
+SOURCE = Path(__file__).with_name("callgrind_window.c")
+CHILD = Path(__file__).with_name("instructions_child.py")
+# Instrumented only from the first window on: start-up runs about three times faster uninstrumented.
+CALLGRIND = ("--tool=callgrind", "--trace-children=yes", "--instr-atstart=no", "--dump-line=no", "--dump-instr=no")
+# Signals the window library listens to: zero the counters, dump them. Real-time signals that neither Python nor
+# gunicorn nor valgrind (which keeps the highest) use.
+ZERO_SIGNAL, DUMP_SIGNAL = signal.SIGRTMIN + 1, signal.SIGRTMIN + 2
+PLANETS = ("mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune")
+CLIENT_PREFIX, CORE_PREFIX = "client:", "core:"
+# The client batch: 100 requests, as the article's, answered at once. A wait would change nothing the client
+# executes but how many answers each of its wake-ups finds ready, which then depends on timing (asyncio.gather's
+# count varied by 20 % with a 10 ms wait, 0.6 % with none).
+CLIENT_SETTINGS = client.ClientSettings(requests=100, delay_ms=0.0, repeats=1)
+# The core's statements, run by a child process that imports the subject.
+_CORE_SETUP = ("from urllib.parse import parse_qsl, urlsplit\nfrom planet_tracker import core\n"
+               f"PAIRS = parse_qsl(urlsplit({FIXED_PATH!r}).query)\n")
+CORE_STATEMENTS = {
+    f"{CORE_PREFIX}parse_query": (_CORE_SETUP, "core.parse_query('mars', PAIRS)"),
+    **{f"{CORE_PREFIX}position_body:{planet}": (_CORE_SETUP + f"QUERY = core.parse_query({planet!r}, PAIRS)\n",
+                                                 "core.position_body(QUERY)") for planet in PLANETS},
+}
+READY_TIMEOUT_S = 180.0  # start-up under callgrind: imports take 5-20 s here, more with several workers
+STEP_TIMEOUT_S = 120.0  # any single wait: an answer, the server going idle, a dump being written
+CHILD_TIMEOUT_S = 600.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CountSettings:
+    """How the channel counts; every field is recorded with the results."""
+
+    # Requests in a server's window: gunicorn's aiohttp workers spend ~70,000 instructions on a heartbeat every
+    # second, which lands in a window once more or less; over 500 requests that is 0.05 % at worst (0.25 % at 200).
+    requests: int = 500
+    warmup_per_worker: int = 50
+    prime_per_worker: int = 2  # requests in the thrown-away window
+    calls: int = 200  # calls of a core function in its window
+    repeats: int = 1  # each in fresh processes
+    client: client.ClientSettings = CLIENT_SETTINGS
+    jobs: int = len(os.sched_getaffinity(0))  # counts at once, each on a CPU of its own
+
+    def __post_init__(self) -> None:
+        if min(self.requests, self.warmup_per_worker, self.prime_per_worker, self.calls, self.repeats, self.jobs) < 1:
+            raise ValueError("requests, warm-up, priming, calls, repeats and jobs must all be >= 1")
+
+
+def all_ids() -> list[str]:
+    """Every target the channel counts: the server scenarios, the client strategies, the core functions."""
+    return [*SCENARIOS, *(CLIENT_PREFIX + strategy for strategy in client.STRATEGIES), *CORE_STATEMENTS]
+
+
+def check_ids(ids: Sequence[str]) -> list[str]:
+    known = all_ids()
+    unknown = [target for target in ids if target not in known]
+    if unknown:
+        raise ValueError(f"unknown target {unknown[0]!r}; known: {', '.join(known)}")
+    return list(dict.fromkeys(ids))
+
+
+# -- the tools ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """valgrind, the window library built for this machine, and how to turn address-space randomisation off."""
+
+    valgrind: str
+    version: str
+    library: Path
+    no_aslr: tuple[str, ...]  # ("setarch", "<machine>", "-R"), or () where that is refused
+
+    def prefix(self, outdir: Path, cpu: int | None) -> list[str]:
+        """What goes before a command to count it: one CPU, no ASLR, callgrind writing into ``outdir``."""
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+        return [*pin, *self.no_aslr, self.valgrind, *CALLGRIND,
+                f"--callgrind-out-file={outdir}/cg.%p", f"--log-file={outdir}/valgrind.%p.log"]
+
+    def recorded(self) -> dict:
+        return {"valgrind": self.version, "tool": "callgrind", "options": list(CALLGRIND),
+                "aslr": "off" if self.no_aslr else "on", "hash_seed": 0, "pinned": bool(shutil.which("taskset"))}
+
+
+def prepare(workdir: Path) -> Toolchain:
+    """Find valgrind and build the window library into ``workdir``; ToolMissing naming what to install."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise ToolMissing("valgrind is not installed: apt-get install valgrind")
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise ToolMissing("a C compiler is needed to build the counting window: apt-get install gcc")
+    library = workdir / "libptwindow.so"
+    built = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-pthread", "-o", str(library), str(SOURCE)],
+                           capture_output=True, text=True, timeout=120)
+    if built.returncode != 0:
+        first = (built.stderr.strip().splitlines() or ["no message"])[0]
+        raise ToolMissing(f"cannot build the counting window ({first}): apt-get install valgrind gcc")
+    version = subprocess.run([valgrind, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    no_aslr = ("setarch", platform.machine(), "-R")
+    if not shutil.which("setarch") or subprocess.run([*no_aslr, "true"], capture_output=True).returncode != 0:
+        no_aslr = ()
+    return Toolchain(valgrind, version, library, no_aslr)
+
+
+def read_totals(path: Path) -> int:
+    """The instructions in one callgrind dump: its ``totals:`` line, which callgrind writes last."""
+    try:
+        match = re.search(r"^totals: (\d+)", path.read_text(errors="replace"), re.MULTILINE)
+    except OSError:
+        match = None
+    if match is None:
+        raise HarnessError(f"callgrind wrote no complete dump {path.name}")
+    return int(match[1])
+
+
+# -- one count ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    """One repeat of one target."""
+
+    per_unit: float
+    processes: tuple[int, ...] = ()
+    seconds: float = 0.0
+
+
+class PacedClient:
+    """Sends the fixed request one at a time, each only once every thread of the server is asleep, and checks
+    every answer: the first like any verification, the others against its bytes."""
+
+    def __init__(self, server: Server, path: str = FIXED_PATH) -> None:
+        self.server = server
+        self.path = path
+        self.reference: bytes | None = None
+        self._conn = http.client.HTTPConnection(HOST, server.port, timeout=STEP_TIMEOUT_S)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def wait_asleep(self) -> None:
+        """Until every thread of the server sleeps, seen twice in a row (a thread is briefly asleep, but runnable
+        again at once, when valgrind hands its lock from one thread to another)."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        pids = self.server.pids()
+        seen = 0
+        while seen < 2:
+            seen = seen + 1 if procstat.all_asleep(pids) else 0
+            if time.monotonic() > deadline:
+                self.server.check_alive()
+                raise LoadFailed(f"the server did not go idle within {STEP_TIMEOUT_S:g} s")
+            time.sleep(0.0002)
+
+    def send(self, count: int) -> None:
+        for _ in range(count):
+            self.wait_asleep()
+            try:
+                self._conn.request("GET", self.path)
+                response = self._conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                self.server.check_alive()
+                raise LoadFailed(f"GET {self.path} failed: {error}") from None
+            if response.getheader("Connection", "").lower() == "close" or response.version == 10:
+                self._conn.close()  # http.client opens a new connection for the next request
+            if self.reference is None:
+                verify.check_answer(self.path, response.status, response.getheader("Content-Type", ""), body)
+                self.reference = body
+            elif response.status // 100 != 2 or body != self.reference:
+                raise VerificationFailed(f"GET {self.path} answered {response.status} {body[:120]!r}, not the "
+                                         f"first answer {self.reference[:120]!r}")
+        self.wait_asleep()
+
+
+def _window(pids: Sequence[int], signum: int, name: str, outdir: Path) -> None:
+    """Signal every process and wait until each has acknowledged (the library's ``<name>.<pid>`` files)."""
+    for ack in outdir.glob(f"{name}.*"):
+        ack.unlink()
+    for pid in pids:
+        os.kill(pid, signum)
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not all((outdir / f"{name}.{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            raise HarnessError(f"a server process did not acknowledge the window's {name} signal")
+        time.sleep(0.005)
+
+
+def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, outdir: Path,
+                 cpu: int | None = None) -> Count:
+    """Instructions per request of one server scenario, summed over its processes, in a fresh server."""
+    spec = scenario.spec()
+    outdir.mkdir(parents=True)
+    counted = ServerSpec(
+        (*tools.prefix(outdir, cpu), *spec.argv),
+        {**spec.env, "PYTHONHASHSEED": "0", "LD_PRELOAD": str(tools.library), "PT_WINDOW_DIR": str(outdir),
+         "PT_WINDOW_SIGNALS": f"{ZERO_SIGNAL} {DUMP_SIGNAL}"},
+        stop_signal=spec.stop_signal, readiness="listening")
+    workers = scenario.resolved_workers
+    started = time.monotonic()
+    with Server(counted, ready_timeout_s=READY_TIMEOUT_S) as server:
+        paced = PacedClient(server)
+        try:
+            paced.send(settings.warmup_per_worker * workers)
+            pids = server.pids()
+            _window(pids, ZERO_SIGNAL, "zero", outdir)
+            paced.send(settings.prime_per_worker * workers)
+            _window(pids, DUMP_SIGNAL, "dump", outdir)
+            _window(pids, ZERO_SIGNAL, "zero", outdir)
+            paced.send(settings.requests)
+            if server.pids() != pids:
+                raise ServerError("a server process started or ended during the counting window", server.log_tail())
+            _window(pids, DUMP_SIGNAL, "dump", outdir)
+        finally:
+            paced.close()
+        server.check_alive()
+    totals = sorted((read_totals(outdir / f"cg.{pid}.2") for pid in pids), reverse=True)
+    return Count(sum(totals) / settings.requests, tuple(totals), time.monotonic() - started)
+
+
+def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
+    """Run ``instructions_child.py`` under callgrind and read the dumps it names: {target id: Count}."""
+    outdir.mkdir(parents=True)
+    spec_file = outdir / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    argv = [*tools.prefix(outdir, cpu), sys.executable, str(CHILD),
+            "--library", str(tools.library), str(spec_file)]
+    started = time.monotonic()
+    try:
+        done = launcher.run_command(argv, CHILD_TIMEOUT_S, env={"PYTHONHASHSEED": "0"}, cwd=outdir)
+    except subprocess.TimeoutExpired:
+        raise LoadFailed(f"the counting process did not finish within {CHILD_TIMEOUT_S:g} s") from None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise LoadFailed(f"the counting process failed: {last}")
+    dumps = json.loads(lines[-1])
+    pid = int(dumps.pop("pid"))
+    seconds = time.monotonic() - started
+    return {target: Count(read_totals(outdir / f"cg.{pid}.{part}") / units, seconds=seconds)
+            for target, (part, units) in dumps.items()}
+
+
+def client_spec(strategy_id: str, url: str, settings: CountSettings) -> dict:
+    return {"kind": "client", "id": CLIENT_PREFIX + strategy_id, "strategy": strategy_id, "url": url,
+            "settings": asdict(settings.client)}
+
+
+def core_spec(ids: Sequence[str], settings: CountSettings) -> dict:
+    return {"kind": "core", "calls": settings.calls,
+            "items": [{"id": target, "setup": CORE_STATEMENTS[target][0], "statement": CORE_STATEMENTS[target][1]}
+                      for target in ids]}
+
+
+# -- many counts at once -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    counts: list[Count] = field(default_factory=list)
+    failure: str | None = None
+
+
+def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
+            progress: Progress | None = None) -> list[InstructionRun]:
+    """Count every target ``settings.repeats`` times, ``settings.jobs`` at once (each on its own CPU); one
+    InstructionRun per target, in the order given. A target that fails is recorded as failed, with the reason."""
+    say = progress or (lambda message: None)
+    ids = check_ids(ids)
+    servers = [target for target in ids if target in SCENARIOS]
+    clients = [target for target in ids if target.startswith(CLIENT_PREFIX)]
+    cores = [target for target in ids if target.startswith(CORE_PREFIX)]
+    tallies = {target: _Tally() for target in ids}
+    cpus = sorted(os.sched_getaffinity(0))[: settings.jobs]
+    free_cpus: list[int] = list(cpus)
+    lock = threading.Lock()
+
+    with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        tools = prepare(workdir)
+        latency_url = ""
+        if clients:
+            latency = stack.enter_context(client.latency_server(settings.client))
+            latency_url = latency.url(client.DELAY_PATH)
+        # Longest first: servers with several workers start slowest.
+        tasks: list[tuple[list[str], Callable[[Path, int], dict[str, Count]]]] = []
+        for _ in range(settings.repeats):
+            for target in sorted(servers, key=lambda t: -SCENARIOS[t].resolved_workers):
+                tasks.append(([target], lambda out, cpu, t=target:
+                              {t: count_server(SCENARIOS[t], settings, tools, out, cpu)}))
+            if cores:
+                tasks.append((cores, lambda out, cpu: count_in_child(core_spec(cores, settings), tools, out, cpu)))
+            for target in clients:
+                spec = client_spec(target[len(CLIENT_PREFIX):], latency_url, settings)
+                tasks.append(([target], lambda out, cpu, s=spec: count_in_child(s, tools, out, cpu)))
+
+        def run(number: int, targets: list[str], job: Callable[[Path, int], dict[str, Count]]) -> None:
+            with lock:
+                cpu = free_cpus.pop(0)
+            try:
+                if all(tallies[target].failure for target in targets):
+                    return  # failed in an earlier repeat: its later repeats would not count
+                for target, counted in job(workdir / f"task-{number}", cpu).items():
+                    tallies[target].counts.append(counted)
+                    unit = "call" if target.startswith(CORE_PREFIX) else "request"
+                    say(f"{target}: {counted.per_unit:,.0f} instructions per {unit} ({counted.seconds:.1f} s)")
+            except HarnessError as error:
+                reason = str(error).splitlines()[0]
+                for target in targets:
+                    tallies[target].failure = tallies[target].failure or reason
+                say(f"{', '.join(targets)} FAILED: {reason}")
+            finally:
+                shutil.rmtree(workdir / f"task-{number}", ignore_errors=True)
+                with lock:
+                    free_cpus.append(cpu)
+
+        with ThreadPoolExecutor(max_workers=len(cpus), thread_name_prefix="count") as pool:
+            futures = [pool.submit(run, number, targets, job) for number, (targets, job) in enumerate(tasks)]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                # Ctrl-C, SIGTERM or a bug: end every server and child now, so that the worker threads unwind.
+                for future in futures:
+                    future.cancel()
+                launcher.kill_all()
+                raise
+
+    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": FIXED_PATH}
+    runs = []
+    for target in ids:
+        tally = tallies[target]
+        kind = "server" if target in SCENARIOS else "client" if target in clients else "core"
+        unit = "call" if kind == "core" else "request"
+        if tally.failure or not tally.counts:
+            runs.append(InstructionRun(target, kind, unit, recorded, "failed", tally.failure or "not counted"))
+        else:
+            runs.append(InstructionRun(target, kind, unit, recorded, "ok",
+                                       counts=tuple(c.per_unit for c in tally.counts),
+                                       processes=tuple(c.processes for c in tally.counts),
+                                       seconds=tuple(c.seconds for c in tally.counts)))
+    return runs
+
+
+def medians(runs: Sequence[InstructionRun]) -> dict[str, float | str]:
+    """{target: median instructions per unit, or the reason it failed}: what the asv suite records."""
+    return {run.id: median(run.counts) if run.status == "ok" else run.reason for run in runs}

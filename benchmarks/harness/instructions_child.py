@@ -1,0 +1,97 @@
+"""Counts its own instructions under callgrind: one client strategy's batch, or calls of core functions.
+
+Run by ``instructions.count_in_child`` under ``valgrind --tool=callgrind --instr-atstart=no``, by path with the
+interpreter being measured, as ``python instructions_child.py --library LIB SPEC.json``. Start-up and imports run
+uninstrumented (fast). For each target: a warm-up, uninstrumented; then a thrown-away window and the counted
+window, each opened by zeroing callgrind's counters and closed by a dump. The last line on stdout is JSON:
+``{"pid": PID, "<target id>": [dump part, units in the window], ...}``; the parent reads the dumps.
+
+It imports the harness from this checkout, placed after the installed packages on ``sys.path`` so that a core
+target imports the ``planet_tracker`` that is installed (under asv: the build of the commit being measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path.pop(0)  # this folder's modules (client.py, stats.py...) must not shadow top-level names
+sys.path.append(str(HERE.parent.parent))
+
+
+class Window:
+    """The library's direct calls; the dump count gives each dump's part number (callgrind counts from 1)."""
+
+    def __init__(self, library: str) -> None:
+        self.lib = ctypes.CDLL(library)
+        self.dumps = 0
+        self.instrumented = False
+
+    def count(self, work) -> int:
+        """Run ``work`` twice, each time between a zero and a dump; the second dump's part number."""
+        if not self.instrumented:
+            self.lib.pt_instrumentation_on()
+            self.instrumented = True
+        for _ in range(2):
+            self.lib.pt_window_zero()
+            work()
+            self.lib.pt_window_dump()
+            self.dumps += 1
+        return self.dumps
+
+
+def client_targets(spec: dict, window: Window) -> dict:
+    from benchmarks.harness import client
+
+    # Under valgrind a thread's 5 ms of wall time is a few hundred microseconds of its native work, so CPython's
+    # forced GIL switches (every 5 ms) would come ~30 times more often than outside, at times set by the clock.
+    # Switching only where a thread blocks (every socket operation, here) keeps the count to the work.
+    sys.setswitchinterval(1000.0)
+
+    settings = client.ClientSettings(**spec["settings"])
+
+    def batch() -> None:
+        client.run_strategy(spec["strategy"], spec["url"], settings)
+
+    batch()  # warm-up
+    return {spec["id"]: [window.count(batch), settings.requests]}
+
+
+def core_targets(spec: dict, window: Window) -> dict:
+    found = {}
+    calls = int(spec["calls"])
+    for item in spec["items"]:
+        namespace: dict = {}
+        exec(item["setup"], namespace)
+        loop = compile(f"for _ in range({calls}):\n    {item['statement']}\n", item["id"], "exec")
+
+        def calls_of(code=loop, names=namespace) -> None:
+            exec(code, names)
+
+        calls_of()  # warm-up
+        found[item["id"]] = [window.count(calls_of), calls]
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--library", required=True)
+    parser.add_argument("spec", type=Path)
+    args = parser.parse_args()
+    spec = json.loads(args.spec.read_text())
+    window = Window(args.library)
+    targets = client_targets if spec["kind"] == "client" else core_targets
+    found = targets(spec, window)
+    window.lib.pt_instrumentation_off()
+    print(json.dumps({"pid": os.getpid(), **found}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

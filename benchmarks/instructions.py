@@ -1,0 +1,84 @@
+"""The deterministic channel: instructions per request of every server scenario and client strategy, and per call
+of the core functions, counted under valgrind (``benchmarks.harness.instructions``).
+
+A count does not see the machine's noise: repeated on one commit it agrees to within 0.1 % or better (the README
+gives the spread of each), so ``make compare`` judges these benchmarks by their ratio against a threshold (1 % by
+default) rather than by asv's statistics, and they decide whether a pull request passes. What they cannot see
+(time in the kernel, waiting, contention, how work spreads over cores) stays the wall-clock benchmarks' job.
+
+Every count runs once per commit and Python, in the shared ``setup_cache`` below: asv keys a ``setup_cache`` by
+where it is defined, so the three classes share one run, which counts everything in parallel, one CPU each.
+Every benchmark here has "instructions" in its name (``BENCH=instructions`` selects exactly these), the unit
+"instructions" (which is how the reports know to judge them by ratio), and an explicit ``version``: editing the
+code below does not reset their history; changing what is counted must change the version.
+"""
+
+from benchmarks import common
+from benchmarks.harness import client
+from benchmarks.harness import instructions as counting
+
+SETTINGS = counting.CountSettings()
+VERSION = "1"  # of what is counted and how: bump it when that changes, and the history starts again
+
+
+class InstructionsBenchmark:
+    timeout = 900.0
+
+    def setup_cache(self):
+        return counting.medians(counting.measure(counting.all_ids(), SETTINGS))
+
+    @staticmethod
+    def _count(cache, target):
+        value = cache[target]
+        if isinstance(value, str):
+            raise RuntimeError(f"{target}: {value}")  # recorded by asv as failed, never as a number
+        return value
+
+
+class ServerInstructions(InstructionsBenchmark):
+    """Instructions per request, summed over every process of the server, in a window of 200 requests."""
+
+    params = [common.SCENARIO_IDS]
+    param_names = ["scenario"]
+
+    def track_instructions_per_request(self, cache, scenario):
+        return self._count(cache, scenario)
+
+    track_instructions_per_request.unit = "instructions"
+    track_instructions_per_request.version = VERSION
+
+
+class ClientInstructions(InstructionsBenchmark):
+    """Instructions per request of the client's process, for a batch of 100 requests to the latency server."""
+
+    params = [list(client.STRATEGIES)]
+    param_names = ["strategy"]
+
+    def track_instructions_per_request(self, cache, strategy):
+        return self._count(cache, counting.CLIENT_PREFIX + strategy)
+
+    track_instructions_per_request.unit = "instructions"
+    track_instructions_per_request.version = VERSION
+
+
+class QueryInstructions(InstructionsBenchmark):
+    """Instructions per call of ``core.parse_query`` on the article's query."""
+
+    def track_instructions_parse_query(self, cache):
+        return self._count(cache, counting.CORE_PREFIX + "parse_query")
+
+    track_instructions_parse_query.unit = "instructions"
+    track_instructions_parse_query.version = VERSION
+
+
+class PositionInstructions(InstructionsBenchmark):
+    """Instructions per call of ``core.position_body``, for each planet."""
+
+    params = [list(counting.PLANETS)]
+    param_names = ["planet"]
+
+    def track_instructions_position_body(self, cache, planet):
+        return self._count(cache, f"{counting.CORE_PREFIX}position_body:{planet}")
+
+    track_instructions_position_body.unit = "instructions"
+    track_instructions_position_body.version = VERSION

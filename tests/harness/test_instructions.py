@@ -1,0 +1,154 @@
+"""The instructions channel, under the real valgrind: counts that repeat, every process summed, failures kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import instructions, results
+from benchmarks.harness.errors import HarnessError, ToolMissing, VerificationFailed
+from benchmarks.harness.launcher import ServerSpec
+from benchmarks.harness.scenarios import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+FLAKY = ROOT / "tests" / "data" / "servers" / "flaky_planet.py"
+# Small windows, so that the tests stay short; the spread they allow is looser than the channel's (0.1 %).
+SMALL = instructions.CountSettings(requests=40, warmup_per_worker=10, calls=50, repeats=2)
+TARGETS = ["aiohttp-dev", "flask-gunicorn-w4", "client:requests-sequential", "core:parse_query",
+           "core:position_body:mars"]
+
+
+@pytest.fixture(scope="module")
+def counted() -> dict[str, results.InstructionRun]:
+    return {run.id: run for run in instructions.measure(TARGETS, SMALL)}
+
+
+def test_every_kind_of_target_is_counted_and_repeats(counted):
+    assert list(counted) == TARGETS
+    for run in counted.values():
+        assert run.status == "ok", run.reason
+        assert len(run.counts) == 2
+        assert run.summary()["spread_pct"] < 0.5, (run.id, run.counts)
+    assert counted["core:parse_query"].counts[0] == counted["core:parse_query"].counts[1]  # one process, no timing
+    assert 20_000 < counted["core:parse_query"].summary()["median"] < 500_000
+    # Each server request costs hundreds of thousands of instructions; Flask under gunicorn about twice aiohttp's.
+    assert 200_000 < counted["aiohttp-dev"].summary()["median"] < 3_000_000
+    assert counted["flask-gunicorn-w4"].summary()["median"] > 1.3 * counted["aiohttp-dev"].summary()["median"]
+    settings = counted["aiohttp-dev"].settings
+    assert settings["valgrind"].startswith("valgrind-") and settings["hash_seed"] == 0
+    assert settings["requests"] == 40 and settings["fixed_path"].endswith("&when=2018-11-26T10:00:00Z")
+
+
+def test_a_server_is_summed_over_its_arbiter_and_every_worker(counted):
+    run = counted["flask-gunicorn-w4"]
+    for processes in run.processes:
+        assert len(processes) == 5  # the arbiter and 4 workers
+        assert sum(processes) == pytest.approx(run.counts[run.processes.index(processes)] * 40)
+        # On one CPU each new connection goes to a sleeping worker in turn: the work is shared out.
+        assert min(processes[:4]) > 0.1 * max(processes)
+    assert counted["aiohttp-dev"].processes[0] and len(counted["aiohttp-dev"].processes[0]) == 1
+
+
+def test_results_round_trip(counted, tmp_path):
+    path = tmp_path / "counts.json"
+    results.dump(results.Results(results.environment(), tuple(counted.values())), path)
+    back = results.load(path)
+    assert back.records == tuple(counted.values())
+    assert back.to_dict()["records"][0]["summary"]["median"] == counted["aiohttp-dev"].summary()["median"]
+
+
+@dataclass(frozen=True)
+class FlakyScenario(Scenario):
+    def spec(self, python: str = sys.executable) -> ServerSpec:
+        return ServerSpec((python, str(FLAKY), "--port", "{port}", "--good", "3"))
+
+
+def test_a_wrong_answer_fails_the_count(tmp_path):
+    tools = instructions.prepare(tmp_path)
+    with pytest.raises(VerificationFailed, match="500"):
+        instructions.count_server(FlakyScenario("flask", "dev"), SMALL, tools, tmp_path / "out")
+
+
+def test_a_failed_target_is_recorded_without_a_number(monkeypatch):
+    monkeypatch.setitem(instructions.CORE_STATEMENTS, "core:parse_query",
+                        ("from planet_tracker import core", "core.no_such_function()"))
+    (run,) = instructions.measure(["core:parse_query"], SMALL)
+    assert run.status == "failed" and not run.counts
+    assert "AttributeError" in run.reason
+
+
+def test_dumps_are_read_only_when_complete(tmp_path):
+    dump = tmp_path / "cg.1.2"
+    dump.write_text("# callgrind format\nsummary: 99\n\nfn=(1) main\n0 5\n")
+    with pytest.raises(HarnessError, match="no complete dump"):
+        instructions.read_totals(dump)
+    dump.write_text(dump.read_text() + "\ntotals: 123456\n")
+    assert instructions.read_totals(dump) == 123456
+
+
+def test_unknown_targets_and_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="unknown target 'aiohttp-nope'"):
+        instructions.check_ids(["aiohttp-dev", "aiohttp-nope"])
+    with pytest.raises(ValueError):
+        instructions.CountSettings(requests=0)
+    assert instructions.check_ids(["core:parse_query", "core:parse_query"]) == ["core:parse_query"]
+
+
+def test_without_valgrind_the_command_line_says_what_to_install(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "instructions", "--scenario", "core:parse_query"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": str(tmp_path)})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "python -m benchmarks: error: valgrind is not installed: apt-get install valgrind")
+
+
+def _counting_processes() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    if b"planet-instructions-" in file.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_an_interrupted_count_leaves_nothing_running(sig):
+    """Ctrl-C ends every server and counting process at once; SIGKILL leaves them to the parent-death signal."""
+    cli = subprocess.Popen([sys.executable, "-m", "benchmarks", "instructions", "--scenario", "flask-gunicorn-w4",
+                            "--scenario", "client:requests-sequential"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_counting_processes()) < 3 and time.monotonic() < deadline:  # arbiter, a worker, the client
+            time.sleep(0.1)
+        assert _counting_processes(), "nothing started"
+        cli.send_signal(sig)
+        cli.wait(60)
+        if sig == signal.SIGINT:
+            assert cli.returncode == 130
+        deadline = time.monotonic() + 30
+        while _counting_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _counting_processes()
+    finally:
+        cli.kill()
+        cli.wait()
+        cli.stderr.close()
+
+
+def test_missing_tools_are_named(monkeypatch, tmp_path):
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissing, match="apt-get install valgrind"):
+        instructions.prepare(tmp_path)

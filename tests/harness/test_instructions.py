@@ -20,7 +20,7 @@ from benchmarks.harness.scenarios import Scenario
 ROOT = Path(__file__).resolve().parents[2]
 FLAKY = ROOT / "tests" / "data" / "servers" / "flaky_planet.py"
 # Small windows, so that the tests stay short; the spread they allow is looser than the channel's (0.1 %).
-SMALL = instructions.CountSettings(requests=40, warmup_per_worker=10, calls=50, repeats=2)
+SMALL = instructions.CountSettings(requests=40, calls=50, repeats=2)
 TARGETS = ["aiohttp-dev", "flask-gunicorn-w4", "client:requests-sequential", "core:parse_query",
            "core:position_body:mars"]
 
@@ -35,7 +35,7 @@ def test_every_kind_of_target_is_counted_and_repeats(counted):
     for run in counted.values():
         assert run.status == "ok", run.reason
         assert len(run.counts) == 2
-        assert run.summary()["spread_pct"] < 0.5, (run.id, run.counts)
+        assert run.summary()["spread_pct"] < 0.2, (run.id, run.counts)
     assert counted["core:parse_query"].counts[0] == counted["core:parse_query"].counts[1]  # one process, no timing
     assert 20_000 < counted["core:parse_query"].summary()["median"] < 500_000
     # Each server request costs hundreds of thousands of instructions; Flask under gunicorn about twice aiohttp's.

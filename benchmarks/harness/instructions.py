@@ -209,6 +209,7 @@ class PacedClient:
         pids = self.server.pids()
         seen = 0
         while seen < 2:
+            self.server.check_alive()
             seen = seen + 1 if procstat.all_asleep(pids) else 0
             if time.monotonic() > deadline:
                 self.server.check_alive()
@@ -236,14 +237,18 @@ class PacedClient:
         self.wait_asleep()
 
 
-def _window(pids: Sequence[int], signum: int, name: str, outdir: Path) -> None:
+def _window(server: Server, pids: Sequence[int], signum: int, name: str, outdir: Path) -> None:
     """Signal every process and wait until each has acknowledged (the library's ``<name>.<pid>`` files)."""
     for ack in outdir.glob(f"{name}.*"):
         ack.unlink()
     for pid in pids:
-        os.kill(pid, signum)
+        with contextlib.suppress(ProcessLookupError):  # noticed just below
+            os.kill(pid, signum)
     deadline = time.monotonic() + STEP_TIMEOUT_S
     while not all((outdir / f"{name}.{pid}").exists() for pid in pids):
+        server.check_alive()
+        if set(pids) - set(server.pids()):
+            raise ServerError("a server process ended during the count", server.log_tail())
         if time.monotonic() > deadline:
             raise HarnessError(f"a server process did not acknowledge the window's {name} signal")
         time.sleep(0.005)
@@ -266,14 +271,14 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
         try:
             paced.send(settings.warmup_per_worker * workers)
             pids = server.pids()
-            _window(pids, ZERO_SIGNAL, "zero", outdir)
+            _window(server, pids, ZERO_SIGNAL, "zero", outdir)
             paced.send(settings.prime_per_worker * workers)
-            _window(pids, DUMP_SIGNAL, "dump", outdir)
-            _window(pids, ZERO_SIGNAL, "zero", outdir)
+            _window(server, pids, DUMP_SIGNAL, "dump", outdir)
+            _window(server, pids, ZERO_SIGNAL, "zero", outdir)
             paced.send(settings.requests)
             if server.pids() != pids:
                 raise ServerError("a server process started or ended during the counting window", server.log_tail())
-            _window(pids, DUMP_SIGNAL, "dump", outdir)
+            _window(server, pids, DUMP_SIGNAL, "dump", outdir)
         finally:
             paced.close()
         server.check_alive()

@@ -266,8 +266,9 @@ def make_parser() -> argparse.ArgumentParser:
     count.add_argument("--scenario", action="append", metavar="ID",
                        help="a server scenario id, client:STRATEGY or core:FUNCTION (repeat for several; default: "
                             "all of them, listed by `scenarios`)")
-    count.add_argument("--requests", type=_positive_int, default=instructions.CountSettings.requests,
-                       help="requests in a server's counting window (default %(default)s)")
+    count.add_argument("--requests", type=_positive_int,
+                       help="requests in every server's counting window (default: as many as make up about "
+                            f"{instructions.CountSettings.window_instructions:,} instructions)")
     count.add_argument("--repeats", type=_positive_int, default=1, help="counts of each, in fresh processes")
     count.add_argument("--json", type=Path, metavar="FILE")
     count.add_argument("--quiet", action="store_true")

@@ -13,7 +13,11 @@ This module counts it with valgrind's callgrind for three kinds of target:
 
 A server is counted in a window: after a warm-up, the harness signals every process of the server to zero its
 counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded). Start-up and shutdown
-are outside the window. What would make the count vary from run to run is fixed:
+are outside the window. A second window as long, with no request, counts what the server does by the clock alone
+(gunicorn's arbiter and its aiohttp workers wake every second: ~50,000-70,000 instructions each time), and is
+subtracted: the longer a window lasts (a busy machine, or valgrind's own slowness), the more of that it holds,
+and without the subtraction aiohttp's multi-worker counts rose by 1-2 % on a loaded machine. What would make the
+count vary from run to run is fixed:
 
 * each request is sent only when every thread of every server process is asleep (``procstat.all_asleep``), so a
   request never meets a server still busy with the previous one: with ``ab -c 1`` the number of event-loop
@@ -30,8 +34,8 @@ are outside the window. What would make the count vary from run to run is fixed:
   answers at once (see ``CLIENT_SETTINGS``).
 
 What the count cannot see: time in the kernel and in system calls, waiting, lock contention, and how work
-spreads over cores. Work done once a second (gunicorn's heartbeats) is in it, in proportion to how long the
-window lasts under valgrind; that is the spread left for multi-worker servers.
+spreads over cores. A heartbeat lands in a window once more or less than in the idle one: that is the spread
+left for multi-worker servers.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ READY_TIMEOUT_S = 180.0  # start-up under callgrind: imports take 5-20 s here, m
 STEP_TIMEOUT_S = 120.0  # any single wait: an answer, the server going idle, a dump being written
 CHILD_TIMEOUT_S = 600.0
 
+WINDOW_STEP = 50  # a server's window is a multiple of this many requests
 Progress = Callable[[str], None]
 
 
@@ -94,9 +99,12 @@ Progress = Callable[[str], None]
 class CountSettings:
     """How the channel counts; every field is recorded with the results."""
 
-    # Requests in a server's window: gunicorn's aiohttp workers spend ~70,000 instructions on a heartbeat every
-    # second, which lands in a window once more or less; over 500 requests that is 0.05 % at worst (0.25 % at 200).
-    requests: int = 500
+    # How much a server's window holds, in instructions: as many requests as make up about this much (in steps of
+    # 50, from the thrown-away window's count), so that every window lasts about as long (~3 s here). A heartbeat
+    # (gunicorn's aiohttp workers spend ~70,000 instructions on one every second) lands in a window once more or
+    # less than in the idle one: over 300 million that is 0.02 % per process.
+    window_instructions: int = 300_000_000
+    requests: int | None = None  # a fixed number of requests in every server's window instead
     warmup_per_worker: int = 50
     prime_per_worker: int = 2  # requests in the thrown-away window
     calls: int = 200  # calls of a core function in its window
@@ -105,8 +113,15 @@ class CountSettings:
     jobs: int = len(os.sched_getaffinity(0))  # counts at once, each on a CPU of its own
 
     def __post_init__(self) -> None:
-        if min(self.requests, self.warmup_per_worker, self.prime_per_worker, self.calls, self.repeats, self.jobs) < 1:
-            raise ValueError("requests, warm-up, priming, calls, repeats and jobs must all be >= 1")
+        if min(self.window_instructions, 1 if self.requests is None else self.requests, self.warmup_per_worker,
+               self.prime_per_worker, self.calls, self.repeats, self.jobs) < 1:
+            raise ValueError("window, requests, warm-up, priming, calls, repeats and jobs must all be >= 1")
+
+    def window_requests(self, per_request: float) -> int:
+        """Requests in a server's window, from a first estimate of what one costs."""
+        if self.requests:
+            return self.requests
+        return max(WINDOW_STEP, WINDOW_STEP * round(self.window_instructions / per_request / WINDOW_STEP))
 
 
 def all_ids() -> list[str]:
@@ -182,11 +197,14 @@ def read_totals(path: Path) -> int:
 
 @dataclass(frozen=True)
 class Count:
-    """One repeat of one target."""
+    """One repeat of one target: instructions per unit, and for a server each process's instructions in the
+    window and in the idle window that followed it (most first)."""
 
     per_unit: float
     processes: tuple[int, ...] = ()
     seconds: float = 0.0
+    idle: tuple[int, ...] = ()
+    units: int = 0  # requests or calls in the window
 
 
 class PacedClient:
@@ -197,6 +215,7 @@ class PacedClient:
         self.server = server
         self.path = path
         self.reference: bytes | None = None
+        self.pids: list[int] | None = None  # None: look the server's processes up each time (while they start)
         self._conn = http.client.HTTPConnection(HOST, server.port, timeout=STEP_TIMEOUT_S)
 
     def close(self) -> None:
@@ -206,7 +225,7 @@ class PacedClient:
         """Until every thread of the server sleeps, seen twice in a row (a thread is briefly asleep, but runnable
         again at once, when valgrind hands its lock from one thread to another)."""
         deadline = time.monotonic() + STEP_TIMEOUT_S
-        pids = self.server.pids()
+        pids = self.pids or self.server.pids()  # a scan of every process: fixed once the server is warm
         seen = 0
         while seen < 2:
             self.server.check_alive()
@@ -270,20 +289,30 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
         paced = PacedClient(server)
         try:
             paced.send(settings.warmup_per_worker * workers)
-            pids = server.pids()
+            pids = paced.pids = server.pids()
             _window(server, pids, ZERO_SIGNAL, "zero", outdir)
-            paced.send(settings.prime_per_worker * workers)
+            primed = settings.prime_per_worker * workers
+            paced.send(primed)
             _window(server, pids, DUMP_SIGNAL, "dump", outdir)
+            requests = settings.window_requests(sum(read_totals(outdir / f"cg.{pid}.1") for pid in pids) / primed)
             _window(server, pids, ZERO_SIGNAL, "zero", outdir)
-            paced.send(settings.requests)
+            opened = time.monotonic()
+            paced.send(requests)
+            _window(server, pids, DUMP_SIGNAL, "dump", outdir)
+            lasted = time.monotonic() - opened
+            # As long again with no request: what the server does by the clock alone (heartbeats, timeouts).
+            _window(server, pids, ZERO_SIGNAL, "zero", outdir)
+            time.sleep(lasted)
+            _window(server, pids, DUMP_SIGNAL, "dump", outdir)
             if server.pids() != pids:
-                raise ServerError("a server process started or ended during the counting window", server.log_tail())
-            _window(server, pids, DUMP_SIGNAL, "dump", outdir)
+                raise ServerError("a server process started or ended during the count", server.log_tail())
         finally:
             paced.close()
         server.check_alive()
-    totals = sorted((read_totals(outdir / f"cg.{pid}.2") for pid in pids), reverse=True)
-    return Count(sum(totals) / settings.requests, tuple(totals), time.monotonic() - started)
+    window = {pid: read_totals(outdir / f"cg.{pid}.2") for pid in pids}
+    idle = {pid: read_totals(outdir / f"cg.{pid}.3") for pid in pids}
+    return Count((sum(window.values()) - sum(idle.values())) / requests, tuple(sorted(window.values(), reverse=True)),
+                 time.monotonic() - started, tuple(sorted(idle.values(), reverse=True)), requests)
 
 
 def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
@@ -305,7 +334,7 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
     dumps = json.loads(lines[-1])
     pid = int(dumps.pop("pid"))
     seconds = time.monotonic() - started
-    return {target: Count(read_totals(outdir / f"cg.{pid}.{part}") / units, seconds=seconds)
+    return {target: Count(read_totals(outdir / f"cg.{pid}.{part}") / units, seconds=seconds, units=units)
             for target, (part, units) in dumps.items()}
 
 
@@ -339,8 +368,8 @@ def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
     clients = [target for target in ids if target.startswith(CLIENT_PREFIX)]
     cores = [target for target in ids if target.startswith(CORE_PREFIX)]
     tallies = {target: _Tally() for target in ids}
-    cpus = sorted(os.sched_getaffinity(0))[: settings.jobs]
-    free_cpus: list[int] = list(cpus)
+    cpus = sorted(os.sched_getaffinity(0))
+    free_cpus = [cpus[slot % len(cpus)] for slot in range(settings.jobs)]
     lock = threading.Lock()
 
     with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
@@ -382,7 +411,7 @@ def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
                 with lock:
                     free_cpus.append(cpu)
 
-        with ThreadPoolExecutor(max_workers=len(cpus), thread_name_prefix="count") as pool:
+        with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="count") as pool:
             futures = [pool.submit(run, number, targets, job) for number, (targets, job) in enumerate(tasks)]
             try:
                 for future in as_completed(futures):
@@ -406,6 +435,8 @@ def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
             runs.append(InstructionRun(target, kind, unit, recorded, "ok",
                                        counts=tuple(c.per_unit for c in tally.counts),
                                        processes=tuple(c.processes for c in tally.counts),
+                                       idle=tuple(c.idle for c in tally.counts),
+                                       units=tuple(c.units for c in tally.counts),
                                        seconds=tuple(c.seconds for c in tally.counts)))
     return runs
 

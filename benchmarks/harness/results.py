@@ -229,6 +229,8 @@ class InstructionRun:
     reason: str | None = None
     counts: tuple[float, ...] = ()  # instructions per unit, one per repeat
     processes: tuple[tuple[int, ...], ...] = ()  # per repeat, each process's instructions in the window, most first
+    idle: tuple[tuple[int, ...], ...] = ()  # per repeat, the same in as long a window with no request (subtracted)
+    units: tuple[int, ...] = ()  # per repeat, requests or calls in the window
     seconds: tuple[float, ...] = ()  # per repeat, wall time of the whole count, start-up included
 
     kind = "instructions"
@@ -251,14 +253,16 @@ class InstructionRun:
     def to_dict(self) -> dict:
         return {"kind": self.kind, "id": self.id, "target": self.target, "unit": self.unit,
                 "settings": self.settings, "status": self.status, "reason": self.reason, "counts": list(self.counts),
-                "processes": [list(p) for p in self.processes], "seconds": list(self.seconds),
+                "processes": [list(p) for p in self.processes], "idle": [list(p) for p in self.idle],
+                "units": list(self.units), "seconds": list(self.seconds),
                 "summary": self.summary()}
 
     @classmethod
     def from_dict(cls, data: dict) -> InstructionRun:
         return cls(id=data["id"], target=data["target"], unit=data["unit"], settings=data["settings"],
                    status=data["status"], reason=data["reason"], counts=tuple(data["counts"]),
-                   processes=tuple(tuple(p) for p in data["processes"]), seconds=tuple(data["seconds"]))
+                   processes=tuple(tuple(p) for p in data["processes"]), idle=tuple(tuple(p) for p in data["idle"]),
+                   units=tuple(data["units"]), seconds=tuple(data["seconds"]))
 
 
 KINDS = {"server": ServerRun, "client": ClientRun, "instructions": InstructionRun}

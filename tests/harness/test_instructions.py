@@ -44,13 +44,25 @@ def test_every_kind_of_target_is_counted_and_repeats(counted):
     settings = counted["aiohttp-dev"].settings
     assert settings["valgrind"].startswith("valgrind-") and settings["hash_seed"] == 0
     assert settings["requests"] == 40 and settings["fixed_path"].endswith("&when=2018-11-26T10:00:00Z")
+    assert counted["aiohttp-dev"].units == (40, 40) and counted["core:parse_query"].units == (50, 50)
+    assert counted["client:requests-sequential"].units == (100, 100)
+
+
+def test_a_server_window_holds_about_the_same_number_of_instructions():
+    settings = instructions.CountSettings()
+    assert settings.window_requests(600_000) == 500 and settings.window_requests(1_300_000) == 250
+    assert settings.window_requests(10**10) == instructions.WINDOW_STEP  # never empty
+    assert instructions.CountSettings(requests=40).window_requests(600_000) == 40
 
 
 def test_a_server_is_summed_over_its_arbiter_and_every_worker(counted):
     run = counted["flask-gunicorn-w4"]
     for processes in run.processes:
         assert len(processes) == 5  # the arbiter and 4 workers
-        assert sum(processes) == pytest.approx(run.counts[run.processes.index(processes)] * 40)
+        # What the window held, less what as long a window with no request held: the count.
+        repeat = run.processes.index(processes)
+        assert (sum(processes) - sum(run.idle[repeat])) / 40 == pytest.approx(run.counts[repeat])
+        assert 0 < sum(run.idle[repeat]) < 0.05 * sum(processes)
         # On one CPU each new connection goes to a sleeping worker in turn: the work is shared out.
         assert min(processes[:4]) > 0.1 * max(processes)
     assert counted["aiohttp-dev"].processes[0] and len(counted["aiohttp-dev"].processes[0]) == 1

@@ -88,3 +88,16 @@ def test_the_comment_workflow_runs_no_pull_request_code():
             assert "ref" not in step.get("with", {})  # the default branch, never the PR's head
     pr = load(ROOT / ".github" / "workflows" / "pr-benchmarks.yml")
     assert pr["name"] == "PR benchmarks" and set(pr["on"]) == {"pull_request"}
+
+
+def test_the_measuring_jobs_install_valgrind():
+    """The push and pull-request jobs call make targets that run scripts/load-tools first, which installs the
+    load generators and valgrind (with a compiler for the counting window) on the runner."""
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("ci-measure", "compare", "bench"):
+        assert "tools" in re.search(rf"^{target}:(.*)$", makefile, re.MULTILINE)[1].split(), target
+    tools = (ROOT / "scripts" / "load-tools").read_text()
+    assert "missing+=(valgrind)" in tools and "missing+=(gcc libc6-dev)" in tools
+    runs = {path.name: [step.get("run", "") for _, _, step in steps(load(path))] for path in WORKFLOWS}
+    assert "make ci-measure" in runs["benchmarks.yml"]
+    assert 'make compare BASE="$BASE_SHA"' in runs["pr-benchmarks.yml"]

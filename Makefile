@@ -7,7 +7,7 @@
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a regression (instructions: THRESHOLD;
 #                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again)
 #   make site                 serve the site on 127.0.0.1
-#   make ci-measure / ci-merge / ci-publish / pr-artifact / pr-comment: the GitHub workflows' steps (python -m pipeline)
+#   make ci-measure / ci-merge / ci-publish / pr-compare / pr-artifact / pr-comment: the GitHub workflows' steps
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,7 +28,7 @@ DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_i
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
 .PHONY: venv tools machine provenance test lint smoke bench report history compare site clean \
-	ci-measure ci-merge ci-publish pr-artifact pr-comment
+	ci-measure ci-merge ci-publish pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
 $(VENV)/.installed: setup.cfg constraints.txt
@@ -52,6 +52,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/actionlint
 	$(BIN)/zizmor --offline --quiet .github/workflows
+	$(BIN)/zizmor --offline --quiet --persona pedantic .github/workflows
+	$(BIN)/zizmor --offline --quiet --persona auditor .github/workflows
 
 # asv's own check of the suite, then every benchmark once against the working tree (nothing recorded).
 smoke: venv machine
@@ -80,7 +82,7 @@ report: venv
 
 history: venv tools machine provenance
 	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
-	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing-commits --machine $(MACHINE) \
+	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing --machine $(MACHINE) \
 		$(shell scripts/python-dirs --specs) $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory report
 
@@ -115,11 +117,20 @@ ci-measure: venv tools
 		$${COMMITS:+--last "$$COMMITS"} --out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
 		$(if $(BENCH),--bench '$(BENCH)')
 
+# The one step given the job's write token (build the venv in a step before it): python -m pipeline takes the
+# token out of its environment and hands it to git's fetch and push alone.
 ci-merge: venv
 	$(BIN)/python -m pipeline merge artifacts/*/ --message "Add benchmark results for $$(git rev-parse --short HEAD)"
 
 ci-publish: venv
-	$(BIN)/python -m pipeline publish --site site
+	$(BIN)/python -m pipeline publish --no-fetch --site site
+
+# A pull request against the commit it branched from (BASE_SHA: the base branch's tip): commits the base branch
+# gained since are not the pull request's doing.
+pr-compare:
+	@base=$$(git merge-base "$$BASE_SHA" HEAD) || { echo "no merge base of $$BASE_SHA and HEAD" >&2; exit 2; }; \
+	echo "comparing with the merge base $$base"; \
+	$(MAKE) --no-print-directory compare BASE="$$base"
 
 pr-artifact:
 	$(PYTHON) -m pipeline pr-artifact --pr "$$PR_NUMBER" --head "$$HEAD_SHA" --out pr-comparison

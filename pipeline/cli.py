@@ -1,11 +1,16 @@
 """``python -m pipeline``: the steps of the GitHub workflows, runnable (and rehearsed by the tests) anywhere.
 
-    measure      run the asv suite on the commits a push brought, skipping those the history already has;
-                 copy the new results into an artifact folder
-    merge        add artifact folders to the history branch (asv-results) and push it, without force
+    measure      run the asv suite on the commits a push brought, on one Python, skipping what the history
+                 already has for that Python; copy the new results into an artifact folder, with the leg's
+                 status (leg.json) written first and last, so that a failed leg is named, not lost
+    merge        add the artifact folders that arrived to the history branch (asv-results) and push it, without
+                 force; say in the job summary which legs measured, failed or are missing, and why
     publish      asv publish from the history branch, then the report and the site (landing page + asv)
     pr-artifact  package make compare's table for the comment workflow (and show it in the job summary)
     pr-comment   post or update the pull request's single comment from that package
+
+GITHUB_TOKEN is taken out of the environment as the command starts and given only to the git commands that
+talk to the remote (and to the comment's API calls): asv, pip, npm and the report never see it.
 
 Exit status: 0; 1 when a step fails (one line on stderr); 2 for bad arguments.
 """
@@ -21,11 +26,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import github, history
+from asv import config as asv_config
+
+from . import github, history, legs
 from .history import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO = "0" * 40  # GitHub's "before" for a branch's first push
+MAX_LAST = 100  # commits a manual run may ask for (a longer backfill: run it in parts)
 # Quick mode (rehearsals): one round of one sample per benchmark, recorded (asv run --quick records nothing).
 QUICK = ("-a", "rounds=1", "-a", "repeat=1", "-a", "warmup_time=0")
 
@@ -43,25 +51,53 @@ def machine_name() -> str:
                           check=True).stdout.strip()
 
 
-def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> list[str]:
+def expected_pythons() -> list[str]:
+    """The Pythons asv.conf.json lists: one measuring leg each."""
+    return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).pythons)
+
+
+def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
     """The commits a push brought (first parents, newest first, at most ``limit``), the ``last`` N commits up to
-    ``after`` when asked (a manual run), or just ``after`` when ``before`` is unknown (a new branch, a forced
-    push)."""
+    ``after`` when asked (a manual run, at most MAX_LAST), or just ``after`` when ``before`` is unknown (a new
+    branch, a forced push); and a note saying what a cap left out, if one did."""
     after = history.git(ROOT, "rev-parse", "--verify", f"{after}^{{commit}}")
     if last:
-        return history.git(ROOT, "rev-list", "--first-parent", f"--max-count={min(last, limit)}", after).splitlines()
+        found = history.git(ROOT, "rev-list", "--first-parent", f"--max-count={min(last, MAX_LAST)}",
+                            after).splitlines()
+        note = (f"asked for the last {last} commits; measuring {len(found)} (at most {MAX_LAST} per run)"
+                if last > len(found) else "")
+        return found, note
     known = subprocess.run(["git", "cat-file", "-e", f"{before}^{{commit}}"], cwd=ROOT, capture_output=True)
     if before and before != ZERO and known.returncode == 0:
-        found = history.git(ROOT, "rev-list", "--first-parent", f"--max-count={limit}", f"{before}..{after}")
-        return found.splitlines() or [after]
-    return [after]
+        brought = history.git(ROOT, "rev-list", "--first-parent", f"{before}..{after}").splitlines()
+        note = (f"the push brought {len(brought)} commits; measuring the newest {limit} (run Benchmarks by hand "
+                "for the others)" if len(brought) > limit else "")
+        return brought[:limit] or [after], note
+    return [after], ""
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    leg = legs.Leg(args.python)
+    leg.write(out)  # "did not finish", until this leg says otherwise
+    try:
+        leg.commits, leg.note, leg.new_results = _measure(args, out)
+        leg.status, leg.reason = "measured", ""
+    except PipelineError as error:
+        leg.status, leg.reason = "failed", str(error)
+        raise
+    finally:
+        leg.write(out)
+    if leg.note:
+        legs.step_summary(f"Python {args.python}: {leg.note}.")
+    return 0
+
+
+def _measure(args: argparse.Namespace, out: Path) -> tuple[list[str], str, int]:
     results, provenance = ROOT / ".asv" / "results", ROOT / ".asv" / "provenance"
-    tip = history.fetch(ROOT, args.remote)
-    history.export(ROOT, tip, ROOT / ".asv")  # so that --skip-existing-commits knows what is measured
-    commits = commits_to_measure(args.before, args.after, args.max_commits, args.last)
+    tip = history.fetch(ROOT, args.remote, token=args.token)
+    history.export(ROOT, tip, ROOT / ".asv")  # so that asv --skip-existing knows what this Python has already
+    commits, note = commits_to_measure(args.before, args.after, args.max_commits, args.last)
     machine = args.machine or machine_name()
     hashes = ROOT / ".asv" / "measure.hashes"
     hashes.parent.mkdir(parents=True, exist_ok=True)
@@ -71,35 +107,41 @@ def cmd_measure(args: argparse.Namespace) -> int:
     subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
                    cwd=ROOT, check=True)
     before = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
-    run = _asv("run", f"HASHFILE:{hashes}", "--skip-existing-commits", "--record-samples", "--machine", machine,
+    # --skip-existing, per environment: a commit another Python has measured is still measured on this one (and a
+    # benchmark added since is measured on old commits); --skip-existing-commits would skip the whole commit.
+    run = _asv("run", f"HASHFILE:{hashes}", "--skip-existing", "--record-samples", "--machine", machine,
                "-E", f"virtualenv:{args.python}", *(QUICK if args.quick else ()),
                *(("--bench", args.bench) if args.bench else ()))
     # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
     if run.returncode not in (0, 2):
         raise PipelineError(f"asv run failed with status {run.returncode}")
     new = [p for p in results.rglob("*.json") if before.get(p) != p.stat().st_mtime_ns]
-    out = Path(args.out)
     for path in [*new, results / "benchmarks.json", results / machine / "machine.json",
                  provenance / f"{machine}.json"]:
         if path.exists():
             target = out / path.relative_to(ROOT / ".asv")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-    measured = len([p for p in new if p.parent.name == machine])
+    measured = len([p for p in new if p.parent.name == machine and p.name != "machine.json"])
     print(f"{measured} new result file(s) for {len(commits)} commit(s) on {machine}, Python {args.python}, "
           f"in {out}", file=sys.stderr)
-    return 0
+    return commits, note, measured
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    sources = [Path(folder) for folder in args.artifacts]
-    tip = history.merge_and_push(ROOT, args.remote, sources, args.message)
+    sources = [Path(folder) for folder in args.artifacts if Path(folder).is_dir()]
+    text, _ = legs.summary(sources, expected_pythons())
+    legs.step_summary(text)
+    print(text, file=sys.stderr)
+    tip = history.merge_and_push(ROOT, args.remote, sources, args.message, token=args.token)
     print(f"{history.BRANCH} is at {tip[:12]}", file=sys.stderr)
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    tip = history.fetch(ROOT, args.remote)
+    # In the workflow the merge step of the same job has just fetched (and pushed) the branch: no need to fetch
+    # again, and so no token here.
+    tip = history.local_tip(ROOT) if args.no_fetch else history.fetch(ROOT, args.remote, token=args.token)
     if tip is None:
         raise PipelineError(f"no {history.BRANCH} branch on {args.remote} yet: nothing to publish")
     with_history = ROOT / ".asv" / "history"
@@ -113,6 +155,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                              *(("--machine", args.machine) if args.machine else ())], cwd=ROOT)
     if report.returncode != 0:
         raise PipelineError("the report failed")
+    legs.step_summary((ROOT / "reports" / "summary.md").read_text())
     return 0
 
 
@@ -121,10 +164,7 @@ def cmd_pr_artifact(args: argparse.Namespace) -> int:
         raise PipelineError("--pr must be a number and --head a full commit hash")
     table = ROOT / "reports" / "compare.md"
     github.artifact(Path(args.out), args.pr, args.head, table)
-    step = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step:
-        with open(step, "a") as file:
-            file.write((Path(args.out) / "compare.md").read_text() + "\n")
+    legs.step_summary((Path(args.out) / "compare.md").read_text())
     return 0
 
 
@@ -135,10 +175,9 @@ def cmd_pr_comment(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(text)
         return 0
-    token = os.environ.get("GITHUB_TOKEN")
-    if not token:
+    if not args.token:
         raise PipelineError("GITHUB_TOKEN is not set")
-    done = github.upsert_comment(github.Api(args.repo, token), number, args.head_sha, text)
+    done = github.upsert_comment(github.Api(args.repo, args.token), number, args.head_sha, text)
     print(f"comment {done} on #{number}", file=sys.stderr)
     return 0
 
@@ -157,7 +196,8 @@ def make_parser() -> argparse.ArgumentParser:
     measure.add_argument("--before", default="", help="the commit before the push (GitHub's event.before)")
     measure.add_argument("--after", default="HEAD")
     measure.add_argument("--python", required=True, help="e.g. 3.11")
-    measure.add_argument("--last", type=int, help="measure the last N commits up to --after instead")
+    measure.add_argument("--last", type=int, help=f"measure the last N commits up to --after instead (at most "
+                         f"{MAX_LAST})")
     measure.add_argument("--max-commits", type=int, default=10)
     measure.add_argument("--machine", help="default: scripts/machine-name")
     measure.add_argument("--out", required=True, help="folder for the new results (the artifact)")
@@ -176,6 +216,7 @@ def make_parser() -> argparse.ArgumentParser:
     publish.add_argument("--site", default="site")
     publish.add_argument("--machine")
     publish.add_argument("--remote", default="origin")
+    publish.add_argument("--no-fetch", action="store_true", help="use the branch as the merge step left it")
     publish.set_defaults(func=cmd_publish)
 
     artifact = commands.add_parser("pr-artifact", help="package the comparison for the comment workflow")
@@ -196,6 +237,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    args.token = os.environ.pop("GITHUB_TOKEN", None) or None  # see the module's docstring
     try:
         return args.func(args)
     except PipelineError as error:

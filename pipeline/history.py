@@ -34,10 +34,9 @@ def git(repo: Path, *args: str, env: dict | None = None, check: bool = True) -> 
     return done.stdout.strip()
 
 
-def auth(repo: Path, remote: str) -> list[str]:
-    """git options that authenticate to GitHub with the job's token (GITHUB_TOKEN), for this command only:
-    the workflows check out without persisting credentials."""
-    token = os.environ.get("GITHUB_TOKEN")
+def auth(repo: Path, remote: str, token: str | None) -> list[str]:
+    """git options that authenticate to GitHub with the job's token, for this one command only: the workflows
+    check out without persisting credentials, and the token reaches no other process (see ``cli.main``)."""
     url = git(repo, "remote", "get-url", remote, check=False)
     if not token or not url.startswith("https://github.com/"):
         return []
@@ -45,15 +44,21 @@ def auth(repo: Path, remote: str) -> list[str]:
     return ["-c", f"http.https://github.com/.extraheader=AUTHORIZATION: basic {basic}"]
 
 
-def fetch(repo: Path, remote: str, branch: str = BRANCH) -> str | None:
-    """Fetch the history branch; its tip, or None when it does not exist yet."""
-    done = subprocess.run(["git", *auth(repo, remote), "fetch", "--quiet", remote,
+def fetch(repo: Path, remote: str, branch: str = BRANCH, token: str | None = None) -> str | None:
+    """Fetch the history branch into ``refs/history/<branch>``; its tip, or None when it does not exist yet."""
+    done = subprocess.run(["git", *auth(repo, remote, token), "fetch", "--quiet", remote,
                            f"+refs/heads/{branch}:refs/history/{branch}"], cwd=repo, capture_output=True, text=True)
     if done.returncode != 0:
         if "couldn't find remote ref" in done.stderr or "could not find remote ref" in done.stderr.lower():
             return None
         raise PipelineError(f"cannot fetch {branch} from {remote}: {done.stderr.strip()}")
     return git(repo, "rev-parse", f"refs/history/{branch}")
+
+
+def local_tip(repo: Path, branch: str = BRANCH) -> str | None:
+    """The history branch as last fetched or pushed from here, without asking the remote."""
+    tip = git(repo, "rev-parse", "--verify", "--quiet", f"refs/history/{branch}", check=False)
+    return tip or None
 
 
 def export(repo: Path, tip: str | None, dest: Path) -> None:
@@ -80,17 +85,19 @@ def _files(sources: Iterable[Path]) -> dict[str, Path]:
 
 
 def merge_and_push(repo: Path, remote: str, sources: Iterable[Path], message: str, branch: str = BRANCH,
-                   attempts: int = 5) -> str:
+                   attempts: int = 8, token: str | None = None) -> str:
     """Add every file under the sources' results/ and provenance/ to the history branch and push it.
 
-    Returns the new tip (or the old one when there was nothing new). Files with the same path (the same
-    commit, machine and environment measured again) are replaced; nothing else is ever removed.
+    Returns the new tip (or the old one when there was nothing new), also kept as ``refs/history/<branch>``.
+    Files with the same path (the same commit, machine and environment measured again) are replaced; nothing
+    else is ever removed. A push refused because another publish landed first is merged again on top of it:
+    any number of publishes racing each land, one after the other.
     """
     files = _files(sources)
     if not files:
         raise PipelineError("no results to add: the measuring jobs produced nothing")
     for attempt in range(attempts):
-        parent = fetch(repo, remote, branch)
+        parent = fetch(repo, remote, branch, token)
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if parent:
@@ -103,9 +110,10 @@ def merge_and_push(repo: Path, remote: str, sources: Iterable[Path], message: st
             return parent  # already there
         commit = git(repo, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message,
                      env=_identity())
-        pushed = subprocess.run(["git", *auth(repo, remote), "push", "--quiet", remote,
+        pushed = subprocess.run(["git", *auth(repo, remote, token), "push", "--quiet", remote,
                                  f"{commit}:refs/heads/{branch}"], cwd=repo, capture_output=True, text=True)
         if pushed.returncode == 0:
+            git(repo, "update-ref", f"refs/history/{branch}", commit)
             return commit
         if attempt + 1 == attempts or not _was_refused(pushed.stderr):
             raise PipelineError(f"cannot push {branch} to {remote}: {pushed.stderr.strip()}")

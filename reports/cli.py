@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -76,10 +75,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
         summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
     except ValueError as error:
         raise ReportError(str(error)) from None
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:  # GitHub Actions shows this file on the run's page
-        with open(step_summary, "a") as file:
-            file.write(summary.markdown + "\n")
     if args.site:
         site.build(summary, Path(args.asv_html), Path(args.site), Path(args.vendor_cache))
         print(f"site: {Path(args.site).resolve()}/index.html", file=sys.stderr)

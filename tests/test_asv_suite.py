@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,13 @@ def test_python_dirs_reports_and_skips_missing(tmp_path):
     fake.mkdir()
     (fake / "pyenv").write_text(f'#!/bin/sh\n[ "$2" = "3.11" ] && echo {prefix} && exit 0\nexit 1\n')
     (fake / "pyenv").chmod(0o755)
-    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+    # Only the tools the script uses, not /usr/bin: the host's own interpreters (ubuntu-24.04 has python3.12 there)
+    # must not be found.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for tool in ("bash", "sh", "sed", "tr", "dirname", "readlink"):
+        (tools / tool).symlink_to(shutil.which(tool))
+    env = {"PATH": f"{fake}:{tools}"}
     done = subprocess.run([ROOT / "scripts" / "python-dirs"], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == f"{prefix}/bin"
     assert done.stderr.splitlines() == [f"python{v} not found: skipped (install it, e.g. with pyenv, to measure it)"

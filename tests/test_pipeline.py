@@ -153,27 +153,30 @@ def _artifact(folder: Path, name: str) -> Path:
     return folder
 
 
-def test_concurrent_merges_keep_both(pushed, github_repo, tmp_path, monkeypatch):
-    """Two publishes racing: the second one's push is refused, it merges again on top, and both results stay."""
+def test_three_publishes_racing_all_land(pushed, github_repo, tmp_path, monkeypatch):
+    """Three pushes' publishes at once: each one's push is refused while another lands first, it merges again on
+    top, and every result reaches the branch (no concurrency group queues them, and none is dropped)."""
     origin, work = github_repo
-    ours, theirs = _artifact(tmp_path / "ours", "ours"), _artifact(tmp_path / "theirs", "theirs")
+    racers = [_artifact(tmp_path / name, name) for name in ("first", "second", "third")]
     real_fetch = history.fetch
-    raced = []
+    started = []
 
-    def fetch_then_lose_the_race(repo, remote, branch=history.BRANCH):
-        tip = real_fetch(repo, remote, branch)
-        if not raced:
-            raced.append(True)
-            monkeypatch.setattr(history, "fetch", real_fetch)
-            history.merge_and_push(repo, remote, [theirs], "their results")  # lands first
-            monkeypatch.setattr(history, "fetch", fetch_then_lose_the_race)
+    def fetch_while_the_next_one_lands(repo, remote, branch=history.BRANCH, token=None):
+        tip = real_fetch(repo, remote, branch, token)
+        if len(started) < len(racers):  # each racer's first fetch lets the next racer publish in full first
+            racer = racers[len(started)]
+            started.append(racer)
+            history.merge_and_push(repo, remote, [racer], f"results of {racer.name}")
         return tip
 
-    monkeypatch.setattr(history, "fetch", fetch_then_lose_the_race)
-    history.merge_and_push(work, "origin", [ours], "our results")
+    monkeypatch.setattr(history, "fetch", fetch_while_the_next_one_lands)
+    history.merge_and_push(work, "origin", [_artifact(tmp_path / "zeroth", "zeroth")], "results of zeroth")
     files = branch_files(origin)
-    assert {"results/rehearsal-machine/ours.json", "results/rehearsal-machine/theirs.json"} <= set(files)
+    for name in ("zeroth", "first", "second", "third"):
+        assert f"results/rehearsal-machine/{name}.json" in files, name
     assert measured_commits_of(pushed["push2"]) <= measured_commits_of(files)
+    log = git(origin, "log", "--format=%s", "-4", history.BRANCH).splitlines()
+    assert sorted(log) == sorted(f"results of {name}" for name in ("zeroth", "first", "second", "third"))
 
 
 def test_an_interrupted_publish_leaves_the_history_intact(pushed, github_repo, tmp_path):
@@ -192,6 +195,66 @@ def test_an_interrupted_publish_leaves_the_history_intact(pushed, github_repo, t
     subprocess.run(["git", "fsck", "--no-dangling"], cwd=origin, check=True, capture_output=True)
 
 
+def test_a_failed_leg_loses_only_its_own_results(pushed, github_repo, tmp_path):
+    """One Python's leg fails: the others' results are published, and the summary names it, with the reason, and
+    the legs that sent nothing at all."""
+    origin, work = github_repo
+    shutil.rmtree(work / "artifacts", ignore_errors=True)
+    (head,) = push_commits(work, 1, "a failed leg")
+    make(work, "ci-measure", PY=PY, BEFORE="", AFTER=head)
+    broken = subprocess.run(["make", "-o", f"{VENV}/.installed", "ci-measure", f"VENV={VENV}",
+                             f"PYTHON={sys.executable}"], cwd=work, capture_output=True, text=True, timeout=900,
+                            env={**_environ(), "QUICK": "1", "BENCH": BENCH, "PY": "3.99", "AFTER": head})
+    assert broken.returncode != 0
+    summary = tmp_path / "summary.md"
+    make(work, "ci-merge", GITHUB_STEP_SUMMARY=str(summary))
+    assert head[:8] in measured_commits_of(branch_files(origin))
+    text = summary.read_text()
+    assert f"| {PY} | measured | 1 commit(s), 1 new result file(s) |" in text
+    assert "| 3.99 | **failed** |" in text and "asv run failed" in text
+    for other in {"3.10", "3.11", "3.12", "3.13"} - {PY}:
+        assert f"| {other} | **missing** |" in text
+
+
+def test_a_rerun_of_the_same_commit_changes_no_result(pushed, github_repo):
+    """"Re-run all jobs": what each Python has measured is skipped, and the merge adds nothing (and fails not)."""
+    origin, work = github_repo
+    shutil.rmtree(work / "artifacts", ignore_errors=True)
+    before = branch_files(origin)
+    commit = pushed["push2_commits"][0]
+    done = make(work, "ci-measure", PY=PY, BEFORE=pushed["push1_commits"][0], AFTER=commit)
+    assert "0 new result file(s)" in done.stderr
+    make(work, "ci-merge")
+    after = branch_files(origin)
+    assert {n: b for n, b in after.items() if "/" in n[len("results/"):] and commit[:8] in n} == \
+        {n: b for n, b in before.items() if "/" in n[len("results/"):] and commit[:8] in n}
+    assert measured_commits_of(after) == measured_commits_of(before)
+
+
+def test_a_backfill_measures_a_python_the_commit_lacks(pushed, github_repo, tmp_path):
+    """A commit measured on another Python only is still measured on this one (asv --skip-existing works per
+    environment; --skip-existing-commits would have skipped the commit)."""
+    origin, work = github_repo
+    (commit,) = push_commits(work, 1, "measured elsewhere")
+    # The history has this commit from Python 3.99 only: a copy of one of this Python's files, relabelled.
+    template = next(name for name in branch_files(origin) if name.startswith("results/")
+                    and pushed["first"][:8] in name and f"-py{PY}" in name)
+    data = json.loads(git(origin, "show", f"{history.BRANCH}:{template}"))
+    data["commit_hash"], data["params"]["python"] = commit, "3.99"
+    data["env_name"] = data["env_name"].replace(f"py{PY}", "py3.99")
+    folder = tmp_path / "elsewhere"
+    target = folder / Path(template).parent / f"{commit[:8]}-{data['env_name']}.json"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(data))
+    history.merge_and_push(work, "origin", [folder], "results from another Python")
+    shutil.rmtree(work / "artifacts", ignore_errors=True)
+    done = make(work, "ci-measure", PY=PY, BEFORE="", AFTER=commit)
+    assert "1 new result file(s)" in done.stderr
+    make(work, "ci-merge")
+    ours = [name for name in branch_files(origin) if commit[:8] in name]
+    assert any(f"-py{PY}" in name for name in ours) and any("-py3.99" in name for name in ours)
+
+
 def test_merge_refuses_empty_artifacts(github_repo, tmp_path):
     _, work = github_repo
     with pytest.raises(PipelineError, match="no results to add"):
@@ -202,6 +265,7 @@ def test_merge_refuses_empty_artifacts(github_repo, tmp_path):
 
 
 def test_pull_request_rehearsal_produces_the_comment(github_repo):
+    """A pull request whose base branch moved on after it branched: it is compared with where it branched."""
     _, work = github_repo
     base = git(work, "rev-parse", "HEAD")
     git(work, "checkout", "-q", "-b", "feature")
@@ -209,10 +273,16 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
     git(work, "add", "CHANGES")
     git(work, "commit", "-q", "-m", "a pull request")
     head = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "main")
+    (work / "LATER").write_text("the base branch moves on\n")
+    git(work, "add", "LATER")
+    git(work, "commit", "-q", "-m", "main moves on")
+    moved = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "feature")
     try:
-        done = subprocess.run(["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}",
-                               f"BENCH={BENCH}", "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=work, capture_output=True,
-                              text=True, timeout=900, env=_environ())
+        done = subprocess.run(["make", "-o", f"{VENV}/.installed", "pr-compare", f"VENV={VENV}", f"BENCH={BENCH}",
+                               "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=work, capture_output=True, text=True,
+                              timeout=900, env={**_environ(), "BASE_SHA": moved})
         # Whatever the verdict (one sample each here: noise may pass the factor), the table is made, and the
         # workflow packages it in any case (its step runs `if: always()`).
         assert (work / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr[-2000:]
@@ -223,7 +293,8 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
     finally:
         git(work, "checkout", "-q", "main")
     assert comment.startswith(github.MARKER + "\n### Benchmarks: this pull request against its base")
-    assert "regression" in comment and f"`{base} ({base[:8]})`" in comment
+    assert "regression" in comment and f"`{base} ({base[:8]})`" in comment and moved[:8] not in comment
+    assert f"comparing with the merge base {base}" in done.stdout
     assert "| core.Query.time_parse_query |" in comment
     assert json.loads((work / "pr-comparison" / "pr.json").read_text()) == {"number": 7, "head_sha": head}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -110,18 +109,6 @@ def test_markdown_renders_with_every_table(built):
     assert changes[1][:2] == ["+", "instructions.ServerInstructions.track_instructions_per_request(flask-gunicorn)"]
     assert ["!", "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"] in [row[:2] for row in changes]
     assert '<img alt="requests per second by server and framework" src="server.png"' in html
-
-
-def test_command_line_appends_to_the_github_step_summary(tmp_path):
-    step = tmp_path / "step.md"
-    step.write_text("earlier step\n")
-    done = subprocess.run([sys.executable, "-m", "reports", "summary", "--config", str(FIXTURES / "asv.conf.json"),
-                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "GITHUB_STEP_SUMMARY": str(step)}, timeout=120)
-    assert done.returncode == 0, done.stderr
-    text = step.read_text()
-    assert text.startswith("earlier step\n# planet-tracker benchmarks: `cccccccc` on `fixture-machine`")
-    assert (tmp_path / "out" / "summary.md").read_text() in text
 
 
 def test_no_results_is_one_line(tmp_path):

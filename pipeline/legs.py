@@ -1,0 +1,66 @@
+"""What each measuring leg (one Python) did, and the run's summary of them: nothing measured is silently lost.
+
+Every leg writes ``leg.json`` into its artifact folder before it measures ("did not finish") and again at the
+end ("measured" or "failed", with the reason). The publish job reads the folders it received: a leg that
+failed, timed out or never uploaded anything is named in the summary with what is known of why, and the others'
+results are published all the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+FILE = "leg.json"
+UNFINISHED = "the leg stopped before it finished (timed out, cancelled, or its runner was lost)"
+
+
+@dataclass
+class Leg:
+    python: str
+    status: str = "did not finish"  # "measured", "failed" or "did not finish"
+    reason: str = UNFINISHED
+    commits: list[str] = field(default_factory=list)  # what it measured (or would have)
+    new_results: int = 0
+    note: str = ""  # e.g. a cap on the number of commits, said rather than applied silently
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / FILE).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def read(cls, folder: Path) -> Leg | None:
+        try:
+            data = json.loads((folder / FILE).read_text())
+            return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def summary(folders: Iterable[Path], expected: Iterable[str]) -> tuple[str, list[Leg]]:
+    """A markdown table of every expected leg (and any other that reported), and the legs as read."""
+    legs = {leg.python: leg for leg in filter(None, map(Leg.read, folders))}
+    rows = []
+    for python in sorted(set(expected) | set(legs), key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit())):
+        leg = legs.get(python)
+        if leg is None:
+            rows.append(f"| {python} | **missing** | | no artifact: the leg failed before it measured anything, "
+                        "or never ran (see its log) |")
+            continue
+        shown = "measured" if leg.status == "measured" else f"**{leg.status}**"
+        why = leg.note if leg.status == "measured" else leg.reason + (f"; {leg.note}" if leg.note else "")
+        rows.append(f"| {python} | {shown} | {len(leg.commits)} commit(s), {leg.new_results} new result file(s) "
+                    f"| {why} |")
+    table = "\n".join(["| Python | leg | measured | note |", "|---|---|---|---|", *rows])
+    return f"### Measuring legs\n\n{table}\n", list(legs.values())
+
+
+def step_summary(text: str) -> None:
+    """Append to the GitHub Actions job summary when there is one: the one place the pipeline writes it."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a") as file:
+            file.write(text.rstrip("\n") + "\n\n")

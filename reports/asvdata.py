@@ -36,6 +36,7 @@ class Row:
     stats: dict | None
     samples: tuple[float, ...] | None
     unit: str  # "seconds" for time_*, the benchmark's unit for track_*
+    per_round: int | None = None  # samples each round takes, when the benchmark fixes it (repeat = (k, k, ...))
 
     @property
     def status(self) -> str:
@@ -120,10 +121,13 @@ def iter_rows(results_dir: str | Path, benchmarks: dict[str, dict], machine: str
             stats = result.get_result_stats(name, params)
             samples = result.get_result_samples(name, params)
             unit = info.get("unit", "seconds")
+            repeat = info.get("repeat")
+            per_round = repeat[0] if isinstance(repeat, list) and len(repeat) == 3 and repeat[0] == repeat[1] else None
             for i, combination in enumerate(itertools.product(*params) if params else [()]):
                 yield Row(
                     benchmark=name, params=tuple(combination), param_names=tuple(info.get("param_names") or ()),
                     env=result.env_name, python=python, commit=result.commit_hash, date=result.date or 0,
                     value=values[i], stats=stats[i] if stats else None,
                     samples=tuple(samples[i]) if samples and samples[i] is not None else None, unit=unit,
+                    per_round=per_round,
                 )

@@ -19,7 +19,7 @@ COLORS = {"aiohttp": "#2a6fdb", "flask": "#d9622b"}
 
 
 def server_bars(table: pd.DataFrame, path: Path) -> None:
-    """The article's table as grouped bars, one panel per Python, with asv's 99 % intervals as error bars."""
+    """The article's table as grouped bars, one panel per Python, with 95 % intervals as error bars."""
     pythons = sorted(table["python"].unique())
     fig, axes = plt.subplots(1, max(1, len(pythons)), figsize=(4.6 * max(1, len(pythons)), 3.8), squeeze=False,
                              sharey=True)

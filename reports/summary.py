@@ -73,7 +73,9 @@ def _provenance_markdown(conf, machine: str, commit: str, envs: list[dict]) -> t
         "- Method: every server is started from the app factory with the benchmark's own interpreter, "
         "verified before and after load (a non-2xx answer or socket error fails the benchmark, which then has "
         "no number), warmed up, and measured in several processes (asv rounds). Throughput is the time of "
-        "one batch of requests, so asv's statistics apply; intervals are asv's 99 % intervals of the median.")
+        "one batch of requests, timed by the load generator's own clock (its start-up left out), so asv's "
+        "statistics apply. Intervals are 95 % bootstrap intervals of the median; a ratio's two sides are drawn "
+        "from the same rounds (measured seconds apart), so the machine's drift over minutes moves both alike.")
     return "\n".join(lines), {"machine": info, "commit": commit, "environments": envs, "harness": harness}
 
 
@@ -99,8 +101,8 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     env_labels = {e["env"]: e["python"] for e in envs} | dict(zip(df["env"], df["python"], strict=False))
 
     server = tables.server_table(df, newest)
-    ratios = tables.article_ratios(server)
-    found = tables.conclusions(ratios)
+    ratios = tables.article_ratios(df, newest)
+    found = tables.conclusions(df, newest)
     client = tables.client_table(df, newest)
     method = tables.methodology_table(df, newest)
     counts = tables.instructions_table(df, newest)
@@ -130,7 +132,7 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
                        "measured in separate runs: confirm a change with `make compare`)." if regressions
                        else "No significant regression since the previous commit." if previous else ""),
         "## The article's table, re-measured",
-        "Requests per second, median (asv's 99 % interval), `ab -k -c 20 -n 1000` batches; \"% difference\" is "
+        "Requests per second, median (95 % interval), `ab -k -c 20 -n 1000` batches; \"% difference\" is "
         "aiohttp over Flask and \"% increase\" is over the development server, as the article defines them.",
         tables.server_markdown(server),
         "![requests per second by server and framework](server.png)",
@@ -153,8 +155,8 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
         "compare speed-ups, not times). Floor = requests x delay / concurrency; efficiency = floor / wall time.",
         tables.client_markdown(client),
         "## What changes the verdict \"async is faster\"",
-        f"aiohttp / Flask throughput for each setting; \"yes\" above {tables.TIE:g}x, \"no\" below "
-        f"1/{tables.TIE:g}, \"tie\" between.",
+        "aiohttp / Flask throughput for each setting, with its 95 % interval; async is \"faster\" or \"slower\" "
+        "only when the interval lies entirely above or below 1, and \"cannot tell (within noise)\" otherwise.",
         tables.methodology_markdown(method),
         "## Changes",
         f"`{newest[:8]}` against the previous commit" + (f" `{previous[:8]}`" if previous else "") +

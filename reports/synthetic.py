@@ -116,13 +116,14 @@ def default_value(benchmark: str, param: str | None, commit: int, python: int) -
 
 def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machine: str = "fixture-machine",
           value: ValueFn = default_value, failed: set = frozenset(), skipped: set = frozenset(),
-          missing: dict | None = None) -> None:
+          missing: dict | None = None, spread: tuple[float, ...] = SPREAD) -> None:
     """Write an asv project at ``root``: asv.conf.json, results/benchmarks.json, machine.json and one results
     file per commit and Python.
 
     ``commits`` is newest first: (hash, date in ms). ``failed`` and ``skipped`` hold (benchmark, param, commit
     index, python index) to store as None (failed) and NaN (skipped); ``missing`` maps (commit index) to
-    scenarios that commit's suite did not have yet.
+    scenarios that commit's suite did not have yet. ``spread`` holds each sample's offset from its value, as a
+    fraction (the same for every timed benchmark).
     """
     results_dir = root / "results"
     (results_dir / machine).mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machin
                     else:
                         v = value(name, param, c, p)
                         numbers.append(v)
-                        samples.append([v * (1 + d) for d in SPREAD] if info["type"] == "time" else None)
+                        samples.append([v * (1 + d) for d in spread] if info["type"] == "time" else None)
                         counts.append(1 if info["type"] == "time" else None)
                 result.add_result(bench, BenchmarkResult(numbers, samples, counts, 0, "", None),
                                   record_samples=True)

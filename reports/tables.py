@@ -1,8 +1,9 @@
 """The report's tables, as pandas DataFrames built from asv's rows (``asvdata``).
 
 Every table is a plain DataFrame (what the exports write) plus a function that renders it as markdown. Rates
-are requests per second: a ``time_batch`` benchmark records the seconds one batch takes, so the rate is the
-batch's request count divided by it, and asv's 99 % confidence interval of the median converts the same way.
+are requests per second: a ``time_batch`` benchmark records the seconds one batch takes, so each sample's rate is
+the batch's request count divided by it. Every median and every ratio carries a 95 % interval, and every yes/no
+cell is decided by it (``intervals``): "holds" or "does not hold" only when the interval settles it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from . import compare
+from . import compare, intervals
 from .asvdata import Row
+from .intervals import Estimate, Series
 
 SERVER = "servers.ServerThroughput.time_batch"
 INSTRUCTIONS = "instructions.ServerInstructions.track_instructions_per_request"
@@ -54,10 +56,11 @@ def frame(rows: Iterable[Row]) -> pd.DataFrame:
             "python": row.python, "commit": row.commit, "date": row.date, "status": row.status, "unit": row.unit,
             "value": row.value if row.status == "ok" else math.nan,
             "ci_low": stats.get("ci_99_a", math.nan), "ci_high": stats.get("ci_99_b", math.nan),
-            "samples": len(row.samples or ()),
+            "samples": len(row.samples or ()), "sample_values": tuple(row.samples or ()),
+            "per_round": row.per_round,
         })
     columns = ["benchmark", "param", "env", "python", "commit", "date", "status", "unit", "value", "ci_low",
-               "ci_high", "samples"]
+               "ci_high", "samples", "sample_values", "per_round"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -67,60 +70,86 @@ def commits_by_date(df: pd.DataFrame) -> list[str]:
 
 
 def rates(df: pd.DataFrame, benchmark: str) -> pd.DataFrame:
-    """A throughput benchmark as req/s, with its 99 % interval: index (commit, python, param)."""
+    """A throughput benchmark as req/s (the median's): index (commit, python, param)."""
     part = df[df["benchmark"] == benchmark].copy()
-    n = BATCH_REQUESTS[benchmark]
-    part["req_s"] = n / part["value"]
-    part["req_s_low"] = n / part["ci_high"]
-    part["req_s_high"] = n / part["ci_low"]
+    part["req_s"] = BATCH_REQUESTS[benchmark] / part["value"]
     return part.set_index(["commit", "python", "param"])
 
 
-def _get(table: pd.DataFrame, key: tuple, column: str) -> float:
-    try:
-        return float(table.loc[key, column])
-    except KeyError:
-        return math.nan
+class Samples:
+    """The samples of one commit's benchmarks, looked up by (benchmark, python, param): req/s for the throughput
+    benchmarks, seconds for the others; the statuses for the cells that have no number."""
+
+    def __init__(self, df: pd.DataFrame, commit: str) -> None:
+        part = df[df["commit"] == commit]
+        self.pythons = sorted(part["python"].unique())
+        self._rows = {(r.benchmark, r.python, r.param): r for r in part.itertuples(index=False)}
+
+    def status(self, benchmark: str, python: str, param: str) -> str:
+        row = self._rows.get((benchmark, python, param))
+        return row.status if row is not None else "missing"
+
+    def series(self, benchmark: str, python: str, param: str) -> Series:
+        """Empty when the benchmark failed, was skipped or was not measured (its estimates are then NaN)."""
+        row = self._rows.get((benchmark, python, param))
+        if row is None or row.status != "ok":
+            return Series(())
+        values = row.sample_values or (row.value,)  # without recorded samples, the median alone
+        if benchmark in BATCH_REQUESTS:
+            values = tuple(BATCH_REQUESTS[benchmark] / v for v in values)
+        per_round = None if pd.isna(row.per_round) else int(row.per_round)
+        return Series(tuple(values), per_round)
+
+    def median(self, benchmark: str, python: str, param: str) -> Estimate:
+        return intervals.median(self.series(benchmark, python, param))
+
+    def ratio(self, a: tuple[str, str], b: tuple[str, str], python: str) -> Estimate:
+        """(benchmark, param) a over b."""
+        return intervals.ratio(self.series(a[0], python, a[1]), self.series(b[0], python, b[1]))
+
+    def product(self, terms: tuple[tuple[str, str, int], ...], python: str) -> Estimate:
+        """(benchmark, param, exponent) terms: a product of medians, paired by round."""
+        return intervals.product([(self.series(b, python, p), e) for b, p, e in terms])
+
+
+def _columns(prefix: str, estimate: Estimate, scale: float = 1.0, offset: float = 0.0) -> dict:
+    """An estimate as three columns: value, low and high, each as value x scale + offset."""
+    return {prefix: estimate.value * scale + offset, f"{prefix}_low": estimate.low * scale + offset,
+            f"{prefix}_high": estimate.high * scale + offset}
 
 
 def server_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
-    """The article's table for one commit: per Python and row, each framework's req/s with its interval, the %
-    difference (aiohttp over Flask) and the % increase over the development server, as the article defines them."""
-    table = rates(df, SERVER)
+    """The article's table for one commit: per Python and row, each framework's req/s with its 95 % interval,
+    the % difference (aiohttp over Flask) and the % increase over the development server, as the article defines
+    them, each with the 95 % interval of the ratio behind it."""
+    samples = Samples(df, commit)
     records = []
-    for python in sorted(df.loc[df["commit"] == commit, "python"].unique()):
-        dev = {}
+    for python in samples.pythons:
         for key, label, suffix in ARTICLE_ROWS:
             record = {"python": python, "row": key, "label": label}
             for framework in ("aiohttp", "flask"):
-                scenario = (commit, python, f"{framework}-{suffix}")
-                record[framework] = _get(table, scenario, "req_s")
-                record[f"{framework}_low"] = _get(table, scenario, "req_s_low")
-                record[f"{framework}_high"] = _get(table, scenario, "req_s_high")
-                record[f"{framework}_status"] = _status(df, commit, python, SERVER, f"{framework}-{suffix}")
-                if key == "development":
-                    dev[framework] = record[framework]
-                record[f"{framework}_increase_pct"] = (
-                    math.nan if key == "development" else 100 * (record[framework] / dev[framework] - 1))
-            record["difference_pct"] = 100 * (record["aiohttp"] / record["flask"] - 1)
+                scenario = f"{framework}-{suffix}"
+                record.update(_columns(framework, samples.median(SERVER, python, scenario)))
+                record[f"{framework}_status"] = samples.status(SERVER, python, scenario)
+                increase = (Estimate(math.nan) if key == "development" else
+                            samples.ratio((SERVER, scenario), (SERVER, f"{framework}-dev"), python))
+                record.update(_columns(f"{framework}_increase_pct", increase, 100, -100))
+            record.update(_columns("difference_pct", samples.ratio((SERVER, f"aiohttp-{suffix}"),
+                                                                   (SERVER, f"flask-{suffix}"), python), 100, -100))
             records.append(record)
     return pd.DataFrame.from_records(records)
-
-
-def _status(df: pd.DataFrame, commit: str, python: str, benchmark: str, param: str) -> str:
-    match = df[(df["commit"] == commit) & (df["python"] == python) & (df["benchmark"] == benchmark)
-               & (df["param"] == param)]
-    return match["status"].iloc[0] if len(match) else "missing"
 
 
 def _rate_cell(rate: float, low: float, high: float, status: str) -> str:
     if status != "ok":
         return {"failed": "failed", "skipped": "skipped", "missing": "not measured"}.get(status, status)
-    return f"{rate:,.0f} ({low:,.0f}-{high:,.0f})"
+    return f"{rate:,.0f} ({low:,.0f}-{high:,.0f})" if not math.isnan(low) else f"{rate:,.0f}"
 
 
-def _pct(value: float) -> str:
-    return "" if value is None or math.isnan(value) else f"{value:+.1f}"
+def _pct(value: float, low: float = math.nan, high: float = math.nan) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    return f"{value:+.1f} ({low:+.1f} to {high:+.1f})" if not math.isnan(low) else f"{value:+.1f}"
 
 
 def server_markdown(table: pd.DataFrame) -> str:
@@ -133,118 +162,124 @@ def server_markdown(table: pd.DataFrame) -> str:
             lines.append([f"{r['label']} (req/s)",
                           _rate_cell(r["aiohttp"], r["aiohttp_low"], r["aiohttp_high"], r["aiohttp_status"]),
                           _rate_cell(r["flask"], r["flask_low"], r["flask_high"], r["flask_status"]),
-                          _pct(r["difference_pct"])])
+                          _pct(r["difference_pct"], r["difference_pct_low"], r["difference_pct_high"])])
             if r["row"] != "development":
-                lines.append(["% increase over development server", _pct(r["aiohttp_increase_pct"]),
-                              _pct(r["flask_increase_pct"]), ""])
+                lines.append(["% increase over development server",
+                              *(_pct(r[f"{f}_increase_pct"], r[f"{f}_increase_pct_low"], r[f"{f}_increase_pct_high"])
+                                for f in ("aiohttp", "flask")), ""])
         parts.append(f"Python {python}:\n\n" + tabulate(lines, ["", "aiohttp", "Flask", "% difference"],
                                                           tablefmt="github", disable_numparse=True))
     return "\n\n".join(parts)
 
 
+# The article's ratios: (label, numerator, denominator) as (framework, row of the article's table).
 RATIOS = (
-    ("aiohttp / Flask, development server", "difference", "development"),
-    ("aiohttp / Flask, gunicorn", "difference", "gunicorn"),
-    ("aiohttp / Flask, gunicorn -w 4", "difference", "gunicorn_w4"),
-    ("gunicorn / development server, aiohttp", "aiohttp", "gunicorn"),
-    ("gunicorn / development server, Flask", "flask", "gunicorn"),
-    ("gunicorn -w 4 / development server, aiohttp", "aiohttp", "gunicorn_w4"),
-    ("gunicorn -w 4 / development server, Flask", "flask", "gunicorn_w4"),
+    ("aiohttp / Flask, development server", ("aiohttp", "development"), ("flask", "development")),
+    ("aiohttp / Flask, gunicorn", ("aiohttp", "gunicorn"), ("flask", "gunicorn")),
+    ("aiohttp / Flask, gunicorn -w 4", ("aiohttp", "gunicorn_w4"), ("flask", "gunicorn_w4")),
+    ("gunicorn / development server, aiohttp", ("aiohttp", "gunicorn"), ("aiohttp", "development")),
+    ("gunicorn / development server, Flask", ("flask", "gunicorn"), ("flask", "development")),
+    ("gunicorn -w 4 / development server, aiohttp", ("aiohttp", "gunicorn_w4"), ("aiohttp", "development")),
+    ("gunicorn -w 4 / development server, Flask", ("flask", "gunicorn_w4"), ("flask", "development")),
 )
+SUFFIX = {key: suffix for key, _, suffix in ARTICLE_ROWS}
 
 
-def article_ratios(table: pd.DataFrame) -> pd.DataFrame:
-    """Ratios, which carry across machines where absolute rates do not: ours per Python beside the article's."""
+def _id(framework: str, row: str) -> str:
+    return f"{framework}-{SUFFIX[row]}"
+
+
+def article_ratios(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+    """Ratios, which carry across machines where absolute rates do not: ours per Python, each with its 95 %
+    interval (the two sides paired by round), beside the article's."""
     published = article_figures()["server"]["requests_per_second"]
-
-    def ratio(values: dict, kind: str, row: str) -> float:
-        if kind == "difference":
-            return values[row]["aiohttp"] / values[row]["flask"]
-        return values[row][kind] / values["development"][kind]
-
+    samples = Samples(df, commit)
     records = []
-    for label, kind, row in RATIOS:
-        record = {"ratio": label, "article": ratio(published, kind, row)}
-        for python, rows in table.groupby("python", sort=True):
-            ours = {r["row"]: {"aiohttp": r["aiohttp"], "flask": r["flask"]} for _, r in rows.iterrows()}
-            record[f"python {python}"] = ratio(ours, kind, row)
+    for label, (top_fw, top_row), (bottom_fw, bottom_row) in RATIOS:
+        record = {"ratio": label, "article": published[top_row][top_fw] / published[bottom_row][bottom_fw]}
+        for python in samples.pythons:
+            estimate = samples.ratio((SERVER, _id(top_fw, top_row)), (SERVER, _id(bottom_fw, bottom_row)), python)
+            record.update(_columns(f"python {python}", estimate))
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-# The article's conclusions: the ratios each needs, and the test they must pass.
+# The article's conclusions, each as the comparisons it needs: products of scenario medians (scenario, exponent)
+# that must all exceed 1. A ratio of two ratios compares how much something helps each framework.
 CLAIMS = (
     ("aiohttp serves more requests per second than Flask under every server",
-     ("aiohttp / Flask, development server", "aiohttp / Flask, gunicorn", "aiohttp / Flask, gunicorn -w 4"),
-     lambda dev, gunicorn, w4: dev > 1 and gunicorn > 1 and w4 > 1),
+     tuple(((_id("aiohttp", row), 1), (_id("flask", row), -1)) for row in SUFFIX)),
     ("gunicorn is faster than the development server, for both",
-     ("gunicorn / development server, aiohttp", "gunicorn / development server, Flask"),
-     lambda aiohttp, flask: aiohttp > 1 and flask > 1),
+     tuple(((_id(fw, "gunicorn"), 1), (_id(fw, "development"), -1)) for fw in ("aiohttp", "flask"))),
     ("gunicorn helps Flask more than aiohttp",
-     ("gunicorn / development server, aiohttp", "gunicorn / development server, Flask"),
-     lambda aiohttp, flask: flask > aiohttp),
+     (((_id("flask", "gunicorn"), 1), (_id("flask", "development"), -1), (_id("aiohttp", "gunicorn"), -1),
+       (_id("aiohttp", "development"), 1)),)),
     ("4 workers help Flask more than aiohttp",
-     ("gunicorn -w 4 / development server, aiohttp", "gunicorn -w 4 / development server, Flask"),
-     lambda aiohttp, flask: flask > aiohttp),
+     (((_id("flask", "gunicorn_w4"), 1), (_id("flask", "development"), -1), (_id("aiohttp", "gunicorn_w4"), -1),
+       (_id("aiohttp", "development"), 1)),)),
     ("the gap between them narrows from development server to gunicorn to gunicorn -w 4",
-     ("aiohttp / Flask, development server", "aiohttp / Flask, gunicorn", "aiohttp / Flask, gunicorn -w 4"),
-     lambda dev, gunicorn, w4: dev > gunicorn > w4),
+     tuple(((_id("aiohttp", wide), 1), (_id("flask", wide), -1), (_id("aiohttp", narrow), -1),
+            (_id("flask", narrow), 1)) for wide, narrow in (("development", "gunicorn"), ("gunicorn", "gunicorn_w4")))),
 )
 
 
-def conclusions(ratios: pd.DataFrame) -> pd.DataFrame:
-    """The article's conclusions, and whether our ratios bear them out on every Python measured."""
-    by = ratios.set_index("ratio")
-    pythons = [c for c in ratios.columns if c.startswith("python ")]
+def conclusions(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+    """The article's conclusions, judged per Python by the 95 % intervals of the comparisons each needs."""
+    samples = Samples(df, commit)
     records = []
-    for text, needs, test in CLAIMS:
-        verdicts = {}
-        for column in pythons:
-            values = [by.loc[label, column] for label in needs]
-            verdicts[column.split()[1]] = None if any(math.isnan(v) for v in values) else test(*values)
-        if not verdicts or None in verdicts.values():
-            here = "cannot tell (missing results)"
-        elif all(verdicts.values()):
-            here = "holds"
-        elif not any(verdicts.values()):
-            here = "does not hold"
+    for text, comparisons in CLAIMS:
+        verdicts = {python: intervals.combine([
+            samples.product(tuple((SERVER, scenario, exponent) for scenario, exponent in terms), python).verdict()
+            for terms in comparisons]) for python in samples.pythons}
+        found = set(verdicts.values())
+        if len(found) == 1:
+            here = found.pop()
+        elif not verdicts:
+            here = intervals.NO_SAMPLES
         else:
-            here = "holds on Python " + ", ".join(p for p, ok in verdicts.items() if ok) + " only"
-        records.append({"conclusion": text, "here": here, "article": "holds"})
+            here = "; ".join(f"Python {python}: {verdict}" for python, verdict in verdicts.items())
+        records.append({"conclusion": text, "here": here, "article": "holds",
+                        **{f"python {python}": verdict for python, verdict in verdicts.items()}})
     return pd.DataFrame.from_records(records)
 
 
 def ratios_markdown(ratios: pd.DataFrame, found: pd.DataFrame) -> str:
-    ours = [c for c in ratios.columns if c.startswith("python ")]
-    lines = [[r["ratio"], *(_ratio(r[c]) for c in ours), _ratio(r["article"])] for _, r in ratios.iterrows()]
-    table = tabulate(lines, ["ratio", *(f"here, {c}" for c in ours), "article (2018)"], tablefmt="github",
-                     disable_numparse=True)
+    ours = [c for c in ratios.columns if c.startswith("python ") and not c.endswith(("_low", "_high"))]
+    lines = [[r["ratio"], *(_ratio(r[c], r[f"{c}_low"], r[f"{c}_high"]) for c in ours), _ratio(r["article"])]
+             for _, r in ratios.iterrows()]
+    table = tabulate(lines, ["ratio", *(f"here, {c} (95 % interval)" for c in ours), "article (2018)"],
+                     tablefmt="github", disable_numparse=True)
     verdicts = tabulate(found[["conclusion", "here"]].values.tolist(), ["the article's conclusion", "here"],
                         tablefmt="github")
     return table + "\n\n" + verdicts
 
 
-def _ratio(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"
+def _ratio(value: float, low: float = math.nan, high: float = math.nan) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.2f} ({low:.2f}-{high:.2f})" if not math.isnan(low) else f"{value:.2f}"
 
 
 def client_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
-    """Client strategies: wall time, speed-up over sequential, floor and efficiency; the article's times."""
-    part = df[(df["benchmark"] == CLIENTS) & (df["commit"] == commit)]
+    """Client strategies: wall time, speed-up over sequential and efficiency (floor / wall time), each with its
+    95 % interval; the article's times."""
+    samples = Samples(df, commit)
     published = article_figures()["client"]["wall_seconds"]
     paper_sequential = published["requests_sequential"]
     records = []
-    for python in sorted(part["python"].unique()):
-        here = part[part["python"] == python].set_index("param")
-        sequential = here["value"].get("requests-sequential", math.nan)
+    for python in samples.pythons:
+        if all(samples.status(CLIENTS, python, strategy) == "missing" for strategy in CLIENT_CONCURRENCY):
+            continue
         for strategy, concurrency in CLIENT_CONCURRENCY.items():
-            wall = here["value"].get(strategy, math.nan)
+            wall = samples.median(CLIENTS, python, strategy)
             floor = CLIENT_REQUESTS * CLIENT_DELAY_S / concurrency
             paper = published.get(ARTICLE_CLIENT.get(strategy, ""), math.nan)
             records.append({
-                "python": python, "strategy": strategy, "concurrency": concurrency, "wall_s": wall,
-                "status": here["status"].get(strategy, "missing"), "speedup": sequential / wall,
-                "floor_s": floor, "efficiency": floor / wall, "article_wall_s": paper,
+                "python": python, "strategy": strategy, "concurrency": concurrency,
+                **_columns("wall_s", wall), "status": samples.status(CLIENTS, python, strategy),
+                **_columns("speedup", samples.ratio((CLIENTS, "requests-sequential"), (CLIENTS, strategy), python)),
+                "floor_s": floor, "efficiency": floor / wall.value, "efficiency_low": floor / wall.high,
+                "efficiency_high": floor / wall.low, "article_wall_s": paper,
                 "article_speedup": paper_sequential / paper,
             })
     return pd.DataFrame.from_records(records)
@@ -256,14 +291,24 @@ def client_markdown(table: pd.DataFrame) -> str:
     parts = []
     for python, rows in table.groupby("python", sort=True):
         lines = [[r["strategy"], r["concurrency"],
-                  f"{r['wall_s']:.3f}" if r["status"] == "ok" else r["status"], _x(r["speedup"]),
-                  f"{r['floor_s']:.3f}", _share(r["efficiency"]),
+                  _interval(r["wall_s"], r["wall_s_low"], r["wall_s_high"], "{:.3f}") if r["status"] == "ok"
+                  else r["status"],
+                  _interval(r["speedup"], r["speedup_low"], r["speedup_high"], "{:.1f}x"),
+                  f"{r['floor_s']:.3f}",
+                  _interval(100 * r["efficiency"], 100 * r["efficiency_low"], 100 * r["efficiency_high"], "{:.0f} %"),
                   "-" if math.isnan(r["article_wall_s"]) else f"{r['article_wall_s']:.3f}",
                   _x(r["article_speedup"])] for _, r in rows.iterrows()]
         parts.append(f"Python {python}:\n\n" + tabulate(
             lines, ["strategy", "concurrency", "wall s", "speed-up", "floor s", "efficiency", "article wall s",
                     "article speed-up"], tablefmt="github", disable_numparse=True))
     return "\n\n".join(parts)
+
+
+def _interval(value: float, low: float, high: float, form: str) -> str:
+    """``form`` for the value, and the 95 % interval after it in the same form."""
+    if math.isnan(value):
+        return "n/a"
+    return form.format(value) + (f" ({form.format(low)}-{form.format(high)})" if not math.isnan(low) else "")
 
 
 def _x(value: float) -> str:
@@ -287,21 +332,23 @@ METHODOLOGY = [
      (SERVER, "flask-gunicorn-gthread")),
     ("gunicorn -w (2 x cores + 1)", (SERVER, "aiohttp-gunicorn-wauto"), (SERVER, "flask-gunicorn-wauto")),
 ]
-TIE = 1.05  # within 5 % either way, on this kind of machine, is no verdict
+ASYNC_FASTER = {intervals.HOLDS: "faster", intervals.DOES_NOT_HOLD: "slower"}
 
 
 def methodology_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
-    tables = {benchmark: rates(df, benchmark) for benchmark in (SERVER, KEEPALIVE_OFF, IO_BOUND)}
+    """For each setting and Python: aiohttp / Flask throughput with its 95 % interval (paired by round), and
+    whether async is faster: "faster" or "slower" only when the interval settles it."""
+    samples = Samples(df, commit)
     records = []
-    for python in sorted(df.loc[df["commit"] == commit, "python"].unique()):
-        for label, (abench, ascenario), (fbench, fscenario) in METHODOLOGY:
-            aiohttp = _get(tables[abench], (commit, python, ascenario), "req_s")
-            flask = _get(tables[fbench], (commit, python, fscenario), "req_s")
-            ratio = aiohttp / flask
-            verdict = ("n/a" if math.isnan(ratio) else "yes" if ratio > TIE else "no" if ratio < 1 / TIE
-                       else "tie")
-            records.append({"python": python, "setting": label, "aiohttp_req_s": aiohttp, "flask_req_s": flask,
-                            "ratio": ratio, "async_faster": verdict})
+    for python in samples.pythons:
+        for label, aiohttp, flask in METHODOLOGY:
+            ratio = samples.ratio(aiohttp, flask, python)
+            verdict = ratio.verdict()
+            records.append({"python": python, "setting": label,
+                            "aiohttp_req_s": samples.median(aiohttp[0], python, aiohttp[1]).value,
+                            "flask_req_s": samples.median(flask[0], python, flask[1]).value,
+                            **_columns("ratio", ratio),
+                            "async_faster": ASYNC_FASTER.get(verdict, verdict)})
     return pd.DataFrame.from_records(records)
 
 
@@ -310,10 +357,11 @@ def methodology_markdown(table: pd.DataFrame) -> str:
         return NOT_MEASURED
     parts = []
     for python, rows in table.groupby("python", sort=True):
-        lines = [[r["setting"], _rate(r["aiohttp_req_s"]), _rate(r["flask_req_s"]), _ratio(r["ratio"]),
-                  r["async_faster"]] for _, r in rows.iterrows()]
+        lines = [[r["setting"], _rate(r["aiohttp_req_s"]), _rate(r["flask_req_s"]),
+                  _ratio(r["ratio"], r["ratio_low"], r["ratio_high"]), r["async_faster"]]
+                 for _, r in rows.iterrows()]
         parts.append(f"Python {python}:\n\n" + tabulate(
-            lines, ["setting", "aiohttp req/s", "Flask req/s", "aiohttp / Flask", "async faster?"],
+            lines, ["setting", "aiohttp req/s", "Flask req/s", "aiohttp / Flask (95 % interval)", "async faster?"],
             tablefmt="github", disable_numparse=True))
     return "\n\n".join(parts)
 
@@ -371,17 +419,16 @@ def cost_ratios(df: pd.DataFrame, commit: str) -> pd.DataFrame:
     """For each of the article's servers and each Python: how many times more instructions Flask executes per
     request than aiohttp, beside how many times more requests per second aiohttp serves (wall-clock)."""
     counts = df[(df["benchmark"] == INSTRUCTIONS) & (df["commit"] == commit)].set_index(["python", "param"])["value"]
-    throughput = rates(df, SERVER)
+    samples = Samples(df, commit)
     records = []
-    for python in sorted(df.loc[df["commit"] == commit, "python"].unique()):
+    for python in samples.pythons:
         for _, label, suffix in ARTICLE_ROWS:
             aiohttp, flask = (float(counts.get((python, f"{framework}-{suffix}"), math.nan))
                               for framework in ("aiohttp", "flask"))
-            rate_ratio = (_get(throughput, (commit, python, f"aiohttp-{suffix}"), "req_s")
-                          / _get(throughput, (commit, python, f"flask-{suffix}"), "req_s"))
+            throughput = samples.ratio((SERVER, f"aiohttp-{suffix}"), (SERVER, f"flask-{suffix}"), python)
             records.append({"python": python, "server": label, "aiohttp_instructions": aiohttp,
                             "flask_instructions": flask, "instructions_ratio": flask / aiohttp,
-                            "throughput_ratio": rate_ratio})
+                            **_columns("throughput_ratio", throughput)})
     return pd.DataFrame.from_records(records)
 
 
@@ -391,7 +438,9 @@ def cost_ratios_markdown(table: pd.DataFrame) -> str:
     parts = []
     for python, rows in table.groupby("python", sort=True):
         lines = [[r["server"], _count(r["aiohttp_instructions"]), _count(r["flask_instructions"]),
-                  _ratio(r["instructions_ratio"]), _ratio(r["throughput_ratio"])] for _, r in rows.iterrows()]
+                  _ratio(r["instructions_ratio"]),
+                  _ratio(r["throughput_ratio"], r["throughput_ratio_low"], r["throughput_ratio_high"])]
+                 for _, r in rows.iterrows()]
         parts.append(f"Python {python}:\n\n" + tabulate(
             lines, ["server", "aiohttp instructions / request", "Flask instructions / request",
                     "Flask / aiohttp (instructions)", "aiohttp / Flask (req/s, wall-clock)"],

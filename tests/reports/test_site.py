@@ -61,8 +61,8 @@ def test_landing_page_and_asv_site_render_offline(built_site):
     page.feed(landing)
     assert page.headings[0].startswith("planet-tracker benchmarks:")
     assert "The article's table, re-measured" in page.headings and "Graphs" in page.headings
-    assert page.first_table[:4] == ["Development server (req/s)", "12,000 (11,823-12,183)", "1,600 (1,576-1,624)",
-                                    "+650.0"]
+    assert page.first_table[:4] == ["Development server (req/s)", "12,000 (11,911-12,091)", "1,600 (1,588-1,612)",
+                                    "+650.0 (+642.6 to +657.5)"]
     assert "asv/#servers.ServerThroughput.time_batch?p-scenario=%27aiohttp-dev%27" in page.links
     assert f"{local}server.png" in landing_requests and f"{local}history.png" in landing_requests
     # The graph page that the links open: asv drew it, from files served here.

@@ -100,10 +100,11 @@ def test_markdown_renders_with_every_table(built):
     assert not [p for p in parsed.paragraphs if p.lstrip().startswith("|")]  # no table left as text
     server = parsed.tables[0]
     assert server[0] == ["", "aiohttp", "Flask", "% difference"]
-    assert server[1] == ["Development server (req/s)", "12,000 (11,823-12,183)", "1,600 (1,576-1,624)", "+650.0"]
-    assert server[3] == ["% increase over development server", "+4.2", "+100.0", ""]
+    assert server[1] == ["Development server (req/s)", "12,000 (11,911-12,091)", "1,600 (1,588-1,612)",
+                         "+650.0 (+642.6 to +657.5)"]
+    assert server[3] == ["% increase over development server", "+4.2 (+3.1 to +5.2)", "+100.0 (+98.0 to +102.0)", ""]
     ratios = parsed.tables[2]
-    assert ratios[1] == ["aiohttp / Flask, development server", "7.50", "7.50", "2.80"]
+    assert ratios[1] == ["aiohttp / Flask, development server", "7.50 (7.43-7.58)", "7.50 (7.43-7.58)", "2.80"]
     assert parsed.tables[4][1] == ["aiohttp-dev", "600,000", "660,000"]
     changes = parsed.tables[11]
     assert changes[1][:2] == ["+", "instructions.ServerInstructions.track_instructions_per_request(flask-gunicorn)"]

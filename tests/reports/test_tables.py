@@ -62,37 +62,58 @@ def test_server_table(df):
     assert dev["aiohttp_low"] < 12000 < dev["aiohttp_high"] and dev["aiohttp_status"] == "ok"
     slower = table.loc[("3.12", "development")]
     assert (slower["aiohttp"], slower["flask"]) == pytest.approx((12000 / 1.1, 1600 / 1.1))
+    # 95 % intervals: the fixture's twelve samples spread ±2 % around each value.
+    assert dev["aiohttp_low"] == pytest.approx(11911, abs=1) and dev["aiohttp_high"] == pytest.approx(12091, abs=1)
+    assert dev["difference_pct_low"] < 650 < dev["difference_pct_high"]
     markdown = tables.server_markdown(tables.server_table(df, NEWEST))
-    assert "| Development server (req/s)         | 12,000 (11,823-12,183) | 1,600 (1,576-1,624) | +650.0" in markdown
+    assert ("| Development server (req/s)         | 12,000 (11,911-12,091) | 1,600 (1,588-1,612)       | "
+            "+650.0 (+642.6 to +657.5) |") in markdown
     assert markdown.index("Python 3.11:") < markdown.index("Python 3.12:")
 
 
 def test_ratios_and_conclusions(df):
-    ratios = tables.article_ratios(tables.server_table(df, NEWEST)).set_index("ratio")
+    ratios = tables.article_ratios(df, NEWEST).set_index("ratio")
     dev = ratios.loc["aiohttp / Flask, development server"]
     assert dev["python 3.11"] == pytest.approx(7.5) and dev["python 3.12"] == pytest.approx(7.5)
+    assert dev["python 3.11_low"] < 7.5 < dev["python 3.11_high"]
     assert dev["article"] == pytest.approx(2023.08 / 721.92)
     assert ratios.loc["gunicorn -w 4 / development server, Flask", "python 3.11"] == pytest.approx(5000 / 1600)
     assert ratios.loc["gunicorn / development server, aiohttp", "article"] == pytest.approx(2396.24 / 2023.08)
-    found = tables.conclusions(ratios.reset_index()).set_index("conclusion")["here"]
+    found = tables.conclusions(df, NEWEST).set_index("conclusion")["here"]
     assert set(found) == {"holds"} and len(found) == 5
 
 
-def test_a_conclusion_that_does_not_hold():
-    ratios = tables.article_ratios(_table(dev=(1000, 2000), gunicorn=(3000, 1000), w4=(4000, 1000)))
-    found = tables.conclusions(ratios).set_index("conclusion")["here"]
+def test_a_conclusion_that_does_not_hold_or_cannot_be_told():
+    # aiohttp slower than Flask under the development server; gunicorn helps aiohttp more than Flask.
+    df = _frame(dev=(1000, 2000), gunicorn=(3000, 1000), w4=(4000, 1000))
+    found = tables.conclusions(df, NEWEST).set_index("conclusion")["here"]
     assert found["aiohttp serves more requests per second than Flask under every server"] == "does not hold"
     assert found["gunicorn helps Flask more than aiohttp"] == "does not hold"
-    missing = tables.conclusions(tables.article_ratios(_table(dev=(1000, math.nan), gunicorn=(1, 1), w4=(1, 1))))
+    # Within noise: gunicorn at 1.04x the development server, with samples that overlap.
+    found = tables.conclusions(_frame(dev=(1000, 500), gunicorn=(1040, 1040), w4=(4000, 1000), noise=0.1),
+                               NEWEST).set_index("conclusion")["here"]
+    assert found["gunicorn is faster than the development server, for both"] == "cannot tell (within noise)"
+    missing = tables.conclusions(_frame(dev=(1000, math.nan), gunicorn=(1, 1), w4=(1, 1)), NEWEST)
     assert missing.set_index("conclusion")["here"].iloc[0] == "cannot tell (missing results)"
 
 
-def _table(**rows):
-    import pandas as pd
-    return pd.DataFrame.from_records([{"python": "3.11", "row": key, "aiohttp": rows[short][0],
-                                       "flask": rows[short][1]}
-                                      for key, short in (("development", "dev"), ("gunicorn", "gunicorn"),
-                                                         ("gunicorn_w4", "w4"))])
+def _frame(noise: float = 0.02, **rows):
+    """A frame of the article's six scenarios at NEWEST on 3.11: req/s (aiohttp, Flask) per row of the article's
+    table, as four rounds of six batch times spread by ``noise`` around each."""
+    import numpy as np
+
+    from reports.asvdata import Row
+
+    rng = np.random.default_rng(7)
+    records = []
+    for short, suffix in (("dev", "dev"), ("gunicorn", "gunicorn"), ("w4", "gunicorn-w4")):
+        for framework, rate in zip(("aiohttp", "flask"), rows[short], strict=True):
+            if math.isnan(rate):
+                continue
+            seconds = tuple(1000 / rate * (1 + noise * rng.standard_normal(24)))
+            records.append(Row(tables.SERVER, (repr(f"{framework}-{suffix}"),), ("scenario",), "env", "3.11", NEWEST,
+                               0, float(np.median(seconds)), {"repeat": 6}, seconds, "seconds", 6))
+    return tables.frame(records)
 
 
 def test_client_table(df):
@@ -100,6 +121,7 @@ def test_client_table(df):
     threads = table.loc[("3.11", "requests-threads-10")]
     assert threads["wall_s"] == pytest.approx(0.11) and threads["speedup"] == pytest.approx(1.05 / 0.11)
     assert threads["floor_s"] == pytest.approx(0.1) and threads["efficiency"] == pytest.approx(0.1 / 0.11)
+    assert threads["speedup_low"] < threads["speedup"] < threads["speedup_high"]
     assert threads["article_wall_s"] == 2.170 and threads["article_speedup"] == pytest.approx(13.112 / 2.170)
     gather = table.loc[("3.12", "aiohttp-gather")]
     assert gather["wall_s"] == pytest.approx(0.0165) and gather["floor_s"] == pytest.approx(0.01)
@@ -109,13 +131,14 @@ def test_client_table(df):
 def test_methodology_table(df):
     table = tables.methodology_table(df, NEWEST).set_index(["python", "setting"])
     io = table.loc[("3.11", "gunicorn, handler waits 20 ms (I/O-bound)")]
-    assert (io["aiohttp_req_s"], io["flask_req_s"]) == pytest.approx((820, 50)) and io["async_faster"] == "yes"
+    assert (io["aiohttp_req_s"], io["flask_req_s"]) == pytest.approx((820, 50)) and io["async_faster"] == "faster"
     off = table.loc[("3.11", "Development server, a new connection per request")]
     assert off["ratio"] == pytest.approx(7200 / 1520)
     skipped = table.loc[("3.12", "Development server, a new connection per request")]
-    assert math.isnan(skipped["aiohttp_req_s"]) and skipped["async_faster"] == "n/a"
+    assert math.isnan(skipped["aiohttp_req_s"]) and skipped["async_faster"] == "cannot tell (missing results)"
     failed = table.loc[("3.11", "gunicorn: aiohttp worker vs gthread (4 threads)")]
-    assert math.isnan(failed["flask_req_s"]) and failed["async_faster"] == "n/a"
+    assert math.isnan(failed["flask_req_s"]) and failed["async_faster"] == "cannot tell (missing results)"
+    assert off["ratio_low"] < off["ratio"] < off["ratio_high"]
     assert table.loc[("3.12", "gunicorn: aiohttp worker vs gthread (4 threads)"), "ratio"] == pytest.approx(5.0)
 
 

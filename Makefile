@@ -126,11 +126,9 @@ ci-publish: venv
 	$(BIN)/python -m pipeline publish --no-fetch --site site
 
 # A pull request against the commit it branched from (BASE_SHA: the base branch's tip): commits the base branch
-# gained since are not the pull request's doing.
-pr-compare:
-	@base=$$(git merge-base "$$BASE_SHA" HEAD) || { echo "no merge base of $$BASE_SHA and HEAD" >&2; exit 2; }; \
-	echo "comparing with the merge base $$base"; \
-	$(MAKE) --no-print-directory compare BASE="$$base"
+# gained since are not the pull request's doing. (compare runs with BASE set for it; no recursive make.)
+pr-compare: BASE = $(shell git merge-base "$$BASE_SHA" HEAD)
+pr-compare: compare
 
 pr-artifact:
 	$(PYTHON) -m pipeline pr-artifact --pr "$$PR_NUMBER" --head "$$HEAD_SHA" --out pr-comparison

@@ -26,6 +26,15 @@ BATCH = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=T
 WARMUP = LoadSettings(concurrency=20, requests=200, duration_s=None, keepalive=True)
 
 _SERVERS: dict[str, Server] = {}
+# Seconds of load as the generator itself timed them (ab's "Time taken for tests"), summed over this process's
+# batches: the clock asv reads for the batch benchmarks (see ServerBenchmark.timer).
+_LOAD_SECONDS = [0.0]
+
+
+def load_clock() -> float:
+    """A clock that moves only while a generator sends load: a sample is a batch's own duration, without the time
+    it takes to start the tool (a noticeable share of a 0.1 s batch)."""
+    return _LOAD_SECONDS[0]
 
 
 def server_for(scenario_id: str) -> Server:
@@ -51,6 +60,7 @@ def load(server: Server, path: str, settings: LoadSettings) -> None:
     problem = verify.check_load(result)
     if problem:
         raise LoadFailed(f"{server.command_line}: {problem}")
+    _LOAD_SECONDS[0] += result.duration_s
 
 
 @atexit.register
@@ -61,16 +71,20 @@ def _stop_servers() -> None:
 
 
 class ServerBenchmark:
-    """Timing settings shared by the benchmarks that load a server: one batch per sample, no asv warm-up (the
-    server is warmed up once when it starts), enough samples for asv's significance test."""
+    """Timing settings shared by the benchmarks that load a server: one batch per sample, timed by the
+    generator's own clock; no asv warm-up (the server is warmed up once when it starts).
+
+    asv runs each scenario of a benchmark in a process of its own, one after the other, in every round: the
+    scenarios the report divides one by the other (aiohttp and Flask under the same server, a server and the
+    development one) are listed next to each other, so their samples of a round are taken seconds apart, and
+    rounds minutes apart. Each round takes exactly ``repeat[0]`` samples, so that the report can pair the two
+    sides round by round (``reports.intervals``): the machine's drift between rounds then moves both alike.
+    Processes differ more than the samples within one, and asv's Mann-Whitney test needs those differences
+    sampled on both sides of a comparison, which ``asv run --interleave-rounds`` alternates between commits."""
 
     number = 1
-    # Per round: at least 3 samples, at most 5, stopping after 3 s. Two rounds, each in its own process (with
-    # its own server), so 6-10 samples in all: processes differ more than samples within one, and asv's
-    # Mann-Whitney test needs those differences sampled on both sides of a comparison, which
-    # `asv run --interleave-rounds` alternates between commits. (Four rounds before the instructions channel
-    # took over the trend: a wall-clock slowdown is confirmed by measuring it again, see `make compare`.)
-    repeat = (3, 5, 3.0)
-    rounds = 2
+    repeat = (6, 6, 60.0)  # exactly 6 samples a round (60 s is a bound, not a target)
+    rounds = 4
     warmup_time = 0.0
     timeout = 120.0
+    timer = staticmethod(load_clock)

@@ -37,8 +37,6 @@ CLIENT_WALL = {"requests-sequential": 1.05, "requests-threads-10": 0.11, "reques
                "threadpool": 0.03, "aiohttp-gather": 0.015}
 POSITION_US = {"mercury": 12.0, "venus": 10.0, "mars": 20.0, "jupiter": 25.0, "saturn": 22.0, "uranus": 18.0,
                "neptune": 17.0}
-P99_MS = {s: 2.0 if s.startswith("aiohttp") else 8.0 for s in SCENARIOS}
-CPU_MS = {s: 0.08 if s.startswith("aiohttp") else 0.4 for s in SCENARIOS}
 # Instructions per request (servers, clients) and per call (core), as the valgrind channel counts them.
 SERVER_INSTRUCTIONS = {s: 600_000.0 if s.startswith("aiohttp") else 1_300_000.0 for s in SCENARIOS}
 CLIENT_INSTRUCTIONS = {"requests-sequential": 2_000_000.0, "requests-threads-10": 2_100_000.0,
@@ -55,8 +53,6 @@ def benchmark_table() -> dict[str, dict]:
                 "timeout": 120.0}
     return {b["name"]: b for b in (
         entry("servers.ServerThroughput.time_batch", [SCENARIOS], ["scenario"]),
-        entry("servers.ServerCost.track_p99_latency", [SCENARIOS], ["scenario"], "track", "ms"),
-        entry("servers.ServerCost.track_cpu_per_request", [SCENARIOS], ["scenario"], "track", "ms"),
         entry("methodology.KeepAliveOff.time_batch", [ARTICLE], ["scenario"]),
         entry("methodology.IOBound.time_batch", [ARTICLE], ["scenario"]),
         entry("clients.ClientStrategies.time_batch", [STRATEGIES], ["strategy"]),
@@ -85,17 +81,13 @@ def base_value(benchmark: str, param: str | None) -> float:
         return POSITION_US[param] * 1e-6
     if benchmark == "core.Query.time_parse_query":
         return 5e-6
-    if benchmark == "servers.ServerCost.track_p99_latency":
-        return P99_MS[param]
     if benchmark == INSTRUCTIONS:
         return SERVER_INSTRUCTIONS[param]
     if benchmark == "instructions.ClientInstructions.track_instructions_per_request":
         return CLIENT_INSTRUCTIONS[param]
     if benchmark == "instructions.QueryInstructions.track_instructions_parse_query":
         return 80_000.0
-    if benchmark == "instructions.PositionInstructions.track_instructions_position_body":
-        return POSITION_US[param] * 12_000
-    return CPU_MS[param]
+    return POSITION_US[param] * 12_000  # instructions.PositionInstructions.track_instructions_position_body
 
 
 ValueFn = Callable[[str, str | None, int, int], float | None]

@@ -130,4 +130,4 @@ def test_the_measuring_jobs_install_valgrind():
     runs = {path.name: [step.get("run", "") for _, _, step in steps(load(path))] for path in WORKFLOWS}
     assert "make ci-measure" in runs["benchmarks.yml"]
     assert "make pr-compare" in runs["pr-benchmarks.yml"]
-    assert "compare" in re.search(r"^pr-compare:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)[1]
+    assert re.search(r"^pr-compare: compare$", makefile, re.MULTILINE)

@@ -42,7 +42,7 @@ tools:
 	@scripts/load-tools
 
 machine: venv
-	@$(ASV) machine --yes --machine $(MACHINE) >/dev/null
+	@$(BIN)/python -m pipeline machine --name $(MACHINE)
 
 # What the suite's load looks like on this machine (generator, flags, sizes), for the report's provenance.
 provenance: venv

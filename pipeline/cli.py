@@ -1,5 +1,6 @@
 """``python -m pipeline``: the steps of the GitHub workflows, runnable (and rehearsed by the tests) anywhere.
 
+    machine      record this machine (CPU, memory, OS) under its name for asv
     measure      run the asv suite on the commits a push brought, on one Python, skipping what the history
                  already has for that Python; copy the new results into an artifact folder, with the leg's
                  status (leg.json) written first and last, so that a failed leg is named, not lost
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asv import config as asv_config
+from asv import machine as asv_machine
 
 from . import github, history, legs
 from .history import PipelineError
@@ -49,6 +51,22 @@ def _asv(*args: str) -> subprocess.CompletedProcess:
 def machine_name() -> str:
     return subprocess.run([str(ROOT / "scripts" / "machine-name")], capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def record_machine(name: str) -> dict:
+    """Record this machine under ``name`` in asv's machine file, with everything asv detects about it (CPU model,
+    number of CPUs, memory, OS): ``asv machine --yes --machine NAME`` would record only the name, as it keeps
+    only the answers that differ from what it detects. asv copies the record into each results folder."""
+    info = {**asv_machine.Machine.get_defaults(), "machine": name}
+    asv_machine.MachineCollection.save(name, info)
+    return info
+
+
+def cmd_machine(args: argparse.Namespace) -> int:
+    info = record_machine(args.name or machine_name())
+    print(f"{info['machine']}: {info['cpu']}, {info['num_cpu']} CPUs, {int(info['ram']) / 2**30:.0f} GB, {info['os']}",
+          file=sys.stderr)
+    return 0
 
 
 def expected_pythons() -> list[str]:
@@ -102,8 +120,7 @@ def _measure(args: argparse.Namespace, out: Path) -> tuple[list[str], str, int]:
     hashes = ROOT / ".asv" / "measure.hashes"
     hashes.parent.mkdir(parents=True, exist_ok=True)
     hashes.write_text("\n".join(commits) + "\n")
-    if _asv("machine", "--yes", "--machine", machine).returncode != 0:
-        raise PipelineError("asv machine failed")
+    record_machine(machine)
     subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
                    cwd=ROOT, check=True)
     before = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
@@ -205,6 +222,10 @@ def make_parser() -> argparse.ArgumentParser:
     measure.add_argument("--bench", help="asv --bench regex")
     measure.add_argument("--remote", default="origin")
     measure.set_defaults(func=cmd_measure)
+
+    machine = commands.add_parser("machine", help="record this machine's CPU, memory and OS for asv")
+    machine.add_argument("--name", help="default: scripts/machine-name")
+    machine.set_defaults(func=cmd_machine)
 
     merge = commands.add_parser("merge", help="add results to the history branch and push it")
     merge.add_argument("artifacts", nargs="+", help="folders holding results/ (and provenance/)")

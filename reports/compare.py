@@ -51,6 +51,7 @@ class Change:
     head: float | None
     mark: str
     key: tuple = ()  # the row's (benchmark, params, env)
+    python: str = ""  # the environment's Python version: what a reader needs of the (long) environment name
 
     @property
     def counted(self) -> bool:
@@ -116,7 +117,7 @@ def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 
         verdict = mark(old, row, factor, threshold)
         if flagged_before is not None and not counted(row) and (verdict == "+") != (row.key in flagged_before):
             verdict = "?"
-        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, verdict, row.key))
+        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, verdict, row.key, row.python))
     return sorted(changes, key=lambda c: (not c.counted, ORDER[c.mark],
                                           -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
 
@@ -149,9 +150,9 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -> str:
-    rows = [[c.mark, c.label, c.env, format_value(c.base, c.unit), format_value(c.head, c.unit),
+    rows = [[c.mark, c.label, c.python or c.env, format_value(c.base, c.unit), format_value(c.head, c.unit),
              "" if math.isnan(c.ratio) else f"{c.ratio:.{digits}f}"] for c in changes]
-    return tabulate(rows, ["", "benchmark", "environment", base_name, head_name, "ratio"], tablefmt="github",
+    return tabulate(rows, ["", "benchmark", "Python", base_name, head_name, "ratio"], tablefmt="github",
                     disable_numparse=True)
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,7 @@ class Summary:
     regressions: int
     benchmarks: tuple[str, ...] = ()  # every benchmark with results, for links into asv's graphs
     scenarios: tuple[str, ...] = ()  # the server scenarios measured
+    rates: dict = field(default_factory=dict)  # {scenario: {python: median req/s at the newest commit}}
 
 
 def _environments(conf, machine: str, commit: str, envs: list[str]) -> list[dict]:
@@ -48,7 +49,9 @@ def _provenance_markdown(conf, machine: str, commit: str, envs: list[dict]) -> t
     info = asvdata.machine_info(conf, machine)
     path = provenance_file(conf, machine)
     harness = json.loads(path.read_text()) if path.exists() else None
-    lines = [f"- Machine `{machine}`: {info.get('cpu', '?')}, {info.get('num_cpu', '?')} CPUs, "
+    ram = info.get("ram", "")
+    memory = f"{int(ram) / 2**30:.0f} GB of memory" if str(ram).isdigit() else "? GB of memory"  # asv: bytes
+    lines = [f"- Machine `{machine}`: {info.get('cpu', '?')}, {info.get('num_cpu', '?')} CPUs, {memory}, "
              f"{info.get('os', '?')}; shared and noisy: absolute rates vary by machine and by hour.",
              f"- Commit `{commit[:8]}`."]
     for env in envs:
@@ -174,5 +177,10 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     markdown = "\n\n".join(part for part in markdown.split("\n\n") if part.strip()) + "\n"
     (out / "summary.md").write_text(markdown)
     scenarios = tuple(dict.fromkeys(df.loc[df["benchmark"] == tables.SERVER, "param"]))
-    return Summary(markdown, out, machine, newest, regressions, tuple(sorted(df["benchmark"].unique())), scenarios)
+    newest_rates = tables.rates(df, tables.SERVER).loc[newest]["req_s"] if newest in set(
+        df.loc[df["benchmark"] == tables.SERVER, "commit"]) else pd.Series(dtype=float)
+    rates = {scenario: {python: float(rate) for (python, param), rate in newest_rates.items() if param == scenario}
+             for scenario in scenarios}
+    return Summary(markdown, out, machine, newest, regressions, tuple(sorted(df["benchmark"].unique())), scenarios,
+                   rates)
 

@@ -127,7 +127,7 @@ def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machin
     asv_util.write_json(results_dir / "benchmarks.json", table, api_version=2)
     asv_util.write_json(results_dir / machine / "machine.json", {
         "machine": machine, "cpu": "Fixture CPU @ 2.0GHz", "num_cpu": "2", "os": "Linux", "arch": "x86_64",
-        "ram": "24000000"}, api_version=1)
+        "ram": str(24 * 2**30)}, api_version=1)
     missing = missing or {}
     for c, (commit, date) in enumerate(commits):
         for p, python in enumerate(pythons):

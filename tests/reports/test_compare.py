@@ -63,7 +63,8 @@ def test_failures_do_not_hide_the_rest_and_regressions_come_first():
     assert [c.regression for c in changes] == [True, True, False]
     text = markdown(changes, "main", "HEAD", 1.05)
     assert text.startswith("**2 significant regression(s)** between `main` and `HEAD`")
-    assert "| !  | servers.ServerThroughput.time_batch(a) | env           | 1 s    | failed |" in text
+    assert "| !  | servers.ServerThroughput.time_batch(a) | 3.11     | 1 s    | failed |" in text
+    assert "virtualenv" not in text and "| Python" in text  # the Python version, not asv's environment name
     assert "1.20" in text and "0.83" in text
 
 

@@ -64,6 +64,9 @@ def test_landing_page_and_asv_site_render_offline(built_site):
     assert page.first_table[:4] == ["Development server (req/s)", "12,000 (11,911-12,091)", "1,600 (1,588-1,612)",
                                     "+650.0 (+642.6 to +657.5)"]
     assert "asv/#servers.ServerThroughput.time_batch?p-scenario=%27aiohttp-dev%27" in page.links
+    # Throughput as req/s beside asv's graphs of seconds per batch, and how one reads from the other.
+    assert "aiohttp-dev</a>: 12,000 req/s (0.0833 s a batch) on Python 3.11" in landing
+    assert "0.1 s a batch is 10,000 req/s" in landing
     assert f"{local}server.png" in landing_requests and f"{local}history.png" in landing_requests
     # The graph page that the links open: asv drew it, from files served here.
     assert "ServerThroughput.time_batch" in graph and 'class="flot-base"' in graph

@@ -31,7 +31,7 @@ from asv import config as asv_config
 from asv import machine as asv_machine
 
 from . import github, history, legs
-from .history import PipelineError
+from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO = "0" * 40  # GitHub's "before" for a branch's first push

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .history import PipelineError
+from .errors import PipelineError
 
 MARKER = "<!-- planet-tracker-benchmarks -->"
 MAX_BODY = 60000  # GitHub refuses comments over 65,536 characters

@@ -18,12 +18,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from .errors import PipelineError
+
 BRANCH = "asv-results"
 FOLDERS = ("results", "provenance")
-
-
-class PipelineError(Exception):
-    """A step of the pipeline that cannot go on; one line."""
 
 
 def git(repo: Path, *args: str, env: dict | None = None, check: bool = True) -> str:

@@ -20,6 +20,8 @@ from asv import util as asv_util
 from asv.benchmarks import Benchmarks
 from asv.repo import get_repo
 
+from .errors import ReportError
+
 
 @dataclass(frozen=True)
 class Row:
@@ -58,7 +60,10 @@ class Row:
 
 def load_config(path: str | Path = "asv.conf.json") -> asv_config.Config:
     """asv's configuration, with its folders made absolute (asv reads them relative to where it runs)."""
-    conf = asv_config.Config.load(str(path))
+    try:
+        conf = asv_config.Config.load(str(path))
+    except asv_util.UserError as error:  # asv's own one-line complaint, mapped at the boundary
+        raise ReportError(str(error)) from None
     base = Path(path).resolve().parent
     for attr in ("results_dir", "html_dir", "env_dir"):
         setattr(conf, attr, str(base / getattr(conf, attr)))
@@ -93,7 +98,10 @@ def machines(conf: asv_config.Config) -> list[str]:
 
 def benchmark_info(conf: asv_config.Config) -> dict[str, dict]:
     """What asv discovered about each benchmark (params, unit, type), from the results' benchmarks.json."""
-    return dict(Benchmarks.load(conf))
+    try:
+        return dict(Benchmarks.load(conf))
+    except asv_util.UserError as error:
+        raise ReportError(str(error)) from None
 
 
 def iter_rows(results_dir: str | Path, benchmarks: dict[str, dict], machine: str | None = None,

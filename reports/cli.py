@@ -13,16 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from asv import util as asv_util
-
 from . import asvdata, site
 from . import compare as comparing
-from .offline import OfflineError
+from .errors import ReportError
 from .summary import build
-
-
-class ReportError(Exception):
-    """Something the user can fix: a commit that does not exist, results that are missing."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -71,10 +65,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    try:
-        summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
-    except ValueError as error:
-        raise ReportError(str(error)) from None
+    summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
     if args.site:
         site.build(summary, Path(args.asv_html), Path(args.site), Path(args.vendor_cache))
         print(f"site: {Path(args.site).resolve()}/index.html", file=sys.stderr)
@@ -129,6 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ReportError, asv_util.UserError, site.SiteError, OfflineError) as error:
+    except ReportError as error:
         print(f"python -m reports: error: {error}", file=sys.stderr)
         return 2

@@ -17,6 +17,8 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
+from .errors import OfflineError
+
 REGISTRY = "https://registry.npmjs.org"
 
 # npm package -> (version, dist.integrity of its tarball).
@@ -61,10 +63,6 @@ LOADING_TAG = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*>", re
 REMOTE_URL = re.compile(r"""\b(src|href)\s*=\s*["'](https?://[^"']+)["']""", re.IGNORECASE)
 # The CDN files' SRI hashes do not fit the vendored copies (flot's are unminified); the tarballs are checked instead.
 CDN_ONLY_ATTRS = re.compile(r"""\s+(?:integrity|crossorigin|referrerpolicy)\s*=\s*["'][^"']*["']""", re.IGNORECASE)
-
-
-class OfflineError(Exception):
-    """A package could not be downloaded, or its tarball does not match its pinned integrity."""
 
 
 def integrity(data: bytes) -> str:

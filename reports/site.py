@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import markdown
 
+from .errors import SiteError
 from .offline import make_offline
 from .summary import Summary
 from .tables import BATCH_REQUESTS, SERVER
@@ -31,10 +32,6 @@ img { max-width: 100%; }
 code { background: #f3f3f3; padding: 0 .2rem; }
 nav a { margin-right: 1rem; }
 """
-
-
-class SiteError(Exception):
-    """The site cannot be built (asv's site is missing, or its assets cannot be fetched)."""
 
 
 def graph_links(summary: Summary) -> str:

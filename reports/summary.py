@@ -15,6 +15,7 @@ from asv import results as asv_results
 from asv import util as asv_util
 
 from . import asvdata, charts, tables
+from .errors import ReportError
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10, f
     machine = machine or asvdata.machines(conf)[0]
     rows = list(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), machine))
     if not rows:
-        raise ValueError(f"no asv results for machine {machine!r} in {conf.results_dir}")
+        raise ReportError(f"no asv results for machine {machine!r} in {conf.results_dir}")
     df = tables.frame(rows)
     by_date = tables.commits_by_date(df)
     commits = asvdata.commit_order(conf, by_date) or by_date

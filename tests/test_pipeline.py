@@ -17,7 +17,7 @@ import pytest
 from asv import results as asv_results
 
 from pipeline import github, history
-from pipeline.history import PipelineError
+from pipeline.errors import PipelineError
 from reports import asvdata
 
 ROOT = Path(__file__).resolve().parent.parent

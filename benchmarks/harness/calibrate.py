@@ -25,6 +25,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import results, runner
+from .errors import ToolMissing
 from .launcher import Server, ServerSpec, free_port, launch
 from .loadgen import GENERATORS
 from .loadgen.ab import ARTICLE_SETTINGS
@@ -86,7 +87,7 @@ def headroom(seconds: int, say) -> tuple[str, dict[str, float]]:
             for name, generator in GENERATORS.items():
                 try:
                     require(generator)
-                except Exception as error:  # a missing tool is reported, not fatal, here
+                except ToolMissing as error:  # reported, not fatal, here
                     say(f"{name}: {error}")
                     continue
                 settings = LoadSettings(concurrency=20, duration_s=seconds)

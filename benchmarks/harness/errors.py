@@ -7,7 +7,8 @@
     │   ├── ServerStartFailed    exited or never answered /healthz before the deadline
     │   └── ServerDied           exited while it was being measured
     ├── VerificationFailed       the target URL does not answer what the app should (before a run)
-    └── LoadFailed               the generator failed, timed out, or printed nothing we can read
+    ├── LoadFailed               the generator failed, timed out, or printed nothing we can read
+    └── ResultsError             a results file that is not ours, or of a version we cannot read
 
 A run that fails is recorded as failed, with the reason, and never yields a number.
 """
@@ -50,4 +51,8 @@ class VerificationFailed(HarnessError):
 
 
 class LoadFailed(HarnessError):
+    pass
+
+
+class ResultsError(HarnessError):
     pass

@@ -166,6 +166,9 @@ class Server:
         self.health_status = 0
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self._last_log = ""  # the log's last lines, kept when the server stops
+        self._workdir = ""  # an empty folder the server runs in (see _spawn)
+        self._started = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -257,7 +260,8 @@ class Server:
                 self._last_log = self.log_tail(50)
                 self._log.close()
                 self._log = None
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            if self._workdir:
+                shutil.rmtree(self._workdir, ignore_errors=True)
 
     # -- observation -----------------------------------------------------------------------------------------
 
@@ -280,7 +284,7 @@ class Server:
 
     def log_tail(self, lines: int = 20) -> str:
         if self._log is None or self._log.closed:
-            return getattr(self, "_last_log", "")
+            return self._last_log
         # pread: the server shares this file's offset, so seeking it would move where the server writes.
         fd = self._log.fileno()
         size = os.fstat(fd).st_size

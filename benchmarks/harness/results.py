@@ -20,6 +20,7 @@ from pathlib import Path
 from statistics import median
 
 from . import procstat
+from .errors import ResultsError
 from .loadgen.base import LoadResult
 from .stats import summarize
 
@@ -27,10 +28,6 @@ SCHEMA = "planet-tracker-bench"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 PACKAGES = ("planet-tracker", "aiohttp", "flask", "werkzeug", "gunicorn", "ephem", "uvloop", "requests")
-
-
-class ResultsError(ValueError):
-    """A results file that is not ours, or of a version we cannot read."""
 
 
 @dataclass(frozen=True)

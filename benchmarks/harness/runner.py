@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import procstat, verify
 from .errors import HarnessError, LoadFailed, ServerError, ToolMissing, VerificationFailed
@@ -118,7 +118,7 @@ def measure(scenarios: Sequence[Scenario], settings: RunSettings, progress: Prog
         for scenario in scenarios:
             spec = scenario.spec()
             if pin_server:
-                spec = type(spec)((*pin_server, *spec.argv), spec.env, spec.health_path)
+                spec = replace(spec, argv=(*pin_server, *spec.argv))  # keeps the stop signal and the rest
             say(f"starting {scenario.id}: {' '.join(spec.argv[1:])}")
             try:
                 server = stack.enter_context(Server(spec, port=port))

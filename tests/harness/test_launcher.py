@@ -143,6 +143,53 @@ def test_harness_killed_leaves_no_server(sig):
         driver.stdout.close()
 
 
+LOADING_DRIVER = textwrap.dedent("""
+    import sys
+    from benchmarks.harness.launcher import launch
+    from benchmarks.harness.loadgen import GENERATORS, run_load
+    from benchmarks.harness.loadgen.base import LoadSettings
+    with launch({argv!r}) as server:
+        print(server.pgid, flush=True)
+        run_load(GENERATORS[{generator!r}], server.url("/healthz"), LoadSettings(concurrency=2, **{size!r}))
+""")
+
+
+def _children(parent: int, name: str) -> list[int]:
+    found = []
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if f"({name}" in fields[0] and int(fields[1].split()[1]) == parent:
+            found.append(pid)
+    return found
+
+
+@pytest.mark.parametrize(("generator", "size"), [("wrk", {"duration_s": 60}),
+                                                ("ab", {"requests": 10**7, "duration_s": None})])
+def test_a_harness_killed_mid_load_leaves_no_generator(generator, size):
+    """SIGKILL gives the harness no chance to clean up: the server and the load generator die with it all the same
+    (parent-death signal), rather than sending load until their own deadline."""
+    driver = subprocess.Popen([sys.executable, "-c", LOADING_DRIVER.format(argv=list(AIOHTTP), generator=generator,
+                                                                          size=size)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pgid = int(driver.stdout.readline())
+        deadline = time.monotonic() + 20
+        while not _children(driver.pid, generator) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (tool,) = _children(driver.pid, generator)
+        driver.kill()
+        driver.wait(20)
+        assert wait_group_gone(pgid) and wait_group_gone(tool), f"{generator} or the server outlived the harness"
+    finally:
+        driver.kill()
+        driver.wait()
+        driver.stdout.close()
+
+
 def test_servers_do_not_import_from_the_working_directory(tmp_path, monkeypatch):
     # Under asv the working directory is a checkout of another commit: the server must load the installed app.
     fake = tmp_path / "planet_tracker"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from benchmarks.harness import loadgen, results, runner
-from benchmarks.harness.errors import HarnessError
+from benchmarks.harness.errors import HarnessError, ServerStartFailed
 from benchmarks.harness.launcher import ServerSpec
 from benchmarks.harness.loadgen.base import LoadResult, LoadSettings
 from benchmarks.harness.runner import RunSettings, measure
@@ -178,3 +179,23 @@ def test_pinned_run_is_recorded():
     (run,) = measure([Scenario("aiohttp", "dev")], settings)
     assert run.status == "ok" and run.settings["pin"] is True
     assert run.samples[0].load.argv[:3] == ("taskset", "-c", "1")
+
+
+def test_pinning_keeps_the_way_a_server_stops(monkeypatch):
+    """With --pin the command line gains a taskset prefix; the spec's other fields, gunicorn's quick SIGINT stop
+    among them, must survive (they were once rebuilt by position and lost)."""
+    started = []
+
+    class Recorder:
+        def __init__(self, spec, **kwargs):
+            started.append(spec)
+            raise ServerStartFailed("not started: only the spec is looked at")
+
+    monkeypatch.setattr(runner, "Server", Recorder)
+    monkeypatch.setattr(runner.shutil, "which", lambda name: f"/usr/bin/{name}")
+    (run,) = measure([Scenario("flask", "gunicorn")], RunSettings(load=ONE_SECOND, generator="wrk", repeats=1,
+                                                                 pin=True))
+    assert run.status == "failed"
+    (spec,) = started
+    assert spec.argv[:3] == ("taskset", "-c", "0") and spec.stop_signal == signal.SIGINT
+    assert spec == replace(Scenario("flask", "gunicorn").spec(), argv=spec.argv)

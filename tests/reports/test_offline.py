@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from reports import synthetic
-from reports.offline import ASSETS, OfflineError, make_offline
+from reports.errors import OfflineError
+from reports.offline import ASSETS, make_offline
 
 from ..browser import rendered_dom_and_requests
 from .conftest import serve

@@ -12,10 +12,11 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 from ..errors import LoadFailed, ToolMissing
+from ..launcher import run_command
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,12 @@ def run_load(generator: LoadGenerator, url: str, settings: LoadSettings, prefix:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=settings.deadline_s)
+        # In its own process group, armed to die with us: a harness killed mid-run leaves no load behind.
+        done = run_command(argv, timeout_s=settings.deadline_s)
     except subprocess.TimeoutExpired:
         raise LoadFailed(f"{generator.name} did not finish within {settings.deadline_s:g} s") from None
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = generator.parse(done.stdout, done.stderr, done.returncode, argv)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     wall = time.monotonic() - start
-    return LoadResult.from_dict({**result.to_dict(), "generator_cpu_s": cpu, "extra": {**result.extra, "wall_s": wall}})
+    return replace(result, generator_cpu_s=cpu, extra={**result.extra, "wall_s": wall})

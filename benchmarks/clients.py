@@ -4,18 +4,10 @@ The local latency server answers after 10 ms (the article's remote site took ~13
 sequential batch at about a second per sample while the ratios between strategies stay the same).
 """
 
+from benchmarks import common
 from benchmarks.harness import client
 
 SETTINGS = client.ClientSettings(requests=100, delay_ms=10.0)
-_SERVER = {}
-
-
-def _latency_server():
-    if "server" not in _SERVER:
-        server = client.latency_server(SETTINGS)
-        server.__enter__()
-        _SERVER["server"] = server
-    return _SERVER["server"]
 
 
 class ClientStrategies:
@@ -30,7 +22,7 @@ class ClientStrategies:
     timeout = 120.0
 
     def setup(self, strategy):
-        self.url = _latency_server().url(client.DELAY_PATH)
+        self.url = common.kept("latency", lambda: client.latency_server(SETTINGS)).url(client.DELAY_PATH)
 
     def time_batch(self, strategy):
         client.run_strategy(strategy, self.url, SETTINGS)

@@ -1,15 +1,19 @@
 """The shared base of the asv suite: servers started once per benchmark process and checked on every sample.
 
 asv runs ``setup()`` before every sample (and ``teardown()`` after it), so a server cannot be started there:
-it is started the first time a benchmark process asks for it, kept in ``_SERVERS`` for the rest of that
-process, and stopped when the process ends (atexit, or the launcher's parent-death signal when asv's worker
-leaves with ``os._exit`` or is killed on a timeout). Every load batch is verified: a non-2xx answer, a socket
-error or a dead server raises, so asv records the benchmark as failed and never as a number.
+``kept()`` starts it the first time a benchmark process asks for it, as a context manager entered on an
+``ExitStack`` that closes when the process ends (atexit; the launcher's parent-death signal covers a worker that
+leaves with ``os._exit`` or is killed on a timeout). Every benchmark that needs a server gets it this one way:
+the scenarios' servers (``ServerBenchmark.setup``) and the clients' latency server alike. Every load batch is
+verified: a non-2xx answer, a socket error or a dead server raises, so asv records the benchmark as failed and
+never as a number.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+from collections.abc import Callable
 
 from benchmarks.harness import verify
 from benchmarks.harness.errors import LoadFailed
@@ -25,7 +29,9 @@ ARTICLE_IDS = [scenario.id for scenario in ARTICLE_SCENARIOS]
 BATCH = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
 WARMUP = LoadSettings(concurrency=20, requests=200, duration_s=None, keepalive=True)
 
-_SERVERS: dict[str, Server] = {}
+_KEPT: dict[str, Server] = {}
+_RUNNING = contextlib.ExitStack()  # closed at exit: stops every kept server
+atexit.register(_RUNNING.close)
 # Seconds of load as the generator itself timed them (ab's "Time taken for tests"), summed over this process's
 # batches: the clock asv reads for the batch benchmarks (see ServerBenchmark.timer).
 _LOAD_SECONDS = [0.0]
@@ -37,20 +43,32 @@ def load_clock() -> float:
     return _LOAD_SECONDS[0]
 
 
+def kept(key: str, start: Callable[[], Server], ready: Callable[[Server], None] = lambda server: None) -> Server:
+    """The server kept under ``key`` in this process: started with ``start()`` and checked with ``ready()`` the
+    first time (stopped again if that fails), then the same one until the process ends."""
+    if key not in _KEPT:
+        with contextlib.ExitStack() as starting:
+            server = starting.enter_context(start())
+            ready(server)
+            _KEPT[key] = server
+            _RUNNING.push(starting.pop_all())
+    return _KEPT[key]
+
+
+def stop_all() -> None:
+    """Stop every kept server now (what happens at exit anyway)."""
+    _RUNNING.close()
+    _KEPT.clear()
+
+
+def _verified_and_warm(server: Server) -> None:
+    verify.check_target(server.port, PLANET_PATH)
+    load(server, PLANET_PATH, WARMUP)
+
+
 def server_for(scenario_id: str) -> Server:
-    """The running, verified and warmed-up server of a scenario, started on first use in this process."""
-    server = _SERVERS.get(scenario_id)
-    if server is None:
-        server = Server(SCENARIOS[scenario_id].spec())
-        server.__enter__()  # stops what it started if it fails
-        try:
-            verify.check_target(server.port, PLANET_PATH)
-            load(server, PLANET_PATH, WARMUP)
-        except BaseException:
-            server.stop()
-            raise
-        _SERVERS[scenario_id] = server
-    return server
+    """The running, verified and warmed-up server of a scenario."""
+    return kept(scenario_id, lambda: Server(SCENARIOS[scenario_id].spec()), _verified_and_warm)
 
 
 def load(server: Server, path: str, settings: LoadSettings) -> None:
@@ -62,12 +80,6 @@ def load(server: Server, path: str, settings: LoadSettings) -> None:
         raise LoadFailed(f"{server.command_line}: {problem}")
     _LOAD_SECONDS[0] += result.duration_s
 
-
-@atexit.register
-def _stop_servers() -> None:
-    for server in _SERVERS.values():
-        server.stop()
-    _SERVERS.clear()
 
 
 class ServerBenchmark:
@@ -88,3 +100,6 @@ class ServerBenchmark:
     warmup_time = 0.0
     timeout = 120.0
     timer = staticmethod(load_clock)
+
+    def setup(self, scenario):
+        self.server = server_for(scenario)

@@ -25,9 +25,6 @@ class KeepAliveOff(common.ServerBenchmark):
     repeat = (4, 4, 60.0)
     rounds = 2
 
-    def setup(self, scenario):
-        self.server = common.server_for(scenario)
-
     def time_batch(self, scenario):
         common.load(self.server, runner.PLANET_PATH, NO_KEEPALIVE_BATCH)
 
@@ -39,10 +36,7 @@ class IOBound(common.ServerBenchmark):
     param_names = ["scenario"]
     repeat = (3, 3, 60.0)
     rounds = 2
-
-    def setup(self, scenario):
-        self.server = common.server_for(scenario)
-        self.path = f"{runner.PLANET_PATH}&io_ms={IO_MS}"
+    path = f"{runner.PLANET_PATH}&io_ms={IO_MS}"
 
     def time_batch(self, scenario):
         common.load(self.server, self.path, IO_BATCH)

@@ -16,8 +16,5 @@ class ServerThroughput(common.ServerBenchmark):
     params = [common.SCENARIO_IDS]
     param_names = ["scenario"]
 
-    def setup(self, scenario):
-        self.server = common.server_for(scenario)
-
     def time_batch(self, scenario):
         common.load(self.server, runner.PLANET_PATH, common.BATCH)

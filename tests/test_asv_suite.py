@@ -110,18 +110,24 @@ def test_a_server_is_started_once_per_process_and_stopped_at_exit():
         assert common.server_for("aiohttp-dev") is first
         bench = servers.ServerThroughput()
         bench.setup("aiohttp-dev")
+        assert bench.server is first
+        before = common.load_clock()
         bench.time_batch("aiohttp-dev")  # one verified batch
-        pgid = first.pgid
+        assert 0 < common.load_clock() - before < 10  # the generator's own time for the batch
+        strategies = clients.ClientStrategies()
+        strategies.setup("requests-sequential")  # the latency server, kept the same way
+        latency = common._KEPT["latency"]
+        pgids = [first.pgid, latency.pgid]
     finally:
-        common._stop_servers()
-    assert procstat.group_pids(pgid) == [] and common._SERVERS == {}
+        common.stop_all()
+    assert all(procstat.group_pids(pgid) == [] for pgid in pgids) and common._KEPT == {}
 
 
 def test_a_broken_server_fails_the_benchmark_and_leaves_nothing(monkeypatch):
     monkeypatch.setitem(SCENARIOS, "aiohttp-gunicorn-sync", Scenario("aiohttp", "gunicorn", worker_class="sync"))
     with pytest.raises(VerificationFailed, match="answered 500"):
         servers.ServerThroughput().setup("aiohttp-gunicorn-sync")
-    assert "aiohttp-gunicorn-sync" not in common._SERVERS
+    assert "aiohttp-gunicorn-sync" not in common._KEPT
     # Only the aiohttp app under a sync worker: other sync workers (Flask's) may be running for other reasons.
     assert not [pid for pid in os.listdir("/proc") if pid.isdigit()
                 and "--worker-class sync" in _cmdline(pid) and "planet_tracker.aiohttp_app" in _cmdline(pid)]

@@ -1,8 +1,10 @@
-"""``python -m benchmarks``: the harness's command line (asv imports this module too, hence the guard)."""
+"""``python -m benchmarks``: the harness's command line, plus the suite's own ``provenance`` command (asv imports
+this module too, hence the guard)."""
 
 import sys
 
-from .harness.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness.cli import main
+    from .provenance import add_command
+
+    sys.exit(main(extend=add_command))

@@ -20,13 +20,13 @@ from benchmarks.harness.errors import LoadFailed
 from benchmarks.harness.launcher import Server
 from benchmarks.harness.loadgen import preferred, run_load
 from benchmarks.harness.loadgen.base import LoadSettings
-from benchmarks.harness.runner import PLANET_PATH
+from benchmarks.harness.runner import ARTICLE_LOAD, PLANET_PATH
 from benchmarks.harness.scenarios import ARTICLE_SCENARIOS, SCENARIOS
 
 SCENARIO_IDS = list(SCENARIOS)
 ARTICLE_IDS = [scenario.id for scenario in ARTICLE_SCENARIOS]
 # The article's batch: ab -k -c 20 -n 1000. One batch is one sample; asv times it.
-BATCH = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
+BATCH = ARTICLE_LOAD
 WARMUP = LoadSettings(concurrency=20, requests=200, duration_s=None, keepalive=True)
 
 _KEPT: dict[str, Server] = {}

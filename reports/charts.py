@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from .suite import Suite
 from .tables import INSTRUCTIONS, SERVER, rates
 
 COLORS = {"aiohttp": "#2a6fdb", "flask": "#d9622b"}
@@ -42,13 +43,14 @@ def server_bars(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def history(df: pd.DataFrame, path: Path, commits: list[str], limit: int = 100, counted: bool = False) -> None:
+def history(df: pd.DataFrame, path: Path, commits: list[str], suite: Suite, limit: int = 100,
+            counted: bool = False) -> None:
     """Every server scenario across the last ``limit`` of ``commits`` (newest first), one panel per scenario and a
     line per Python: req/s, or with ``counted`` the instructions per request; failed or skipped points are gaps."""
     if counted:
         table = df[df["benchmark"] == INSTRUCTIONS].assign(y=lambda part: part["value"])
     else:
-        table = rates(df, SERVER).reset_index().assign(y=lambda part: part["req_s"])
+        table = rates(df, SERVER, suite).reset_index().assign(y=lambda part: part["req_s"])
     order = list(reversed(commits))[-limit:]
     position = {commit: i for i, commit in enumerate(order)}
     table = table[table["commit"].isin(position)]

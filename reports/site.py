@@ -21,7 +21,7 @@ import markdown
 from .errors import SiteError
 from .offline import make_offline
 from .summary import Summary
-from .tables import BATCH_REQUESTS, SERVER
+from .tables import SERVER
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
@@ -38,12 +38,13 @@ def graph_links(summary: Summary) -> str:
     """Markdown links into asv's graph pages: every benchmark, and each server scenario on its own."""
     lines = ["## Graphs", "Every benchmark across commits, in asv's site:", ""]
     lines += [f"- [{name}](asv/#{name})" for name in summary.benchmarks]
-    lines += ["", "Each server scenario's throughput across commits. asv plots the seconds one batch of "
-              f"{BATCH_REQUESTS[SERVER]:,} requests takes (lower is better); requests per second are "
-              f"{BATCH_REQUESTS[SERVER]:,} divided by it: 0.1 s a batch is {BATCH_REQUESTS[SERVER] / 0.1:,.0f} req/s, "
-              f"and a batch that takes twice as long serves half as many. At `{summary.commit[:8]}`:", ""]
+    batch = summary.batch_requests
+    lines += ["", f"Each server scenario's throughput across commits. asv plots the seconds one batch of {batch:,} "
+              f"requests takes (lower is better); requests per second are {batch:,} divided by it: 0.1 s a batch is "
+              f"{batch / 0.1:,.0f} req/s, and a batch that takes twice as long serves half as many. At "
+              f"`{summary.commit[:8]}`:", ""]
     for scenario in summary.scenarios:
-        now = ", ".join(f"{rate:,.0f} req/s ({1 / rate * BATCH_REQUESTS[SERVER]:.3g} s a batch) on Python {python}"
+        now = ", ".join(f"{rate:,.0f} req/s ({batch / rate:.3g} s a batch) on Python {python}"
                         for python, rate in sorted(summary.rates.get(scenario, {}).items()) if rate == rate)
         lines.append(f"- [{scenario}](asv/#{SERVER}?p-scenario={quote(repr(scenario))})" + (f": {now}" if now else ""))
     return "\n".join(lines)

@@ -44,6 +44,33 @@ CLIENT_INSTRUCTIONS = {"requests-sequential": 2_000_000.0, "requests-threads-10"
 INSTRUCTIONS = "instructions.ServerInstructions.track_instructions_per_request"
 
 
+# The suite's record of its settings, as `python -m benchmarks provenance` writes it.
+PROVENANCE = {
+    "schema": "planet-tracker-provenance", "version": 2,
+    "environment": {"python": "3.11.9", "packages": {"aiohttp": "3.14.5"}, "tools": {"ab": "2.3"}},
+    "load": {"batch": {"generator": "ab", "version": "2.3",
+                       "argv": ["ab", "-l", "-r", "-c", "20", "-k", "-n", "1000", "-s", "10",
+                                "http://127.0.0.1:{port}/planets/mars?lon=145.051&lat=-39.754&elevation=0"]}},
+    "suite": {
+        "concurrency": 20, "keepalive": True, "io_ms": 20, "pinned": False,
+        "batch_requests": {"servers.ServerThroughput.time_batch": 1000, "methodology.KeepAliveOff.time_batch": 1000,
+                           "methodology.IOBound.time_batch": 50},
+        "client": {"requests": 100, "delay_ms": 10.0,
+                   "concurrency": {"requests-sequential": 1, "requests-threads-10": 10, "requests-threads-20": 20,
+                                   "threadpool": 100, "aiohttp-gather": 100}},
+        "repeats": {"servers.ServerThroughput.time_batch": {"rounds": 4, "repeat": [6, 6, 60.0]}},
+    },
+    "article": {
+        "rows": [{"key": "development", "label": "Development server", "aiohttp": "aiohttp-dev", "flask": "flask-dev"},
+                 {"key": "gunicorn", "label": "gunicorn", "aiohttp": "aiohttp-gunicorn", "flask": "flask-gunicorn"},
+                 {"key": "gunicorn_w4", "label": "gunicorn -w 4", "aiohttp": "aiohttp-gunicorn-w4",
+                  "flask": "flask-gunicorn-w4"}],
+        "client": {"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
+                   "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"},
+    },
+}
+
+
 def benchmark_table() -> dict[str, dict]:
     """benchmarks.json entries for the suite's benchmarks (names, parameters, units) as asv discovers them."""
     def entry(name, params, param_names, kind="time", unit="seconds"):
@@ -128,6 +155,9 @@ def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machin
     asv_util.write_json(results_dir / machine / "machine.json", {
         "machine": machine, "cpu": "Fixture CPU @ 2.0GHz", "num_cpu": "2", "os": "Linux", "arch": "x86_64",
         "ram": str(24 * 2**30)}, api_version=1)
+    provenance = root / "provenance" / f"{machine}.json"
+    provenance.parent.mkdir(parents=True, exist_ok=True)
+    provenance.write_text(json.dumps(PROVENANCE, indent=1) + "\n")
     missing = missing or {}
     for c, (commit, date) in enumerate(commits):
         for p, python in enumerate(pythons):

@@ -19,23 +19,15 @@ from tabulate import tabulate
 from . import compare, intervals
 from .asvdata import Row
 from .intervals import Estimate, Series
+from .suite import Suite
 
 SERVER = "servers.ServerThroughput.time_batch"
 INSTRUCTIONS = "instructions.ServerInstructions.track_instructions_per_request"
 KEEPALIVE_OFF = "methodology.KeepAliveOff.time_batch"
 IO_BOUND = "methodology.IOBound.time_batch"
 CLIENTS = "clients.ClientStrategies.time_batch"
-# Requests in one batch of each benchmark (benchmarks/common.py and methodology.py).
-BATCH_REQUESTS = {SERVER: 1000, KEEPALIVE_OFF: 1000, IO_BOUND: 50}
-# The client batch: 100 requests to a server that answers after 10 ms (benchmarks/clients.py).
-CLIENT_REQUESTS, CLIENT_DELAY_S = 100, 0.010
-CLIENT_CONCURRENCY = {"requests-sequential": 1, "requests-threads-10": 10, "requests-threads-20": 20,
-                      "threadpool": 100, "aiohttp-gather": 100}
-ARTICLE_CLIENT = {"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
-                  "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"}
-# The article's rows: (key in figures.json, label, scenario suffix).
-ARTICLE_ROWS = (("development", "Development server", "dev"), ("gunicorn", "gunicorn", "gunicorn"),
-                ("gunicorn_w4", "gunicorn -w 4", "gunicorn-w4"))
+# The article's figures for each strategy are keyed by the suite's record (Suite.article_client); the article's
+# table rows by Suite.article_rows. Batch sizes and the client batch come from the same record.
 FIGURES = Path(__file__).resolve().parent.parent / "benchmarks" / "harness" / "article_figures.json"
 
 
@@ -69,10 +61,10 @@ def commits_by_date(df: pd.DataFrame) -> list[str]:
     return list(df.groupby("commit")["date"].max().sort_values(ascending=False).index)
 
 
-def rates(df: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+def rates(df: pd.DataFrame, benchmark: str, suite: Suite) -> pd.DataFrame:
     """A throughput benchmark as req/s (the median's): index (commit, python, param)."""
     part = df[df["benchmark"] == benchmark].copy()
-    part["req_s"] = BATCH_REQUESTS[benchmark] / part["value"]
+    part["req_s"] = suite.batch_requests[benchmark] / part["value"]
     return part.set_index(["commit", "python", "param"])
 
 
@@ -80,8 +72,9 @@ class Samples:
     """The samples of one commit's benchmarks, looked up by (benchmark, python, param): req/s for the throughput
     benchmarks, seconds for the others; the statuses for the cells that have no number."""
 
-    def __init__(self, df: pd.DataFrame, commit: str) -> None:
+    def __init__(self, df: pd.DataFrame, commit: str, suite: Suite) -> None:
         part = df[df["commit"] == commit]
+        self.batch_requests = suite.batch_requests
         self.pythons = sorted(part["python"].unique())
         self._rows = {(r.benchmark, r.python, r.param): r for r in part.itertuples(index=False)}
 
@@ -95,8 +88,8 @@ class Samples:
         if row is None or row.status != "ok":
             return Series(())
         values = row.sample_values or (row.value,)  # without recorded samples, the median alone
-        if benchmark in BATCH_REQUESTS:
-            values = tuple(BATCH_REQUESTS[benchmark] / v for v in values)
+        if benchmark in self.batch_requests:
+            values = tuple(self.batch_requests[benchmark] / v for v in values)
         per_round = None if pd.isna(row.per_round) else int(row.per_round)
         return Series(tuple(values), per_round)
 
@@ -118,24 +111,25 @@ def _columns(prefix: str, estimate: Estimate, scale: float = 1.0, offset: float 
             f"{prefix}_high": estimate.high * scale + offset}
 
 
-def server_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def server_table(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """The article's table for one commit: per Python and row, each framework's req/s with its 95 % interval,
     the % difference (aiohttp over Flask) and the % increase over the development server, as the article defines
     them, each with the 95 % interval of the ratio behind it."""
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
+    development = suite.article_rows[0]
     records = []
     for python in samples.pythons:
-        for key, label, suffix in ARTICLE_ROWS:
-            record = {"python": python, "row": key, "label": label}
+        for row in suite.article_rows:
+            record = {"python": python, "row": row.key, "label": row.label}
             for framework in ("aiohttp", "flask"):
-                scenario = f"{framework}-{suffix}"
+                scenario = getattr(row, framework)
                 record.update(_columns(framework, samples.median(SERVER, python, scenario)))
                 record[f"{framework}_status"] = samples.status(SERVER, python, scenario)
-                increase = (Estimate(math.nan) if key == "development" else
-                            samples.ratio((SERVER, scenario), (SERVER, f"{framework}-dev"), python))
+                increase = (Estimate(math.nan) if row == development else
+                            samples.ratio((SERVER, scenario), (SERVER, getattr(development, framework)), python))
                 record.update(_columns(f"{framework}_increase_pct", increase, 100, -100))
-            record.update(_columns("difference_pct", samples.ratio((SERVER, f"aiohttp-{suffix}"),
-                                                                   (SERVER, f"flask-{suffix}"), python), 100, -100))
+            record.update(_columns("difference_pct", samples.ratio((SERVER, row.aiohttp), (SERVER, row.flask), python),
+                                   100, -100))
             records.append(record)
     return pd.DataFrame.from_records(records)
 
@@ -182,54 +176,54 @@ RATIOS = (
     ("gunicorn -w 4 / development server, aiohttp", ("aiohttp", "gunicorn_w4"), ("aiohttp", "development")),
     ("gunicorn -w 4 / development server, Flask", ("flask", "gunicorn_w4"), ("flask", "development")),
 )
-SUFFIX = {key: suffix for key, _, suffix in ARTICLE_ROWS}
+def _scenario(suite: Suite, framework: str, key: str) -> str:
+    """The scenario that fills ``framework``'s cell in the article's row ``key``."""
+    return getattr(next(row for row in suite.article_rows if row.key == key), framework)
 
 
-def _id(framework: str, row: str) -> str:
-    return f"{framework}-{SUFFIX[row]}"
-
-
-def article_ratios(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def article_ratios(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """Ratios, which carry across machines where absolute rates do not: ours per Python, each with its 95 %
     interval (the two sides paired by round), beside the article's."""
     published = article_figures()["server"]["requests_per_second"]
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
     records = []
     for label, (top_fw, top_row), (bottom_fw, bottom_row) in RATIOS:
         record = {"ratio": label, "article": published[top_row][top_fw] / published[bottom_row][bottom_fw]}
         for python in samples.pythons:
-            estimate = samples.ratio((SERVER, _id(top_fw, top_row)), (SERVER, _id(bottom_fw, bottom_row)), python)
+            estimate = samples.ratio((SERVER, _scenario(suite, top_fw, top_row)),
+                                     (SERVER, _scenario(suite, bottom_fw, bottom_row)), python)
             record.update(_columns(f"python {python}", estimate))
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-# The article's conclusions, each as the comparisons it needs: products of scenario medians (scenario, exponent)
+# The article's conclusions, each as the comparisons it needs: products of medians, ((framework, row), exponent),
 # that must all exceed 1. A ratio of two ratios compares how much something helps each framework.
 CLAIMS = (
     ("aiohttp serves more requests per second than Flask under every server",
-     tuple(((_id("aiohttp", row), 1), (_id("flask", row), -1)) for row in SUFFIX)),
+     tuple(((("aiohttp", row), 1), (("flask", row), -1)) for row in ("development", "gunicorn", "gunicorn_w4"))),
     ("gunicorn is faster than the development server, for both",
-     tuple(((_id(fw, "gunicorn"), 1), (_id(fw, "development"), -1)) for fw in ("aiohttp", "flask"))),
+     tuple((((fw, "gunicorn"), 1), ((fw, "development"), -1)) for fw in ("aiohttp", "flask"))),
     ("gunicorn helps Flask more than aiohttp",
-     (((_id("flask", "gunicorn"), 1), (_id("flask", "development"), -1), (_id("aiohttp", "gunicorn"), -1),
-       (_id("aiohttp", "development"), 1)),)),
+     (((("flask", "gunicorn"), 1), (("flask", "development"), -1), (("aiohttp", "gunicorn"), -1),
+       (("aiohttp", "development"), 1)),)),
     ("4 workers help Flask more than aiohttp",
-     (((_id("flask", "gunicorn_w4"), 1), (_id("flask", "development"), -1), (_id("aiohttp", "gunicorn_w4"), -1),
-       (_id("aiohttp", "development"), 1)),)),
+     (((("flask", "gunicorn_w4"), 1), (("flask", "development"), -1), (("aiohttp", "gunicorn_w4"), -1),
+       (("aiohttp", "development"), 1)),)),
     ("the gap between them narrows from development server to gunicorn to gunicorn -w 4",
-     tuple(((_id("aiohttp", wide), 1), (_id("flask", wide), -1), (_id("aiohttp", narrow), -1),
-            (_id("flask", narrow), 1)) for wide, narrow in (("development", "gunicorn"), ("gunicorn", "gunicorn_w4")))),
+     tuple(((("aiohttp", wide), 1), (("flask", wide), -1), (("aiohttp", narrow), -1), (("flask", narrow), 1))
+           for wide, narrow in (("development", "gunicorn"), ("gunicorn", "gunicorn_w4")))),
 )
 
 
-def conclusions(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def conclusions(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """The article's conclusions, judged per Python by the 95 % intervals of the comparisons each needs."""
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
     records = []
     for text, comparisons in CLAIMS:
         verdicts = {python: intervals.combine([
-            samples.product(tuple((SERVER, scenario, exponent) for scenario, exponent in terms), python).verdict()
+            samples.product(tuple((SERVER, _scenario(suite, *cell), exponent) for cell, exponent in terms),
+                            python).verdict()
             for terms in comparisons]) for python in samples.pythons}
         found = set(verdicts.values())
         if len(found) == 1:
@@ -260,20 +254,20 @@ def _ratio(value: float, low: float = math.nan, high: float = math.nan) -> str:
     return f"{value:.2f} ({low:.2f}-{high:.2f})" if not math.isnan(low) else f"{value:.2f}"
 
 
-def client_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def client_table(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """Client strategies: wall time, speed-up over sequential and efficiency (floor / wall time), each with its
     95 % interval; the article's times."""
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
     published = article_figures()["client"]["wall_seconds"]
-    paper_sequential = published["requests_sequential"]
+    paper_sequential = published[suite.article_client["requests-sequential"]]
     records = []
     for python in samples.pythons:
-        if all(samples.status(CLIENTS, python, strategy) == "missing" for strategy in CLIENT_CONCURRENCY):
+        if all(samples.status(CLIENTS, python, strategy) == "missing" for strategy in suite.client_concurrency):
             continue
-        for strategy, concurrency in CLIENT_CONCURRENCY.items():
+        for strategy, concurrency in suite.client_concurrency.items():
             wall = samples.median(CLIENTS, python, strategy)
-            floor = CLIENT_REQUESTS * CLIENT_DELAY_S / concurrency
-            paper = published.get(ARTICLE_CLIENT.get(strategy, ""), math.nan)
+            floor = math.ceil(suite.client_requests / concurrency) * suite.client_delay_s
+            paper = published.get(suite.article_client.get(strategy, ""), math.nan)
             records.append({
                 "python": python, "strategy": strategy, "concurrency": concurrency,
                 **_columns("wall_s", wall), "status": samples.status(CLIENTS, python, strategy),
@@ -319,29 +313,31 @@ def _share(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{100 * value:.0f} %"
 
 
-# What changes the verdict "async is faster": (label, aiohttp benchmark and scenario, Flask's).
-METHODOLOGY = [
-    *((f"{label}, keep-alive on (the article's ab -k)", (SERVER, f"aiohttp-{s}"), (SERVER, f"flask-{s}"))
-      for _, label, s in ARTICLE_ROWS),
-    *((f"{label}, a new connection per request", (KEEPALIVE_OFF, f"aiohttp-{s}"), (KEEPALIVE_OFF, f"flask-{s}"))
-      for _, label, s in ARTICLE_ROWS),
-    *((f"{label}, handler waits 20 ms (I/O-bound)", (IO_BOUND, f"aiohttp-{s}"), (IO_BOUND, f"flask-{s}"))
-      for _, label, s in ARTICLE_ROWS),
-    ("gunicorn: uvloop worker vs sync worker", (SERVER, "aiohttp-gunicorn-uvloop"), (SERVER, "flask-gunicorn")),
-    ("gunicorn: aiohttp worker vs gthread (4 threads)", (SERVER, "aiohttp-gunicorn"),
-     (SERVER, "flask-gunicorn-gthread")),
-    ("gunicorn -w (2 x cores + 1)", (SERVER, "aiohttp-gunicorn-wauto"), (SERVER, "flask-gunicorn-wauto")),
-]
+def methodology_rows(suite: Suite) -> list[tuple[str, tuple[str, str], tuple[str, str]]]:
+    """What changes the verdict "async is faster": (label, aiohttp benchmark and scenario, Flask's)."""
+    rows = suite.article_rows
+    return [
+        *((f"{r.label}, keep-alive on (the article's ab -k)", (SERVER, r.aiohttp), (SERVER, r.flask)) for r in rows),
+        *((f"{r.label}, a new connection per request", (KEEPALIVE_OFF, r.aiohttp), (KEEPALIVE_OFF, r.flask))
+          for r in rows),
+        *((f"{r.label}, handler waits 20 ms (I/O-bound)", (IO_BOUND, r.aiohttp), (IO_BOUND, r.flask)) for r in rows),
+        ("gunicorn: uvloop worker vs sync worker", (SERVER, "aiohttp-gunicorn-uvloop"), (SERVER, "flask-gunicorn")),
+        ("gunicorn: aiohttp worker vs gthread (4 threads)", (SERVER, "aiohttp-gunicorn"),
+         (SERVER, "flask-gunicorn-gthread")),
+        ("gunicorn -w (2 x cores + 1)", (SERVER, "aiohttp-gunicorn-wauto"), (SERVER, "flask-gunicorn-wauto")),
+    ]
+
+
 ASYNC_FASTER = {intervals.HOLDS: "faster", intervals.DOES_NOT_HOLD: "slower"}
 
 
-def methodology_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def methodology_table(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """For each setting and Python: aiohttp / Flask throughput with its 95 % interval (paired by round), and
     whether async is faster: "faster" or "slower" only when the interval settles it."""
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
     records = []
     for python in samples.pythons:
-        for label, aiohttp, flask in METHODOLOGY:
+        for label, aiohttp, flask in methodology_rows(suite):
             ratio = samples.ratio(aiohttp, flask, python)
             verdict = ratio.verdict()
             records.append({"python": python, "setting": label,
@@ -415,18 +411,17 @@ def instructions_markdown(table: pd.DataFrame) -> str:
     return tabulate(lines, ["scenario", *(f"Python {p}" for p in pythons)], tablefmt="github", disable_numparse=True)
 
 
-def cost_ratios(df: pd.DataFrame, commit: str) -> pd.DataFrame:
+def cost_ratios(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
     """For each of the article's servers and each Python: how many times more instructions Flask executes per
     request than aiohttp, beside how many times more requests per second aiohttp serves (wall-clock)."""
     counts = df[(df["benchmark"] == INSTRUCTIONS) & (df["commit"] == commit)].set_index(["python", "param"])["value"]
-    samples = Samples(df, commit)
+    samples = Samples(df, commit, suite)
     records = []
     for python in samples.pythons:
-        for _, label, suffix in ARTICLE_ROWS:
-            aiohttp, flask = (float(counts.get((python, f"{framework}-{suffix}"), math.nan))
-                              for framework in ("aiohttp", "flask"))
-            throughput = samples.ratio((SERVER, f"aiohttp-{suffix}"), (SERVER, f"flask-{suffix}"), python)
-            records.append({"python": python, "server": label, "aiohttp_instructions": aiohttp,
+        for row in suite.article_rows:
+            aiohttp, flask = (float(counts.get((python, scenario), math.nan)) for scenario in (row.aiohttp, row.flask))
+            throughput = samples.ratio((SERVER, row.aiohttp), (SERVER, row.flask), python)
+            records.append({"python": python, "server": row.label, "aiohttp_instructions": aiohttp,
                             "flask_instructions": flask, "instructions_ratio": flask / aiohttp,
                             **_columns("throughput_ratio", throughput)})
     return pd.DataFrame.from_records(records)

@@ -28,7 +28,6 @@ from . import results, runner
 from .errors import ToolMissing
 from .launcher import Server, ServerSpec, free_port, launch
 from .loadgen import GENERATORS
-from .loadgen.ab import ARTICLE_SETTINGS
 from .loadgen.base import LoadSettings, require, run_load
 from .scenarios import ARTICLE_SCENARIOS, SCENARIOS, Scenario
 
@@ -63,7 +62,7 @@ def ready_times(scenarios: list[Scenario], starts: int, say) -> dict[str, list[f
 
 def naive_spread(say) -> dict[str, dict]:
     """The article's protocol: one ab -k -c 20 -n 1000 run per try, no warm-up; five tries per scenario."""
-    settings = runner.RunSettings(load=ARTICLE_SETTINGS, generator="ab", repeats=5, warmup=False, max_reruns=0)
+    settings = runner.RunSettings(load=runner.ARTICLE_LOAD, generator="ab", repeats=5, warmup=False, max_reruns=0)
     runs = runner.measure(list(ARTICLE_SCENARIOS), settings, say)
     return {run.id: run.summary()["requests_per_s"] for run in runs if run.status == "ok"}
 

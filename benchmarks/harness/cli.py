@@ -7,18 +7,16 @@ Exit status: 0 when everything measured cleanly, 1 when a scenario failed (it is
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import calibrate, client, instructions, results, runner, scenarios, tables
 from .errors import HarnessError
 from .launcher import check_port_free
-from .loadgen import GENERATORS, preferred
-from .loadgen.ab import ARTICLE_SETTINGS
+from .loadgen import GENERATORS
 from .loadgen.base import LoadSettings
 from .scenarios import ARTICLE_SCENARIOS, AUTO_WORKERS, SCENARIOS, Scenario
 
@@ -125,7 +123,7 @@ def cmd_client(args: argparse.Namespace) -> int:
 def cmd_article(args: argparse.Namespace) -> int:
     """The article in one go: its six server scenarios with its ab command (plus repeats), its client side."""
     say = Progress(args.quiet)
-    settings = runner.RunSettings(load=ARTICLE_SETTINGS, generator=args.load, repeats=args.repeats)
+    settings = runner.RunSettings(load=runner.ARTICLE_LOAD, generator=args.load, repeats=args.repeats)
     say(f"server side: {len(ARTICLE_SCENARIOS)} scenarios, ab -k -c 20 -n 1000, warm-up + {args.repeats} "
         "repeats, interleaved")
     server_runs = runner.measure(ARTICLE_SCENARIOS, settings, say)
@@ -162,38 +160,6 @@ def cmd_instructions(args: argparse.Namespace) -> int:
     return 0 if all(run.status == "ok" for run in runs) else 1
 
 
-def cmd_provenance(args: argparse.Namespace) -> int:
-    """What the asv suite runs on this machine: generators, their flags, sizes, rounds. Reports show it."""
-    # The suite's own settings (not benchmarks.core: it imports the app, which the harness never does).
-    from benchmarks import clients, common, methodology, servers
-
-    url = "http://127.0.0.1:{port}" + runner.PLANET_PATH
-    batch, cost = preferred(fixed_count=True), runner.choose_generator("auto", LoadSettings(duration_s=1))
-    cost_load = LoadSettings(concurrency=common.BATCH.concurrency, duration_s=1)
-    record = {
-        "schema": "planet-tracker-provenance", "version": 1, "environment": results.environment(
-            {gen.name: gen.version() for gen in (batch, cost)}),
-        "load": {
-            "batch": {"generator": batch.name, "version": batch.version(), "argv": batch.command(url, common.BATCH)},
-            "cost": {"generator": cost.name, "version": cost.version(), "argv": cost.command(url, cost_load)},
-        },
-        "suite": {
-            "concurrency": common.BATCH.concurrency, "batch_requests": common.BATCH.requests,
-            "keepalive": common.BATCH.keepalive, "io_ms": methodology.IO_MS,
-            "io_batch_requests": methodology.IO_BATCH.requests, "cost_duration_s": cost_load.duration_s,
-            "client_requests": clients.SETTINGS.requests, "client_delay_ms": clients.SETTINGS.delay_ms,
-            "pinned": False,
-            "repeats": {cls.__name__: {"rounds": getattr(cls, "rounds", 2), "repeat": list(cls.repeat)}  # 2: asv's
-                        for cls in (servers.ServerThroughput, methodology.KeepAliveOff, methodology.IOBound,
-                                    clients.ClientStrategies)},
-        },
-    }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"provenance written to {args.json}", file=sys.stderr)
-    return 0
-
-
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.id:26} {scenario.framework:8} {scenario.label}")
@@ -209,7 +175,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(extend: Callable[[argparse._SubParsersAction], None] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``extend`` may add commands of its own (the asv suite adds ``provenance``: what the suite
+    runs is the suite's to say, and the harness never imports it)."""
     parser = OneLineParser(prog="python -m benchmarks",
                           description="Measure server scenarios, client strategies, or the whole article in one go.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -274,12 +242,11 @@ def make_parser() -> argparse.ArgumentParser:
     count.add_argument("--quiet", action="store_true")
     count.set_defaults(func=cmd_instructions)
 
-    prov = commands.add_parser("provenance", help="record the asv suite's load settings on this machine")
-    prov.add_argument("--json", type=Path, required=True, metavar="FILE")
-    prov.set_defaults(func=cmd_provenance)
 
     listing = commands.add_parser("scenarios", help="list the server scenarios")
     listing.set_defaults(func=cmd_scenarios)
+    if extend:
+        extend(commands)
     return parser
 
 
@@ -288,8 +255,9 @@ def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
+def main(argv: Sequence[str] | None = None,
+         extend: Callable[[argparse._SubParsersAction], None] | None = None) -> int:
+    parser = make_parser(extend)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -240,6 +240,11 @@ STRATEGIES: dict[str, Strategy] = {strategy.id: strategy for strategy in (
 )}
 
 
+# Each strategy's key in article_figures.json, where the article measured it.
+ARTICLE_CLIENT = {"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
+                  "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"}
+
+
 def strategy(strategy_id: str) -> Strategy:
     try:
         return STRATEGIES[strategy_id]

@@ -37,6 +37,8 @@ Progress = Callable[[str], None]
 # shrink with longer runs (1, 2, 5 and 10 s runs all gave 3-6 %), while the median's confidence interval shrinks
 # with the number of runs. 30 runs of 1 s put its half-width near 2 %.
 DEFAULT_LOAD = LoadSettings(concurrency=20, duration_s=1.0)
+# The article's load, `ab -k -c 20 -n 1000`: the `article` command's preset and the asv suite's batch.
+ARTICLE_LOAD = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
 DEFAULT_REPEATS = 30
 
 

@@ -129,6 +129,12 @@ EXTRA_SCENARIOS = (
     Scenario("flask", "gunicorn", workers=AUTO_WORKERS),
 )
 SCENARIOS = {scenario.id: scenario for scenario in ARTICLE_SCENARIOS + EXTRA_SCENARIOS}
+# The article's table, row by row: its key in article_figures.json, its label, and the two scenarios that fill it.
+_PAIRS = zip(ARTICLE_SCENARIOS[::2], ARTICLE_SCENARIOS[1::2], strict=True)
+ARTICLE_ROWS = tuple({"key": key, "label": label, "aiohttp": aiohttp.id, "flask": flask.id}
+                     for (key, label), (aiohttp, flask) in zip((("development", "Development server"),
+                                                                ("gunicorn", "gunicorn"),
+                                                                ("gunicorn_w4", "gunicorn -w 4")), _PAIRS, strict=True))
 
 
 def get(scenario_id: str) -> Scenario:

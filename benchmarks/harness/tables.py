@@ -13,22 +13,11 @@ from statistics import median
 
 from tabulate import tabulate
 
+from .client import ARTICLE_CLIENT
 from .results import ClientRun, InstructionRun, ServerRun
+from .scenarios import ARTICLE_ROWS
 
 ARTICLE_FIGURES = Path(__file__).with_name("article_figures.json")
-# The article's rows and which scenario ids fill them.
-ARTICLE_ROWS = (
-    ("development", "Development server", "aiohttp-dev", "flask-dev"),
-    ("gunicorn", "gunicorn", "aiohttp-gunicorn", "flask-gunicorn"),
-    ("gunicorn_w4", "gunicorn -w 4", "aiohttp-gunicorn-w4", "flask-gunicorn-w4"),
-)
-ARTICLE_CLIENT = (
-    ("requests-sequential", "requests_sequential"),
-    ("requests-threads-10", "requests_threads_10"),
-    ("requests-threads-20", "requests_threads_20"),
-    ("threadpool", None),
-    ("aiohttp-gather", "aiohttp_gather"),
-)
 
 
 def article_figures() -> dict:
@@ -86,7 +75,8 @@ def article_server_table(runs: Sequence[ServerRun]) -> str:
     published = article_figures()["server"]["requests_per_second"]
     rows = []
     dev = {}
-    for key, label, aio_id, flask_id in ARTICLE_ROWS:
+    for row in ARTICLE_ROWS:
+        key, label, aio_id, flask_id = row["key"], row["label"], row["aiohttp"], row["flask"]
         aio, flask = _rate(by_id.get(aio_id)), _rate(by_id.get(flask_id))
         paio, pflask = published[key]["aiohttp"], published[key]["flask"]
         rows.append([f"{label} (req/s)", _rate_cell(by_id.get(aio_id)), _rate_cell(by_id.get(flask_id)),
@@ -105,13 +95,12 @@ def article_server_table(runs: Sequence[ServerRun]) -> str:
 def client_table(runs: Sequence[ClientRun]) -> str:
     """The client strategies: wall time, floor, efficiency, speed-up over sequential, the article's times."""
     published = article_figures()["client"]["wall_seconds"]
-    article_key = dict(ARTICLE_CLIENT)
     by_id = {run.id: run for run in runs}
     sequential = by_id.get("requests-sequential")
     base = sequential.summary()["wall_s"]["median"] if sequential and sequential.status == "ok" else math.nan
     rows = []
     for run in runs:
-        paper = published.get(article_key.get(run.id) or "", None)
+        paper = published.get(ARTICLE_CLIENT.get(run.id, ""))
         paper_cell = f"{paper:.3f}" if paper is not None else "-"
         if run.status != "ok":
             rows.append([run.id, run.concurrency, "FAILED: " + (run.reason or ""), "", "", "", paper_cell])

@@ -15,8 +15,9 @@ import pytest
 
 from benchmarks.harness.errors import LoadFailed
 from benchmarks.harness.launcher import launch
-from benchmarks.harness.loadgen.ab import ARTICLE_SETTINGS, DURATION_CAP_PER_S, Ab
+from benchmarks.harness.loadgen.ab import DURATION_CAP_PER_S, Ab
 from benchmarks.harness.loadgen.base import LoadResult, LoadSettings, run_load
+from benchmarks.harness.runner import ARTICLE_LOAD as ARTICLE_SETTINGS
 
 DATA = Path(__file__).parents[1] / "data" / "loadgen"
 AIOHTTP = [sys.executable, "-m", "aiohttp.web", "-H", "127.0.0.1", "-P", "{port}",

@@ -7,6 +7,7 @@ import pytest
 
 from reports import asvdata, intervals, synthetic, tables
 from reports.intervals import Series
+from reports.suite import Suite
 
 RNG = np.random.default_rng(11)
 
@@ -61,7 +62,7 @@ def test_async_faster_from_asv_results(tmp_path, aiohttp_rate, flask_rate, sprea
     synthetic.write(tmp_path, [("e" * 40, 1764100000000)], ["3.11"], value=value, spread=offsets)
     conf = asvdata.load_config(tmp_path / "asv.conf.json")
     df = tables.frame(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), "fixture-machine"))
-    table = tables.methodology_table(df, "e" * 40).set_index("setting")
+    table = tables.methodology_table(df, "e" * 40, Suite.from_record(synthetic.PROVENANCE)).set_index("setting")
     row = table.loc["Development server, keep-alive on (the article's ab -k)"]
     assert row["async_faster"] == verdict
     assert row["ratio_low"] < row["ratio"] < row["ratio_high"]

@@ -136,3 +136,14 @@ def test_a_partial_suite_still_gives_a_report(tmp_path, monkeypatch):
     # instructions, cost ratios, clients, methodology
     assert built.markdown.count("Not measured at this commit.") == 4
     assert "cannot tell (missing results)" in built.markdown and built.regressions == 0
+
+
+def test_without_the_suites_record_the_summary_says_what_to_run(tmp_path):
+    from reports import synthetic
+
+    synthetic.write(tmp_path, [("d" * 40, 1764100000000)], ["3.11"])
+    (tmp_path / "provenance" / "fixture-machine.json").unlink()
+    done = subprocess.run([sys.executable, "-m", "reports", "summary", "--config", str(tmp_path / "asv.conf.json"),
+                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "settings are not recorded for this machine" in done.stderr and "make provenance" in done.stderr

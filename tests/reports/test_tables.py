@@ -8,14 +8,17 @@ newest commit, KeepAliveOff(aiohttp-dev) was skipped there on 3.12, and the olde
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
 import pytest
 
-from reports import asvdata, tables
+from reports import asvdata, synthetic, tables
+from reports.suite import Suite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "asv"
+SUITE = Suite.from_record(synthetic.PROVENANCE)
 NEWEST, PREVIOUS, OLDEST = "c" * 40, "b" * 40, "a" * 40
 
 
@@ -49,7 +52,7 @@ def test_commits_newest_first(df):
 
 
 def test_server_table(df):
-    table = tables.server_table(df, NEWEST).set_index(["python", "row"])
+    table = tables.server_table(df, NEWEST, SUITE).set_index(["python", "row"])
     dev, gunicorn, w4 = (table.loc[("3.11", row)] for row in ("development", "gunicorn", "gunicorn_w4"))
     assert (dev["aiohttp"], dev["flask"]) == pytest.approx((12000, 1600))
     assert dev["difference_pct"] == pytest.approx(650.0) and math.isnan(dev["aiohttp_increase_pct"])
@@ -65,35 +68,35 @@ def test_server_table(df):
     # 95 % intervals: the fixture's twelve samples spread ±2 % around each value.
     assert dev["aiohttp_low"] == pytest.approx(11911, abs=1) and dev["aiohttp_high"] == pytest.approx(12091, abs=1)
     assert dev["difference_pct_low"] < 650 < dev["difference_pct_high"]
-    markdown = tables.server_markdown(tables.server_table(df, NEWEST))
+    markdown = tables.server_markdown(tables.server_table(df, NEWEST, SUITE))
     assert ("| Development server (req/s)         | 12,000 (11,911-12,091) | 1,600 (1,588-1,612)       | "
             "+650.0 (+642.6 to +657.5) |") in markdown
     assert markdown.index("Python 3.11:") < markdown.index("Python 3.12:")
 
 
 def test_ratios_and_conclusions(df):
-    ratios = tables.article_ratios(df, NEWEST).set_index("ratio")
+    ratios = tables.article_ratios(df, NEWEST, SUITE).set_index("ratio")
     dev = ratios.loc["aiohttp / Flask, development server"]
     assert dev["python 3.11"] == pytest.approx(7.5) and dev["python 3.12"] == pytest.approx(7.5)
     assert dev["python 3.11_low"] < 7.5 < dev["python 3.11_high"]
     assert dev["article"] == pytest.approx(2023.08 / 721.92)
     assert ratios.loc["gunicorn -w 4 / development server, Flask", "python 3.11"] == pytest.approx(5000 / 1600)
     assert ratios.loc["gunicorn / development server, aiohttp", "article"] == pytest.approx(2396.24 / 2023.08)
-    found = tables.conclusions(df, NEWEST).set_index("conclusion")["here"]
+    found = tables.conclusions(df, NEWEST, SUITE).set_index("conclusion")["here"]
     assert set(found) == {"holds"} and len(found) == 5
 
 
 def test_a_conclusion_that_does_not_hold_or_cannot_be_told():
     # aiohttp slower than Flask under the development server; gunicorn helps aiohttp more than Flask.
     df = _frame(dev=(1000, 2000), gunicorn=(3000, 1000), w4=(4000, 1000))
-    found = tables.conclusions(df, NEWEST).set_index("conclusion")["here"]
+    found = tables.conclusions(df, NEWEST, SUITE).set_index("conclusion")["here"]
     assert found["aiohttp serves more requests per second than Flask under every server"] == "does not hold"
     assert found["gunicorn helps Flask more than aiohttp"] == "does not hold"
     # Within noise: gunicorn at 1.04x the development server, with samples that overlap.
     found = tables.conclusions(_frame(dev=(1000, 500), gunicorn=(1040, 1040), w4=(4000, 1000), noise=0.1),
-                               NEWEST).set_index("conclusion")["here"]
+                               NEWEST, SUITE).set_index("conclusion")["here"]
     assert found["gunicorn is faster than the development server, for both"] == "cannot tell (within noise)"
-    missing = tables.conclusions(_frame(dev=(1000, math.nan), gunicorn=(1, 1), w4=(1, 1)), NEWEST)
+    missing = tables.conclusions(_frame(dev=(1000, math.nan), gunicorn=(1, 1), w4=(1, 1)), NEWEST, SUITE)
     assert missing.set_index("conclusion")["here"].iloc[0] == "cannot tell (missing results)"
 
 
@@ -117,7 +120,7 @@ def _frame(noise: float = 0.02, **rows):
 
 
 def test_client_table(df):
-    table = tables.client_table(df, NEWEST).set_index(["python", "strategy"])
+    table = tables.client_table(df, NEWEST, SUITE).set_index(["python", "strategy"])
     threads = table.loc[("3.11", "requests-threads-10")]
     assert threads["wall_s"] == pytest.approx(0.11) and threads["speedup"] == pytest.approx(1.05 / 0.11)
     assert threads["floor_s"] == pytest.approx(0.1) and threads["efficiency"] == pytest.approx(0.1 / 0.11)
@@ -129,7 +132,7 @@ def test_client_table(df):
 
 
 def test_methodology_table(df):
-    table = tables.methodology_table(df, NEWEST).set_index(["python", "setting"])
+    table = tables.methodology_table(df, NEWEST, SUITE).set_index(["python", "setting"])
     io = table.loc[("3.11", "gunicorn, handler waits 20 ms (I/O-bound)")]
     assert (io["aiohttp_req_s"], io["flask_req_s"]) == pytest.approx((820, 50)) and io["async_faster"] == "faster"
     off = table.loc[("3.11", "Development server, a new connection per request")]
@@ -170,9 +173,21 @@ def test_instructions_and_cost_ratios(df):
     assert list(table.columns) == ["3.11", "3.12"] and len(table) == 10
     assert table.loc["aiohttp-dev", "3.11"] == pytest.approx(600_000)
     assert table.loc["flask-gunicorn", "3.12"] == pytest.approx(1_300_000 * 1.02 * 1.05 * 1.1)
-    ratios = tables.cost_ratios(df, NEWEST).set_index(["python", "server"])
+    ratios = tables.cost_ratios(df, NEWEST, SUITE).set_index(["python", "server"])
     dev = ratios.loc[("3.11", "Development server")]
     assert dev["instructions_ratio"] == pytest.approx(1_300_000 / 600_000)
     assert dev["throughput_ratio"] == pytest.approx(12000 / 1600)
-    text = tables.cost_ratios_markdown(tables.cost_ratios(df, NEWEST))
+    text = tables.cost_ratios_markdown(tables.cost_ratios(df, NEWEST, SUITE))
     assert "| Development server | 600,000" in text and "| 2.17 " in text
+
+
+def test_rates_follow_the_batch_size_the_suite_recorded(df):
+    """No copy of the suite's settings in the reports: change the recorded batch, and every rate follows."""
+    record = copy.deepcopy(synthetic.PROVENANCE)
+    record["suite"]["batch_requests"][tables.SERVER] = 500
+    record["suite"]["client"]["delay_ms"] = 20.0
+    suite = Suite.from_record(record)
+    table = tables.server_table(df, NEWEST, suite).set_index(["python", "row"])
+    assert table.loc[("3.11", "development"), "aiohttp"] == pytest.approx(6000)
+    clients = tables.client_table(df, NEWEST, suite).set_index(["python", "strategy"])
+    assert clients.loc[("3.11", "requests-sequential"), "floor_s"] == pytest.approx(2.0)

@@ -26,8 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import LoadFailed
 from .base import Installed, LoadResult, LoadSettings, whole_seconds
 
-# The article's preset, `ab -k -c 20 -n 1000`; command() adds -l, -r and -s to it.
-ARTICLE_SETTINGS = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=True)
 # Request cap per second of a duration run: far above what one machine serves here, and ab allocates
 # 32 bytes per request of the cap before it starts.
 DURATION_CAP_PER_S = 100_000

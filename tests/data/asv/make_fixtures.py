@@ -22,7 +22,7 @@ MISSING = {2: ("aiohttp-gunicorn-uvloop",)}
 
 
 def main() -> None:
-    for stale in ("results", "asv.conf.json"):
+    for stale in ("results", "provenance", "asv.conf.json"):
         path = HERE / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     synthetic.write(HERE, COMMITS, PYTHONS, failed=FAILED, skipped=SKIPPED, missing=MISSING)

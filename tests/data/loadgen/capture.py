@@ -25,9 +25,10 @@ sys.path.insert(0, str(HERE.parents[2]))  # the repository, when run as a script
 
 from benchmarks.harness.errors import LoadFailed  # noqa: E402
 from benchmarks.harness.launcher import free_port, launch  # noqa: E402
-from benchmarks.harness.loadgen.ab import ARTICLE_SETTINGS, Ab  # noqa: E402
+from benchmarks.harness.loadgen.ab import Ab  # noqa: E402
 from benchmarks.harness.loadgen.base import LoadGenerator, LoadSettings  # noqa: E402
 from benchmarks.harness.loadgen.wrk import Wrk  # noqa: E402
+from benchmarks.harness.runner import ARTICLE_LOAD as ARTICLE_SETTINGS  # noqa: E402
 
 HOST = "127.0.0.1"
 SERVERS = {

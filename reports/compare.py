@@ -68,8 +68,12 @@ class Change:
         return self.mark in REGRESSION_MARKS
 
 
-def _stats(row: Row) -> tuple:
-    return (row.stats, row.samples)
+def better(a: Row, b: Row, factor: float) -> bool:
+    """asv's own verdict that ``a`` is significantly better (lower) than ``b``: the ratio beyond ``factor``, and
+    asv's test on the two samples (Mann-Whitney) or intervals. The one place this module calls asv's private
+    ``_is_result_better`` (what ``asv compare`` and ``asv continuous`` use): tests pin its behaviour, so that an
+    asv upgrade that changes it is noticed."""
+    return _is_result_better(a.value, b.value, (a.stats, a.samples), (b.stats, b.samples), factor)
 
 
 def _testable(row: Row) -> bool:
@@ -89,9 +93,9 @@ def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> s
         ratio = head.value / base.value if base.value else math.nan
         return "+" if ratio >= 1 + threshold else "-" if ratio <= 1 / (1 + threshold) else ""
     testable = _testable(base) and _testable(head)
-    if testable and _is_result_better(head.value, base.value, _stats(head), _stats(base), factor):
+    if testable and better(head, base, factor):
         return "-"
-    if testable and _is_result_better(base.value, head.value, _stats(base), _stats(head), factor):
+    if testable and better(base, head, factor):
         return "+"
     ratio = head.value / base.value if base.value else math.nan
     if ratio > factor or ratio < 1 / factor:

@@ -22,9 +22,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from tabulate import tabulate
-
-from . import results, runner
+from . import results, runner, tables
 from .errors import ToolMissing
 from .launcher import Server, ServerSpec, free_port, launch
 from .loadgen import GENERATORS
@@ -64,7 +62,7 @@ def naive_spread(say) -> dict[str, dict]:
     """The article's protocol: one ab -k -c 20 -n 1000 run per try, no warm-up; five tries per scenario."""
     settings = runner.RunSettings(load=runner.ARTICLE_LOAD, generator="ab", repeats=5, warmup=False, max_reruns=0)
     runs = runner.measure(list(ARTICLE_SCENARIOS), settings, say)
-    return {run.id: run.summary()["requests_per_s"] for run in runs if run.status == "ok"}
+    return {run.id: run.summary.requests_per_s for run in runs if run.status == "ok"}
 
 
 def _fastest_server(tmp: str) -> tuple[Server, str]:
@@ -96,6 +94,20 @@ def headroom(seconds: int, say) -> tuple[str, dict[str, float]]:
     return label, rates
 
 
+def spread(chosen: list[Scenario], say) -> tuple[list, dict]:
+    """Each scenario under the default protocol, one at a time (as `server --scenario ID` runs it), the
+    multi-worker ones again without keep-alive; and the article's naive protocol."""
+    say("== spread under the default protocol, one scenario at a time (as `server --scenario ID` runs it)")
+    runs = [run for scenario in chosen for run in runner.measure([scenario], runner.RunSettings(), say)]
+    say("== the same for the multi-worker scenarios with a new connection per request")
+    no_keepalive = runner.RunSettings(load=replace(runner.DEFAULT_LOAD, keepalive=False))
+    runs += [replace(run, scenario={**run.scenario, "id": run.id + " (no keep-alive)"})
+             for scenario in chosen if scenario.resolved_workers > 1
+             for run in runner.measure([scenario], no_keepalive, say)]
+    say("== spread under the article's protocol (single ab -n 1000 runs, no warm-up)")
+    return runs, naive_spread(say)
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -103,53 +115,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     chosen = list(ARTICLE_SCENARIOS) if args.scenarios == "article" else list(SCENARIOS.values())
     report: dict = {"environment": results.environment(), "protocol": runner.RunSettings().to_dict(
         runner.choose_generator("auto", runner.RunSettings().load))}
-
     say("== start-to-ready time")
-    ready = ready_times(chosen, args.starts, say)
-    report["ready_s"] = ready
-
-    rows = []
-    fastest = 0.0
-    if not args.skip_spread:
-        say("== spread under the default protocol, one scenario at a time (as `server --scenario ID` runs it)")
-        runs = [run for scenario in chosen for run in runner.measure([scenario], runner.RunSettings(), say)]
-        say("== the same for the multi-worker scenarios with a new connection per request")
-        no_keepalive = runner.RunSettings(load=replace(runner.DEFAULT_LOAD, keepalive=False))
-        runs += [replace(run, scenario={**run.scenario, "id": run.id + " (no keep-alive)"})
-                 for scenario in chosen if scenario.resolved_workers > 1
-                 for run in runner.measure([scenario], no_keepalive, say)]
-        say("== spread under the article's protocol (single ab -n 1000 runs, no warm-up)")
-        naive = naive_spread(say)
-        report["default"] = [run.to_dict() for run in runs]
-        report["naive"] = naive
-        for run in runs:
-            if run.status != "ok":
-                rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", ""])
-                continue
-            rate = run.summary()["requests_per_s"]
-            fastest = max(fastest, rate["median"])
-            article = naive.get(run.scenario["id"])
-            rows.append([run.id, f"{rate['median']:,.0f}", f"{100 * rate['cv']:.1f} %",
-                         f"{rate['ci_half_width_pct']:.1f} %",
-                         f"{100 * article['cv']:.1f} %" if article else "-",
-                         f"{statistics.median(ready[run.id.split(' ')[0]]):.2f}"])
-    else:
-        rows = [[sid, "", "", "", "", f"{statistics.median(times):.2f}"] for sid, times in ready.items()]
-
+    report["ready_s"] = ready = ready_times(chosen, args.starts, say)
+    runs, naive = spread(chosen, say) if not args.skip_spread else ([], {})
+    report["default"] = [run.to_dict() for run in runs]
+    report["naive"] = {scenario: summary.to_dict() for scenario, summary in naive.items()}
+    fastest = max((run.summary.requests_per_s.median for run in runs if run.status == "ok"), default=0.0)
     say("== generator headroom")
     label, rates = headroom(args.headroom_seconds, say)
     report["headroom"] = {"server": label, "max_rates": rates, "fastest_scenario_rate": fastest}
 
-    print(f"Machine: {report['environment']['machine']['cpu_model']}, "
-          f"{report['environment']['machine']['logical_cpus']} logical CPUs (shared, noisy)\n")
-    print(tabulate(rows, ["scenario", "req/s median", "CV", "95 % CI half-width", "CV, article's protocol",
-                          "ready s (median)"], tablefmt="github", disable_numparse=True))
-    print()
-    print(tabulate([[name, f"{rate:,.0f}", f"{rate / fastest:.1f}x" if fastest else "-"]
-                    for name, rate in rates.items()],
-                   ["generator", f"max req/s ({label})", "headroom over the fastest scenario"],
-                   tablefmt="github", disable_numparse=True))
+    machine = report["environment"]["machine"]
+    print(f"Machine: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs (shared, noisy)\n")
+    print(tables.calibration_table(runs, naive, ready) + "\n")
+    print(tables.headroom_table(rates, label, fastest))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, allow_nan=True) + "\n")
     return 0
-

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from statistics import median
@@ -22,7 +23,7 @@ from statistics import median
 from . import procstat
 from .errors import ResultsError
 from .loadgen.base import LoadResult
-from .stats import summarize
+from .stats import Summary, summarize
 
 SCHEMA = "planet-tracker-bench"
 VERSION = 2
@@ -100,6 +101,47 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class ServerSummary:
+    """What the repeats of a server scenario say, computed once (written to JSON for readers' sake only)."""
+
+    requests_per_s: Summary
+    latency_ms: dict[str, float]  # medians of the repeats' p50, p90, p99
+    server_cpu_per_request_ms: Summary
+    generator_cpu_s: float
+    generator_cpu_share: float  # of one CPU
+    keepalive_share: float
+    worker_cpu_shares: tuple[float, ...]  # busiest worker first
+    peak_rss_bytes: int
+    steal_share: float  # the worst repeat's
+    other_cpu_share: float
+    disturbed_repeats: int
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    wall_s: Summary
+    floor_s: float
+    efficiency: float  # floor / median wall time
+
+
+@dataclass(frozen=True)
+class CountSummary:
+    median: float
+    min: float
+    max: float
+    repeats: int
+    spread_pct: float | None  # (max - min) / median, in %; None for a single count
+
+
+def _as_dict(summary) -> dict | None:
+    """A summary as JSON wants it (Summary objects with their derived half-width)."""
+    if summary is None:
+        return None
+    return {key: value.to_dict() if isinstance(value, Summary) else list(value) if isinstance(value, tuple) else value
+            for key, value in vars(summary).items()}
+
+
+@dataclass(frozen=True)
 class ServerRun:
     """One server scenario measured: warm-up discarded, then the repeats (disturbed ones re-run)."""
 
@@ -123,27 +165,28 @@ class ServerRun:
     def id(self) -> str:
         return self.scenario["id"]
 
-    def summary(self) -> dict | None:
-        """Figures over the repeats, or None for a failed run."""
+    @cached_property
+    def summary(self) -> ServerSummary | None:
+        """Figures over the repeats (computed once), or None for a failed run."""
         if self.status != "ok":
             return None
         samples = self.samples
         worker_totals = [sum(s.worker_cpu_s[i] for s in samples if i < len(s.worker_cpu_s))
                          for i in range(max(len(s.worker_cpu_s) for s in samples))]
         total = sum(worker_totals)
-        return {
-            "requests_per_s": summarize([s.requests_per_s for s in samples]).to_dict(),
-            "latency_ms": {pct: median([s.load.latency_ms[pct] for s in samples]) for pct in ("50", "90", "99")},
-            "server_cpu_per_request_ms": summarize([s.server_cpu_per_request_ms for s in samples]).to_dict(),
-            "generator_cpu_s": median([s.load.generator_cpu_s for s in samples]),
-            "generator_cpu_share": median([s.load.generator_cpu_s / s.load.duration_s for s in samples]),
-            "keepalive_share": median([s.keepalive_share for s in samples]),
-            "worker_cpu_shares": [cpu / total for cpu in worker_totals] if total else [],
-            "peak_rss_bytes": max(s.peak_rss_bytes for s in samples),
-            "steal_share": max(s.steal_share for s in samples),
-            "other_cpu_share": max(s.other_cpu_share for s in samples),
-            "disturbed_repeats": sum(s.disturbed for s in samples),
-        }
+        return ServerSummary(
+            requests_per_s=summarize([s.requests_per_s for s in samples]),
+            latency_ms={pct: median([s.load.latency_ms[pct] for s in samples]) for pct in ("50", "90", "99")},
+            server_cpu_per_request_ms=summarize([s.server_cpu_per_request_ms for s in samples]),
+            generator_cpu_s=median([s.load.generator_cpu_s for s in samples]),
+            generator_cpu_share=median([s.load.generator_cpu_s / s.load.duration_s for s in samples]),
+            keepalive_share=median([s.keepalive_share for s in samples]),
+            worker_cpu_shares=tuple(cpu / total for cpu in worker_totals) if total else (),
+            peak_rss_bytes=max(s.peak_rss_bytes for s in samples),
+            steal_share=max(s.steal_share for s in samples),
+            other_cpu_share=max(s.other_cpu_share for s in samples),
+            disturbed_repeats=sum(s.disturbed for s in samples),
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -156,7 +199,7 @@ class ServerRun:
             "ready_s": self.ready_s,
             "reruns": self.reruns,
             "samples": [sample.to_dict() for sample in self.samples],
-            "summary": self.summary(),
+            "summary": _as_dict(self.summary),
         }
 
     @classmethod
@@ -193,17 +236,19 @@ class ClientRun:
     def id(self) -> str:
         return self.strategy
 
-    def summary(self) -> dict | None:
+    @cached_property
+    def summary(self) -> ClientSummary | None:
         if self.status != "ok":
             return None
         wall = summarize(list(self.wall_s))
-        return {"wall_s": wall.to_dict(), "floor_s": self.floor_s, "efficiency": self.floor_s / wall.median}
+        return ClientSummary(wall, self.floor_s, self.floor_s / wall.median)
 
     def to_dict(self) -> dict:
         return {
             "kind": self.kind, "id": self.id, "strategy": self.strategy, "library": self.library,
             "concurrency": self.concurrency, "floor_s": self.floor_s, "settings": self.settings,
-            "status": self.status, "reason": self.reason, "wall_s": list(self.wall_s), "summary": self.summary(),
+            "status": self.status, "reason": self.reason, "wall_s": list(self.wall_s),
+            "summary": _as_dict(self.summary),
         }
 
     @classmethod
@@ -238,21 +283,21 @@ class InstructionRun:
         if (self.status == "failed") != bool(self.reason) or (self.status == "failed") == bool(self.counts):
             raise ValueError("a failed count has a reason and no counts; an ok count has counts")
 
-    def summary(self) -> dict | None:
+    @cached_property
+    def summary(self) -> CountSummary | None:
         """Median, extremes and spread ((max - min) / median, in %) over the repeats; None for a failed count."""
         if self.status != "ok":
             return None
         middle = median(self.counts)
         spread = 100 * (max(self.counts) - min(self.counts)) / middle if len(self.counts) > 1 else None
-        return {"median": middle, "min": min(self.counts), "max": max(self.counts), "repeats": len(self.counts),
-                "spread_pct": spread}
+        return CountSummary(middle, min(self.counts), max(self.counts), len(self.counts), spread)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "id": self.id, "target": self.target, "unit": self.unit,
                 "settings": self.settings, "status": self.status, "reason": self.reason, "counts": list(self.counts),
                 "processes": [list(p) for p in self.processes], "idle": [list(p) for p in self.idle],
                 "units": list(self.units), "seconds": list(self.seconds),
-                "summary": self.summary()}
+                "summary": _as_dict(self.summary)}
 
     @classmethod
     def from_dict(cls, data: dict) -> InstructionRun:

@@ -31,7 +31,7 @@ def _pct(value: float) -> str:
 def _rate(run: ServerRun | None) -> float:
     if run is None or run.status != "ok":
         return math.nan
-    return run.summary()["requests_per_s"]["median"]
+    return run.summary.requests_per_s.median
 
 
 def _rate_cell(run: ServerRun | None) -> str:
@@ -39,8 +39,8 @@ def _rate_cell(run: ServerRun | None) -> str:
         return "not run"
     if run.status != "ok":
         return "FAILED"
-    rate = run.summary()["requests_per_s"]
-    return f"{rate['median']:,.0f} ± {rate['ci_half_width_pct']:.1f} %"
+    rate = run.summary.requests_per_s
+    return f"{rate.median:,.0f} ± {rate.ci_half_width_pct:.1f} %"
 
 
 def server_table(runs: Sequence[ServerRun]) -> str:
@@ -50,18 +50,18 @@ def server_table(runs: Sequence[ServerRun]) -> str:
         if run.status != "ok":
             rows.append([run.id, "FAILED: " + (run.reason or "")] + [""] * 8)
             continue
-        s = run.summary()
-        rate, cpu = s["requests_per_s"], s["server_cpu_per_request_ms"]
+        s = run.summary
+        rate = s.requests_per_s
         rows.append([
             run.id,
-            f"{rate['median']:,.0f}",
-            f"{rate['ci_low']:,.0f}-{rate['ci_high']:,.0f} (±{rate['ci_half_width_pct']:.1f} %)",
-            f"{100 * rate['cv']:.1f} %",
-            "/".join(f"{s['latency_ms'][p]:.1f}" for p in ("50", "90", "99")),
-            f"{cpu['median']:.3f}",
-            f"{100 * s['keepalive_share']:.0f} %",
-            " ".join(f"{100 * share:.0f}" for share in s["worker_cpu_shares"]),
-            f"{s['peak_rss_bytes'] / 2**20:.0f}",
+            f"{rate.median:,.0f}",
+            f"{rate.ci_low:,.0f}-{rate.ci_high:,.0f} (±{rate.ci_half_width_pct:.1f} %)",
+            f"{100 * rate.cv:.1f} %",
+            "/".join(f"{s.latency_ms[p]:.1f}" for p in ("50", "90", "99")),
+            f"{s.server_cpu_per_request_ms.median:.3f}",
+            f"{100 * s.keepalive_share:.0f} %",
+            " ".join(f"{100 * share:.0f}" for share in s.worker_cpu_shares),
+            f"{s.peak_rss_bytes / 2**20:.0f}",
             f"{run.ready_s:.2f}",
         ])
     headers = ["scenario", "req/s (median)", "95 % CI", "CV", "latency p50/p90/p99 ms", "server CPU ms/req",
@@ -97,7 +97,7 @@ def client_table(runs: Sequence[ClientRun]) -> str:
     published = article_figures()["client"]["wall_seconds"]
     by_id = {run.id: run for run in runs}
     sequential = by_id.get("requests-sequential")
-    base = sequential.summary()["wall_s"]["median"] if sequential and sequential.status == "ok" else math.nan
+    base = sequential.summary.wall_s.median if sequential and sequential.status == "ok" else math.nan
     rows = []
     for run in runs:
         paper = published.get(ARTICLE_CLIENT.get(run.id, ""))
@@ -105,11 +105,10 @@ def client_table(runs: Sequence[ClientRun]) -> str:
         if run.status != "ok":
             rows.append([run.id, run.concurrency, "FAILED: " + (run.reason or ""), "", "", "", paper_cell])
             continue
-        s = run.summary()
-        wall = s["wall_s"]
-        rows.append([run.id, run.concurrency, f"{wall['median']:.3f} ({wall['min']:.3f}-{wall['max']:.3f})",
-                     f"{s['floor_s']:.3f}", f"{100 * s['efficiency']:.0f} %", f"{base / wall['median']:.1f}x",
-                     paper_cell])
+        s = run.summary
+        wall = s.wall_s
+        rows.append([run.id, run.concurrency, f"{wall.median:.3f} ({wall.min:.3f}-{wall.max:.3f})",
+                     f"{s.floor_s:.3f}", f"{100 * s.efficiency:.0f} %", f"{base / wall.median:.1f}x", paper_cell])
     headers = ["strategy", "concurrency", "wall s, median (min-max)", "floor s", "efficiency",
                "speed-up vs sequential", "article wall s"]
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
@@ -122,12 +121,39 @@ def instructions_table(runs: Sequence[InstructionRun]) -> str:
         if run.status != "ok":
             rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", ""])
             continue
-        s = run.summary()
-        spread = "-" if s["spread_pct"] is None else f"{s['spread_pct']:.3f} %"
+        s = run.summary
+        spread = "-" if s.spread_pct is None else f"{s.spread_pct:.3f} %"
         processes = " ".join(f"{100 * count / sum(run.processes[0]):.1f}" for count in run.processes[0]) \
             if run.processes and len(run.processes[0]) > 1 else ""
-        rows.append([run.id, f"{s['median']:,.0f} per {run.unit}", spread, s["repeats"], processes,
+        rows.append([run.id, f"{s.median:,.0f} per {run.unit}", spread, s.repeats, processes,
                      f"{median(run.seconds):.1f}"])
     headers = ["target", "instructions (median)", "spread (max - min) / median", "repeats",
                "per process % (1st repeat)", "s per repeat"]
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+
+
+def calibration_table(runs: Sequence[ServerRun], naive: dict, ready: dict[str, list[float]]) -> str:
+    """calibrate's spread per scenario: the default protocol's CV and interval beside the article's protocol's CV,
+    and the start-to-ready time (one row per scenario, start times alone when the spread was skipped)."""
+    rows = []
+    for run in runs:
+        if run.status != "ok":
+            rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", ""])
+            continue
+        rate = run.summary.requests_per_s
+        article = naive.get(run.scenario["id"])
+        rows.append([run.id, f"{rate.median:,.0f}", f"{100 * rate.cv:.1f} %", f"{rate.ci_half_width_pct:.1f} %",
+                     f"{100 * article.cv:.1f} %" if article else "-",
+                     f"{median(ready[run.id.split(' ')[0]]):.2f}"])
+    if not runs:
+        rows = [[scenario, "", "", "", "", f"{median(times):.2f}"] for scenario, times in ready.items()]
+    return tabulate(rows, ["scenario", "req/s median", "CV", "95 % CI half-width", "CV, article's protocol",
+                           "ready s (median)"], tablefmt="github", disable_numparse=True)
+
+
+def headroom_table(rates: dict[str, float], server: str, fastest: float) -> str:
+    """Each generator's highest rate against the fastest server here, and how far above the fastest scenario."""
+    return tabulate([[name, f"{rate:,.0f}", f"{rate / fastest:.1f}x" if fastest else "-"]
+                     for name, rate in rates.items()],
+                    ["generator", f"max req/s ({server})", "headroom over the fastest scenario"],
+                    tablefmt="github", disable_numparse=True)

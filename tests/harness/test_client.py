@@ -213,9 +213,9 @@ def test_scenario_interleaves_records_and_stops_its_server(monkeypatch):
     assert [run.id for run in runs] == ids
     for run in runs:
         assert run.status == "ok" and run.reason is None and len(run.wall_s) == SETTINGS.repeats
-        summary = run.summary()
-        assert run.floor_s <= summary["wall_s"]["min"] <= summary["wall_s"]["median"] <= summary["wall_s"]["max"]
-        assert 0 < summary["efficiency"] <= 1
+        summary = run.summary
+        assert run.floor_s <= summary.wall_s.min <= summary.wall_s.median <= summary.wall_s.max
+        assert 0 < summary.efficiency <= 1
     data = json.loads(json.dumps(runs[0].to_dict()))
     assert data["settings"]["requests"] == SETTINGS.requests and data["kind"] == "client"
     assert ClientRun.from_dict(data) == runs[0]
@@ -232,10 +232,10 @@ def test_a_failed_strategy_yields_no_number_and_the_others_go_on(monkeypatch):
     monkeypatch.setattr(client, "run_strategy", failing)
     settings = ClientSettings(requests=4, delay_ms=10, repeats=1)
     failed, fine = run_scenarios(settings, ["requests-threads-10", "aiohttp-gather"])
-    assert failed.status == "failed" and failed.wall_s == () and failed.summary() is None
+    assert failed.status == "failed" and failed.wall_s == () and failed.summary is None
     assert failed.reason == ("warm-up: requests-threads-10: 1 of 4 requests failed; first: made up; "
                              "repeat 1: requests-threads-10: 1 of 4 requests failed; first: made up")
-    assert fine.status == "ok" and fine.summary()["wall_s"]["median"] > 0
+    assert fine.status == "ok" and fine.summary.wall_s.median > 0
     assert json.loads(json.dumps(failed.to_dict()))["summary"] is None
 
 

@@ -35,12 +35,12 @@ def test_every_kind_of_target_is_counted_and_repeats(counted):
     for run in counted.values():
         assert run.status == "ok", run.reason
         assert len(run.counts) == 2
-        assert run.summary()["spread_pct"] < 0.2, (run.id, run.counts)
+        assert run.summary.spread_pct < 0.2, (run.id, run.counts)
     assert counted["core:parse_query"].counts[0] == counted["core:parse_query"].counts[1]  # one process, no timing
-    assert 20_000 < counted["core:parse_query"].summary()["median"] < 500_000
+    assert 20_000 < counted["core:parse_query"].summary.median < 500_000
     # Each server request costs hundreds of thousands of instructions; Flask under gunicorn about twice aiohttp's.
-    assert 200_000 < counted["aiohttp-dev"].summary()["median"] < 3_000_000
-    assert counted["flask-gunicorn-w4"].summary()["median"] > 1.3 * counted["aiohttp-dev"].summary()["median"]
+    assert 200_000 < counted["aiohttp-dev"].summary.median < 3_000_000
+    assert counted["flask-gunicorn-w4"].summary.median > 1.3 * counted["aiohttp-dev"].summary.median
     settings = counted["aiohttp-dev"].settings
     assert settings["valgrind"].startswith("valgrind-") and settings["hash_seed"] == 0
     assert settings["requests"] == 40 and settings["fixed_path"].endswith("&when=2018-11-26T10:00:00Z")
@@ -73,7 +73,7 @@ def test_results_round_trip(counted, tmp_path):
     results.dump(results.Results(results.environment(), tuple(counted.values())), path)
     back = results.load(path)
     assert back.records == tuple(counted.values())
-    assert back.to_dict()["records"][0]["summary"]["median"] == counted["aiohttp-dev"].summary()["median"]
+    assert back.to_dict()["records"][0]["summary"]["median"] == counted["aiohttp-dev"].summary.median
 
 
 @dataclass(frozen=True)

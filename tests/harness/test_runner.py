@@ -63,9 +63,8 @@ def test_clean_run_measures_everything():
         assert sample.connections >= 10  # wrk opens its 10 connections, then keeps them
         assert len(sample.worker_cpu_s) == 1 and sample.peak_rss_bytes > 10 * 2**20
         assert 0 <= sample.steal_share < 1 and 0 <= sample.other_cpu_share < 1
-    summary = run.summary()
-    rate = summary["requests_per_s"]
-    assert rate["min"] <= rate["ci_low"] <= rate["median"] <= rate["ci_high"] <= rate["max"]
+    rate = run.summary.requests_per_s
+    assert rate.min <= rate.ci_low <= rate.median <= rate.ci_high <= rate.max
     assert run.settings["generator"] == "wrk" and run.settings["load"]["duration_s"] == 1
     assert run.settings["path"] == runner.PLANET_PATH and run.scenario["id"] == "aiohttp-dev"
 
@@ -91,7 +90,7 @@ def test_verification_rejects_a_server_that_answers_500():
     # The aiohttp app under gunicorn's sync worker starts fine and answers every request with 500.
     broken = Scenario("aiohttp", "gunicorn", worker_class="sync")
     (run,) = measure([broken], RunSettings(load=ONE_SECOND, generator="wrk", repeats=2))
-    assert run.status == "failed" and run.samples == () and run.summary() is None
+    assert run.status == "failed" and run.samples == () and run.summary is None
     assert "answered 500, not 200" in run.reason
 
 
@@ -137,7 +136,7 @@ def test_disturbed_repeats_are_measured_again():
         hog.wait()
     assert run.status == "ok" and run.reruns == 1 and len(run.samples) == 2
     assert all(sample.other_cpu_share > 0.05 and sample.disturbed for sample in run.samples)
-    assert run.summary()["disturbed_repeats"] == 2
+    assert run.summary.disturbed_repeats == 2
 
 
 def test_results_round_trip(tmp_path):

@@ -50,3 +50,12 @@ def test_every_scenario_serves(scenario_id):
         assert answer["name"] == "mars"
         pgid = server.pgid
     assert procstat.group_pids(pgid) == []
+
+
+def test_the_subject_and_the_harness_agree_on_the_factory_strings():
+    """The app's own command line and the harness each name the factories (neither may import the other): the
+    strings and the default worker classes must be the same."""
+    from planet_tracker import cli as subject
+
+    assert scenarios.FACTORIES == subject.APPS
+    assert scenarios.DEFAULT_WORKER_CLASS == subject.DEFAULT_WORKER_CLASS

@@ -6,7 +6,7 @@ import math
 import re
 
 from reports.asvdata import Row
-from reports.compare import bench_regex, compare, flagged_timed, format_value, mark, markdown
+from reports.compare import bench_regex, better, compare, flagged_timed, format_value, mark, markdown
 
 SAMPLES_FAST = tuple(1.00 + 0.001 * i for i in range(10))
 SAMPLES_SLOW = tuple(1.20 + 0.001 * i for i in range(10))
@@ -124,3 +124,15 @@ def test_markdown_puts_the_counted_benchmarks_first():
     text = markdown(changes, "main", "HEAD", 1.05, confirmed=True)
     assert text.index("**Instructions**") < text.index("**Wall-clock**")
     assert "| 600,000 | 603,000 | 1.0050  |" in text and "confirms it" in text
+
+
+def test_asvs_own_rule_as_pinned_here():
+    """What reports.compare.better takes from asv: significant only beyond the factor *and* with samples that
+    differ. If an asv release changes that, this fails first."""
+    fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
+    assert better(fast, slow, 1.05) and not better(slow, fast, 1.05)
+    assert not better(fast, slow, 1.25)  # within the factor
+    close = row(1.0046, tuple(s + 0.0001 for s in SAMPLES_FAST))
+    assert not better(fast, close, 1.0) and not better(close, fast, 1.0)  # samples that overlap
+    spread = tuple(1.00 + 0.05 * i for i in range(10))
+    assert not better(row(1.2, spread), row(1.3, tuple(s + 0.1 for s in spread)), 1.05)  # overlapping, 8 % apart

@@ -358,87 +358,92 @@ class _Tally:
     failure: str | None = None
 
 
+Task = tuple[list[str], Callable[[Path, int], dict[str, Count]]]  # the targets one count yields, and the count
+
+
 def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
             progress: Progress | None = None) -> list[InstructionRun]:
     """Count every target ``settings.repeats`` times, ``settings.jobs`` at once (each on its own CPU); one
     InstructionRun per target, in the order given. A target that fails is recorded as failed, with the reason."""
     say = progress or (lambda message: None)
     ids = check_ids(ids)
-    servers = [target for target in ids if target in SCENARIOS]
-    clients = [target for target in ids if target.startswith(CLIENT_PREFIX)]
-    cores = [target for target in ids if target.startswith(CORE_PREFIX)]
     tallies = {target: _Tally() for target in ids}
+    with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
+        tools = prepare(Path(tmp))
+        latency_url = ""
+        if any(target.startswith(CLIENT_PREFIX) for target in ids):
+            latency_url = stack.enter_context(client.latency_server(settings.client)).url(client.DELAY_PATH)
+        _run_tasks(_tasks(ids, settings, tools, latency_url), tallies, settings.jobs, Path(tmp), say)
+    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": FIXED_PATH}
+    return [_record(target, tallies[target], recorded) for target in ids]
+
+
+def _tasks(ids: Sequence[str], settings: CountSettings, tools: Toolchain, latency_url: str) -> list[Task]:
+    """One task per count: each server scenario and each client alone, the core statements together."""
+    servers = [target for target in ids if target in SCENARIOS]
+    cores = [target for target in ids if target.startswith(CORE_PREFIX)]
+    tasks: list[Task] = []
+    for _ in range(settings.repeats):
+        # Longest first: servers with several workers start slowest.
+        for target in sorted(servers, key=lambda t: -SCENARIOS[t].resolved_workers):
+            tasks.append(([target], lambda out, cpu, t=target:
+                          {t: count_server(SCENARIOS[t], settings, tools, out, cpu)}))
+        if cores:
+            tasks.append((cores, lambda out, cpu: count_in_child(core_spec(cores, settings), tools, out, cpu)))
+        for target in (t for t in ids if t.startswith(CLIENT_PREFIX)):
+            spec = client_spec(target[len(CLIENT_PREFIX):], latency_url, settings)
+            tasks.append(([target], lambda out, cpu, s=spec: count_in_child(s, tools, out, cpu)))
+    return tasks
+
+
+def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir: Path, say: Progress) -> None:
+    """The tasks, ``jobs`` at a time, each on a CPU of its own; counts and failures go to the tallies."""
     cpus = sorted(os.sched_getaffinity(0))
-    free_cpus = [cpus[slot % len(cpus)] for slot in range(settings.jobs)]
+    free_cpus = [cpus[slot % len(cpus)] for slot in range(jobs)]
     lock = threading.Lock()
 
-    with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
-        workdir = Path(tmp)
-        tools = prepare(workdir)
-        latency_url = ""
-        if clients:
-            latency = stack.enter_context(client.latency_server(settings.client))
-            latency_url = latency.url(client.DELAY_PATH)
-        # Longest first: servers with several workers start slowest.
-        tasks: list[tuple[list[str], Callable[[Path, int], dict[str, Count]]]] = []
-        for _ in range(settings.repeats):
-            for target in sorted(servers, key=lambda t: -SCENARIOS[t].resolved_workers):
-                tasks.append(([target], lambda out, cpu, t=target:
-                              {t: count_server(SCENARIOS[t], settings, tools, out, cpu)}))
-            if cores:
-                tasks.append((cores, lambda out, cpu: count_in_child(core_spec(cores, settings), tools, out, cpu)))
-            for target in clients:
-                spec = client_spec(target[len(CLIENT_PREFIX):], latency_url, settings)
-                tasks.append(([target], lambda out, cpu, s=spec: count_in_child(s, tools, out, cpu)))
-
-        def run(number: int, targets: list[str], job: Callable[[Path, int], dict[str, Count]]) -> None:
+    def run(number: int, targets: list[str], job: Callable[[Path, int], dict[str, Count]]) -> None:
+        with lock:
+            cpu = free_cpus.pop(0)
+        try:
+            if all(tallies[target].failure for target in targets):
+                return  # failed in an earlier repeat: its later repeats would not count
+            for target, counted in job(workdir / f"task-{number}", cpu).items():
+                tallies[target].counts.append(counted)
+                unit = "call" if target.startswith(CORE_PREFIX) else "request"
+                say(f"{target}: {counted.per_unit:,.0f} instructions per {unit} ({counted.seconds:.1f} s)")
+        except HarnessError as error:
+            reason = str(error).splitlines()[0]
+            for target in targets:
+                tallies[target].failure = tallies[target].failure or reason
+            say(f"{', '.join(targets)} FAILED: {reason}")
+        finally:
+            shutil.rmtree(workdir / f"task-{number}", ignore_errors=True)
             with lock:
-                cpu = free_cpus.pop(0)
-            try:
-                if all(tallies[target].failure for target in targets):
-                    return  # failed in an earlier repeat: its later repeats would not count
-                for target, counted in job(workdir / f"task-{number}", cpu).items():
-                    tallies[target].counts.append(counted)
-                    unit = "call" if target.startswith(CORE_PREFIX) else "request"
-                    say(f"{target}: {counted.per_unit:,.0f} instructions per {unit} ({counted.seconds:.1f} s)")
-            except HarnessError as error:
-                reason = str(error).splitlines()[0]
-                for target in targets:
-                    tallies[target].failure = tallies[target].failure or reason
-                say(f"{', '.join(targets)} FAILED: {reason}")
-            finally:
-                shutil.rmtree(workdir / f"task-{number}", ignore_errors=True)
-                with lock:
-                    free_cpus.append(cpu)
+                free_cpus.append(cpu)
 
-        with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="count") as pool:
-            futures = [pool.submit(run, number, targets, job) for number, (targets, job) in enumerate(tasks)]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-            except BaseException:
-                # Ctrl-C, SIGTERM or a bug: end every server and child now, so that the worker threads unwind.
-                for future in futures:
-                    future.cancel()
-                launcher.kill_all()
-                raise
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="count") as pool:
+        futures = [pool.submit(run, number, targets, job) for number, (targets, job) in enumerate(tasks)]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            # Ctrl-C, SIGTERM or a bug: end every server and child now, so that the worker threads unwind.
+            for future in futures:
+                future.cancel()
+            launcher.kill_all()
+            raise
 
-    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": FIXED_PATH}
-    runs = []
-    for target in ids:
-        tally = tallies[target]
-        kind = "server" if target in SCENARIOS else "client" if target in clients else "core"
-        unit = "call" if kind == "core" else "request"
-        if tally.failure or not tally.counts:
-            runs.append(InstructionRun(target, kind, unit, recorded, "failed", tally.failure or "not counted"))
-        else:
-            runs.append(InstructionRun(target, kind, unit, recorded, "ok",
-                                       counts=tuple(c.per_unit for c in tally.counts),
-                                       processes=tuple(c.processes for c in tally.counts),
-                                       idle=tuple(c.idle for c in tally.counts),
-                                       units=tuple(c.units for c in tally.counts),
-                                       seconds=tuple(c.seconds for c in tally.counts)))
-    return runs
+
+def _record(target: str, tally: _Tally, recorded: dict) -> InstructionRun:
+    kind = "server" if target in SCENARIOS else "client" if target.startswith(CLIENT_PREFIX) else "core"
+    unit = "call" if kind == "core" else "request"
+    if tally.failure or not tally.counts:
+        return InstructionRun(target, kind, unit, recorded, "failed", tally.failure or "not counted")
+    return InstructionRun(target, kind, unit, recorded, "ok", counts=tuple(c.per_unit for c in tally.counts),
+                          processes=tuple(c.processes for c in tally.counts),
+                          idle=tuple(c.idle for c in tally.counts), units=tuple(c.units for c in tally.counts),
+                          seconds=tuple(c.seconds for c in tally.counts))
 
 
 def medians(runs: Sequence[InstructionRun]) -> dict[str, float | str]:

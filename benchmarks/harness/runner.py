@@ -107,64 +107,72 @@ def measure(scenarios: Sequence[Scenario], settings: RunSettings, progress: Prog
     """
     if port and len(scenarios) != 1:
         raise ValueError("a fixed port applies to a single scenario")
-    say = progress or (lambda message: None)
-    generator = choose_generator(settings.generator, settings.load)
-    recorded = settings.to_dict(generator)
-    pin_server = ("taskset", "-c", "0") if settings.pin else ()
-    pin_load = ("taskset", "-c", "1") if settings.pin else ()
     if settings.pin and not shutil.which("taskset"):
         raise ToolMissing("taskset is not installed: apt-get install util-linux")
-
+    say = progress or (lambda message: None)
+    generator = choose_generator(settings.generator, settings.load)
     with contextlib.ExitStack() as stack:
-        states = []
-        for scenario in scenarios:
-            spec = scenario.spec()
-            if pin_server:
-                spec = replace(spec, argv=(*pin_server, *spec.argv))  # keeps the stop signal and the rest
-            say(f"starting {scenario.id}: {' '.join(spec.argv[1:])}")
-            try:
-                server = stack.enter_context(Server(spec, port=port))
-                verify.check_target(server.port, settings.path)
-                states.append(_Measured(scenario, server, None))
-            except (ServerError, VerificationFailed) as error:
-                states.append(_Measured(scenario, None, str(error).splitlines()[0]))
-                say(f"  {scenario.id} FAILED: {states[-1].failure}")
-        # Runs first on the way out (callbacks unwind last-in first-out): every server is told to stop at once,
-        # then each one's stop() waits for it.
-        stack.callback(lambda: [state.server.signal_stop() for state in states if state.server])
-
+        states = _start(stack, scenarios, settings, port, say)
         rounds = [("warm-up", 0)] if settings.warmup else []
         rounds += [(f"repeat {r + 1}/{settings.repeats}", r + 1) for r in range(settings.repeats)]
         for label, number in rounds:
             for state in states:
-                if state.failure:
-                    continue
-                try:
-                    sample = _run_once(state.server, generator, settings, pin_load)
-                    while sample.disturbed and number and state.reruns < settings.max_reruns:
-                        state.reruns += 1
-                        say(f"  {state.scenario.id} {label} disturbed (steal {sample.steal_share:.1%}, other "
-                            f"{sample.other_cpu_share:.1%}): measuring again")
-                        sample = _run_once(state.server, generator, settings, pin_load)
-                except (LoadFailed, ServerError, VerificationFailed, ToolMissing) as error:
-                    state.failure = str(error).splitlines()[0]
-                    say(f"  {state.scenario.id} {label} FAILED: {state.failure}")
-                    continue
-                if number:
-                    state.samples.append(sample)
-                say(f"  {state.scenario.id} {label}: {sample.requests_per_s:,.0f} req/s"
-                    + (" (disturbed)" if sample.disturbed else ""))
+                if not state.failure:
+                    _one_round(state, generator, settings, label, number, say)
+        return [_record(state, settings.to_dict(generator)) for state in states]
 
-        runs = []
-        for state in states:
-            scenario = _scenario_dict(state.scenario)
-            if state.failure:
-                runs.append(ServerRun(scenario, recorded, "failed", reason=state.failure,
-                                      ready_s=state.server.ready_s if state.server else None))
-            else:
-                runs.append(ServerRun(scenario, recorded, "ok", ready_s=state.server.ready_s,
-                                      samples=tuple(state.samples), reruns=state.reruns))
-        return runs
+
+def _start(stack: contextlib.ExitStack, scenarios: Sequence[Scenario], settings: RunSettings, port: int | None,
+           say: Progress) -> list[_Measured]:
+    """Every scenario's server started and its answer checked; a server that fails is recorded, not raised."""
+    states = []
+    for scenario in scenarios:
+        spec = scenario.spec()
+        if settings.pin:
+            spec = replace(spec, argv=("taskset", "-c", "0", *spec.argv))  # keeps the stop signal and the rest
+        say(f"starting {scenario.id}: {' '.join(spec.argv[1:])}")
+        try:
+            server = stack.enter_context(Server(spec, port=port))
+            verify.check_target(server.port, settings.path)
+            states.append(_Measured(scenario, server, None))
+        except (ServerError, VerificationFailed) as error:
+            states.append(_Measured(scenario, None, str(error).splitlines()[0]))
+            say(f"  {scenario.id} FAILED: {states[-1].failure}")
+    # Runs first on the way out (callbacks unwind last-in first-out): every server is told to stop at once,
+    # then each one's stop() waits for it.
+    stack.callback(lambda: [state.server.signal_stop() for state in states if state.server])
+    return states
+
+
+def _one_round(state: _Measured, generator: str, settings: RunSettings, label: str, number: int,
+               say: Progress) -> None:
+    """One load run against one server (round 0 is the warm-up, kept nowhere); a disturbed repeat is measured
+    again up to ``max_reruns`` times; a failure ends the scenario."""
+    pin_load = ("taskset", "-c", "1") if settings.pin else ()
+    try:
+        sample = _run_once(state.server, generator, settings, pin_load)
+        while sample.disturbed and number and state.reruns < settings.max_reruns:
+            state.reruns += 1
+            say(f"  {state.scenario.id} {label} disturbed (steal {sample.steal_share:.1%}, other "
+                f"{sample.other_cpu_share:.1%}): measuring again")
+            sample = _run_once(state.server, generator, settings, pin_load)
+    except (LoadFailed, ServerError, VerificationFailed, ToolMissing) as error:
+        state.failure = str(error).splitlines()[0]
+        say(f"  {state.scenario.id} {label} FAILED: {state.failure}")
+        return
+    if number:
+        state.samples.append(sample)
+    say(f"  {state.scenario.id} {label}: {sample.requests_per_s:,.0f} req/s"
+        + (" (disturbed)" if sample.disturbed else ""))
+
+
+def _record(state: _Measured, recorded: dict) -> ServerRun:
+    scenario = _scenario_dict(state.scenario)
+    if state.failure:
+        return ServerRun(scenario, recorded, "failed", reason=state.failure,
+                         ready_s=state.server.ready_s if state.server else None)
+    return ServerRun(scenario, recorded, "ok", ready_s=state.server.ready_s, samples=tuple(state.samples),
+                     reruns=state.reruns)
 
 
 def _scenario_dict(scenario: Scenario) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,22 +123,29 @@ def test_without_valgrind_the_command_line_says_what_to_install(tmp_path):
         "python -m benchmarks: error: valgrind is not installed: apt-get install valgrind")
 
 
-def _counting_processes(parent: int | None = None) -> list[int]:
-    """Processes run under callgrind by a count (their command lines name its folder), optionally only the
-    children of ``parent``."""
-    found = []
+def _counting_processes(parent: int | None = None, marker: bytes = b"planet-instructions-") -> list[int]:
+    """Processes run under callgrind by a count (their command lines name its folder, ``marker``), optionally
+    only the children of ``parent``."""
+    return [pid for pid, cmdline, ppid in _processes() if marker in cmdline and parent in (None, ppid)]
+
+
+def _processes():
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as file:
-                    counting = b"planet-instructions-" in file.read()
+                    cmdline = file.read()
                 with open(f"/proc/{entry}/stat") as file:
                     ppid = int(file.read().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError):
                 continue
-            if counting and parent in (None, ppid):
-                found.append(int(entry))
-    return found
+            yield int(entry), cmdline, ppid
+
+
+def _count_folder(pid: int) -> bytes:
+    """The temporary folder of the count that process ``pid`` belongs to (other counts may run beside it)."""
+    with open(f"/proc/{pid}/cmdline", "rb") as file:
+        return re.search(rb"planet-instructions-[^/]+/", file.read()).group()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
@@ -150,15 +158,17 @@ def test_an_interrupted_count_leaves_nothing_running(sig):
         deadline = time.monotonic() + 60
         while len(_counting_processes(cli.pid)) < 2 and time.monotonic() < deadline:  # the arbiter, the client
             time.sleep(0.1)
-        assert len(_counting_processes(cli.pid)) == 2, "the count did not start"
+        children = _counting_processes(cli.pid)
+        assert len(children) == 2, "the count did not start"
+        ours = _count_folder(children[0])
         cli.send_signal(sig)
         cli.wait(60)
         if sig == signal.SIGINT:
             assert cli.returncode == 130
         deadline = time.monotonic() + 30
-        while _counting_processes() and time.monotonic() < deadline:
+        while _counting_processes(marker=ours) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _counting_processes()
+        assert not _counting_processes(marker=ours)
     finally:
         cli.kill()
         cli.wait()

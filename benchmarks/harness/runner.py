@@ -111,6 +111,7 @@ def measure(scenarios: Sequence[Scenario], settings: RunSettings, progress: Prog
         raise ToolMissing("taskset is not installed: apt-get install util-linux")
     say = progress or (lambda message: None)
     generator = choose_generator(settings.generator, settings.load)
+    generator.version()  # ToolMissing now, before any server starts, not as every scenario's warm-up failure
     with contextlib.ExitStack() as stack:
         states = _start(stack, scenarios, settings, port, say)
         rounds = [("warm-up", 0)] if settings.warmup else []

@@ -1,7 +1,7 @@
 """The deterministic channel: instructions per request of every server scenario and client strategy, and per call
 of the core functions, counted under valgrind (``benchmarks.harness.instructions``).
 
-A count does not see the machine's noise: repeated on one commit it agrees to within 0.1 % or better (the README
+A count does not see the machine's noise: repeated on one commit it agrees to well within 1 % (docs/measured.md
 gives the spread of each), so ``make compare`` judges these benchmarks by their ratio against a threshold (1 % by
 default) rather than by asv's statistics, and they decide whether a pull request passes. What they cannot see
 (time in the kernel, waiting, contention, how work spreads over cores) stays the wall-clock benchmarks' job.

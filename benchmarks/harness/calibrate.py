@@ -1,6 +1,6 @@
 """``python -m benchmarks calibrate``: how far the instrument can be trusted on this machine.
 
-Prints (and writes with ``--json``) three things the README quotes:
+Prints (and writes with ``--json``) three things docs/measured.md quotes:
 
 1. start-to-ready time of every scenario (median of several starts);
 2. the spread of req/s per scenario under the default protocol (CV over the repeats and the half-width of the

@@ -14,8 +14,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 N ?= 10
 BASE ?= main
-FACTOR ?= 1.05
-THRESHOLD ?= 0.01
+# FACTOR and THRESHOLD, when given, override reports.compare's defaults (1.05 and 0.01).
+FACTOR ?=
+THRESHOLD ?=
 BENCH ?=
 ASV_ARGS ?=
 PORT ?= 8080
@@ -90,7 +91,8 @@ history: venv tools machine provenance
 # benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
 # Counted (instructions) benchmarks are judged by ratio; a timed benchmark flagged as slower is measured again,
 # both commits interleaved, and is a regression only if that second measurement flags it too.
-COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) --factor $(FACTOR) --threshold $(THRESHOLD)
+COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) \
+	$(if $(FACTOR),--factor $(FACTOR)) $(if $(THRESHOLD),--threshold $(THRESHOLD))
 compare: venv tools machine provenance
 	@mkdir -p .asv reports && rm -f reports/compare.md .asv/compare.flagged
 	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes

@@ -205,6 +205,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    # Declarative, one block per step: the steps share option names (--machine, --remote) but not their help or
+    # defaults, so each declares its own rather than through a shared helper that would hide what a step takes.
     parser = OneLineParser(prog="python -m pipeline",
                           description="The GitHub workflows' steps, runnable (and rehearsed) anywhere.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -92,7 +92,7 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("head")
     comp.add_argument("--config", default="asv.conf.json")
     comp.add_argument("--machine", required=True)
-    comp.add_argument("--factor", type=float, default=1.05, help="asv's factor for timed benchmarks")
+    comp.add_argument("--factor", type=float, default=comparing.FACTOR, help="asv's factor for timed benchmarks")
     comp.add_argument("--threshold", type=_fraction, default=comparing.THRESHOLD,
                       help="the change that counts for counted (instructions) benchmarks, e.g. 0.01 for 1 %%")
     comp.add_argument("--markdown", metavar="FILE", help="also write the table here")
@@ -108,7 +108,7 @@ def make_parser() -> argparse.ArgumentParser:
     summ.add_argument("--machine", help="default: the machine measured last")
     summ.add_argument("--out", default="reports", help="where summary.md, charts and exports go")
     summ.add_argument("--back", type=int, default=10, help="also compare with this many commits back")
-    summ.add_argument("--factor", type=float, default=1.05)
+    summ.add_argument("--factor", type=float, default=comparing.FACTOR)
     summ.add_argument("--site", help="also build the site here: landing page + the asv site, offline")
     summ.add_argument("--asv-html", default=".asv/html", help="asv publish's output")
     summ.add_argument("--vendor-cache", default=".asv/vendor", help="downloaded npm packages for the site")

@@ -15,7 +15,7 @@ import pandas as pd
 from asv import results as asv_results
 from asv import util as asv_util
 
-from . import asvdata, charts, tables
+from . import asvdata, charts, compare, tables
 from .errors import ReportError
 from .suite import Suite
 
@@ -135,21 +135,38 @@ def _provenance_markdown(found: _Results) -> str:
     return "\n".join(lines)
 
 
-def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> tuple[str, int]:
-    commits, newest, suite = found.commits, found.newest, found.suite
+def _intro(found: _Results, regressions: int) -> str:
+    newest_line = (f"**{regressions} significant regression(s)** since the previous commit (the two were measured "
+                   "in separate runs: confirm a change with `make compare`)." if regressions
+                   else "No significant regression since the previous commit." if len(found.commits) > 1 else "")
+    return (f"{len(found.commits)} commit(s) measured on this machine; Python "
+            f"{', '.join(e['python'] for e in found.envs)} at the newest. Lower is better for every asv benchmark; the "
+            f"tables turn batch times back into requests per second. {newest_line}")
+
+
+def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> list[str]:
+    commits, newest = found.commits, found.newest
     previous = commits[1] if len(commits) > 1 else None
-    further = commits[min(back, len(commits) - 1)] if len(commits) > 1 else None
+    further = commits[min(back, len(commits) - 1)] if previous else None
     envs = {e["env"]: e["python"] for e in found.envs} | dict(zip(found.df["env"], found.df["python"], strict=False))
-    changes = parts["changes_previous"]
+    return [
+        f"`{newest[:8]}` against the previous commit" + (f" `{previous[:8]}`" if previous else "") +
+        f" (instructions by ratio, {100 * compare.THRESHOLD:g} % or more; timings by asv's rule, factor {factor:g}: "
+        "+ slower, - faster, ~ not significant, ! failed on the newer commit, x failed on the older one; "
+        "regressions first):",
+        tables.changes_markdown(parts["changes_previous"], envs) if previous else "Only one commit measured.",
+        f"Against `{further[:8]}`, {commits.index(further)} commit(s) back:" if further else "",
+        tables.changes_markdown(parts["changes_back"], envs) if further else "",
+    ]
+
+
+def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> tuple[str, int]:
+    changes, suite = parts["changes_previous"], found.suite
     regressions = int(changes["regression"].sum()) if not changes.empty else 0
     batch = suite.batch_requests[tables.SERVER]
     markdown = "\n\n".join([
-        f"# planet-tracker benchmarks: `{newest[:8]}` on `{found.machine}`",
-        f"{len(commits)} commit(s) measured on this machine; Python {', '.join(e['python'] for e in found.envs)} at "
-        f"the newest. Lower is better for every asv benchmark; the tables turn batch times back into requests per "
-        f"second. " + (f"**{regressions} significant regression(s)** since the previous commit (the two were "
-                       "measured in separate runs: confirm a change with `make compare`)." if regressions
-                       else "No significant regression since the previous commit." if previous else ""),
+        f"# planet-tracker benchmarks: `{found.newest[:8]}` on `{found.machine}`",
+        _intro(found, regressions),
         "## The article's table, re-measured",
         f"Requests per second, median (95 % interval), batches of {batch} requests as the article's `ab -k -c 20 -n "
         f"{batch}`; \"% difference\" is aiohttp over Flask and \"% increase\" is over the development server, as "
@@ -164,9 +181,10 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
         "## What a request costs, in instructions",
         "Instructions per request, summed over every process of the server, counted under valgrind (callgrind) "
         "in a window of requests sent one at a time (`python -m benchmarks instructions`). The count does not "
-        "depend on the machine or its load: it is the channel that catches a 1 % slowdown, and `make compare` "
-        "judges it by ratio. It cannot see time spent in the kernel and in system calls, waiting, lock "
-        "contention, or how work spreads over cores: throughput stays the wall-clock benchmarks' job.",
+        f"depend on the machine or its load: it is the channel that catches a {100 * compare.THRESHOLD:g} % "
+        "slowdown, and `make compare` judges it by ratio. It cannot see time spent in the kernel and in system "
+        "calls, waiting, lock contention, or how work spreads over cores: throughput stays the wall-clock "
+        "benchmarks' job.",
         tables.instructions_markdown(parts["instructions"]),
         "The two frameworks' CPU cost compared without the machine in it, beside the throughput ratio measured "
         "on it (aiohttp also overlaps waiting, and the servers differ in how they use the cores):",
@@ -182,12 +200,7 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
         "only when the interval lies entirely above or below 1, and \"cannot tell (within noise)\" otherwise.",
         tables.methodology_markdown(parts["methodology"]),
         "## Changes",
-        f"`{newest[:8]}` against the previous commit" + (f" `{previous[:8]}`" if previous else "") +
-        f" (instructions by ratio, 1 % or more; timings by asv's rule, factor {factor:g}: + slower, - faster, ~ not "
-        "significant, ! failed on the newer commit, x failed on the older one; regressions first):",
-        tables.changes_markdown(changes, envs) if previous else "Only one commit measured.",
-        f"Against `{further[:8]}`, {commits.index(further)} commit(s) back:" if further else "",
-        tables.changes_markdown(parts["changes_back"], envs) if further else "",
+        *_changes(found, parts, factor, back),
         "## History",
         "![requests per second of every server scenario across commits](history.png)",
         "## Settings and provenance",
@@ -197,7 +210,8 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
     return "\n\n".join(part for part in markdown.split("\n\n") if part.strip()) + "\n", regressions
 
 
-def build(config: Path, out: Path, machine: str | None = None, back: int = 10, factor: float = 1.05) -> Summary:
+def build(config: Path, out: Path, machine: str | None = None, back: int = 10,
+          factor: float = compare.FACTOR) -> Summary:
     found = _load(config, machine)
     parts = _tables(found, back, factor)
     _write_files(found, parts, out)

@@ -84,6 +84,8 @@ class Wrk(Installed):
         if completed == 0:
             counts = ", ".join(f"{kind} {count}" for kind, count in errors.items())
             raise LoadFailed(f"wrk: no response completed in {duration:g} s (socket errors: {counts})")
+        # The same fields as ab's parser fills (LoadResult is the one shape every generator reports in); what
+        # differs is where each value comes from in the tool's output.
         return LoadResult(
             generator=self.name,
             version=self.version(),

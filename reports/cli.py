@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import asvdata, site
+from . import asvdata, site, sweep
 from . import compare as comparing
 from .errors import ReportError
 from .summary import build
@@ -73,6 +73,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    sweep.build(Path(args.results), Path(args.out))
+    print(f"sweep: {(Path(args.out) / 'sweep.md').resolve()} (the summary includes it)", file=sys.stderr)
+    return 0
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -113,6 +119,11 @@ def make_parser() -> argparse.ArgumentParser:
     summ.add_argument("--asv-html", default=".asv/html", help="asv publish's output")
     summ.add_argument("--vendor-cache", default=".asv/vendor", help="downloaded npm packages for the site")
     summ.set_defaults(func=cmd_summary)
+
+    swept = commands.add_parser("sweep", help="the sweep's map, latency curves and summary section")
+    swept.add_argument("results", help="python -m benchmarks sweep's --json file")
+    swept.add_argument("--out", default="reports")
+    swept.set_defaults(func=cmd_sweep)
     return parser
 
 

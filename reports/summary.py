@@ -210,12 +210,21 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
     return "\n\n".join(part for part in markdown.split("\n\n") if part.strip()) + "\n", regressions
 
 
+def _with_sweep(markdown: str, sweep: Path) -> str:
+    """The sweep's section (``make sweep`` writes it; it is not part of ``make bench``), before the provenance."""
+    if not sweep.exists():
+        return markdown
+    head, marker, tail = markdown.partition("## Settings and provenance")
+    return f"{head}{sweep.read_text().strip()}\n\n{marker}{tail}"
+
+
 def build(config: Path, out: Path, machine: str | None = None, back: int = 10,
           factor: float = compare.FACTOR) -> Summary:
     found = _load(config, machine)
     parts = _tables(found, back, factor)
     _write_files(found, parts, out)
     markdown, regressions = _markdown(found, parts, factor, back)
+    markdown = _with_sweep(markdown, out / "sweep.md")
     (out / "summary.md").write_text(markdown)
     df, newest = found.df, found.newest
     scenarios = tuple(dict.fromkeys(df.loc[df["benchmark"] == tables.SERVER, "param"]))

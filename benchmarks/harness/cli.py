@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import calibrate, client, instructions, results, runner, scenarios, tables
+from . import calibrate, client, instructions, results, runner, scenarios, sweep, tables
 from .errors import HarnessError
 from .launcher import check_port_free
 from .loadgen import GENERATORS
@@ -160,6 +160,39 @@ def cmd_instructions(args: argparse.Namespace) -> int:
     return 0 if all(run.status == "ok" for run in runs) else 1
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Throughput over concurrency x handler wait, and open-loop latency at shares of capacity."""
+    try:
+        settings = sweep.SweepSettings(
+            scenario_ids=tuple(args.scenario or sweep.SWEEP_IDS), concurrency=tuple(args.concurrency),
+            io_ms=tuple(args.io_ms), repeats=args.repeats, open_loop_s=args.open_loop_seconds,
+            open_loop_ids=tuple(args.open_loop_scenario or sweep.SweepSettings.open_loop_ids))
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    say = Progress(args.quiet)
+    records: list = []
+    if not args.no_grid:
+        grid = sweep.grid(settings, say)
+        print(tables.sweep_table(grid) + "\n")
+        records += grid
+    if not args.no_open_loop:
+        measured = sweep.open_loop(settings, say)
+        print(tables.openloop_table([r for r in measured if isinstance(r, results.OpenLoopRun)]))
+        records += measured
+    _write(args.json, records, ["wrk"])
+    bad = sweep.failed(records)
+    if bad:
+        print(f"{len(bad)} point(s) failed verification: {', '.join(sorted(set(bad)))}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(item) for item in text.split(",") if item]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, not {text!r}") from None
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.id:26} {scenario.framework:8} {scenario.label}")
@@ -242,6 +275,21 @@ def make_parser(extend: Callable[[argparse._SubParsersAction], None] | None = No
     count.add_argument("--quiet", action="store_true")
     count.set_defaults(func=cmd_instructions)
 
+    swept = commands.add_parser("sweep", help="where async overtakes sync: throughput over connections x "
+                                "handler wait, and open-loop latency (k6)")
+    swept.add_argument("--scenario", action="append", metavar="ID", help="sweep scenarios (default: "
+                       f"{', '.join(sweep.SWEEP_IDS)})")
+    swept.add_argument("--concurrency", type=_int_list, default=list(sweep.CONCURRENCY), metavar="N,N,...")
+    swept.add_argument("--io-ms", type=_int_list, default=list(sweep.IO_MS), metavar="MS,MS,...")
+    swept.add_argument("--repeats", type=_positive_int, default=sweep.SweepSettings.repeats)
+    swept.add_argument("--open-loop-scenario", action="append", metavar="ID",
+                       help="open-loop scenarios (default: the article's six)")
+    swept.add_argument("--open-loop-seconds", type=_positive_int, default=sweep.SweepSettings.open_loop_s)
+    swept.add_argument("--no-grid", action="store_true", help="only the open-loop latency")
+    swept.add_argument("--no-open-loop", action="store_true", help="only the throughput grid")
+    swept.add_argument("--json", type=Path, metavar="FILE")
+    swept.add_argument("--quiet", action="store_true")
+    swept.set_defaults(func=cmd_sweep)
 
     listing = commands.add_parser("scenarios", help="list the server scenarios")
     listing.set_defaults(func=cmd_scenarios)

@@ -4,7 +4,8 @@ A results file is ``{"schema": "planet-tracker-bench", "version": 2, "environmen
 Each record is one measured scenario: its id, every setting, its status (a failed run carries a reason and no
 numbers), its samples (one per repeat) and their summary. Derived figures are written out for readers' sake
 and recomputed, not trusted, when a file is read back. Version 2 added the "instructions" records; version 1
-files (without them) are still read.
+files (without them) are still read. Version 3 added the "openloop" records of ``python -m benchmarks sweep``
+(latency at a fixed arrival rate); older files are still read.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from statistics import median
 from . import procstat
 from .errors import ResultsError
 from .loadgen.base import LoadResult
+from .openloop import OpenLoopResult
 from .stats import Summary, summarize
 
 SCHEMA = "planet-tracker-bench"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 PACKAGES = ("planet-tracker", "aiohttp", "flask", "werkzeug", "gunicorn", "ephem", "uvloop", "requests")
 
 
@@ -307,7 +309,39 @@ class InstructionRun:
                    units=tuple(data["units"]), seconds=tuple(data["seconds"]))
 
 
-KINDS = {"server": ServerRun, "client": ClientRun, "instructions": InstructionRun}
+@dataclass(frozen=True)
+class OpenLoopRun:
+    """One scenario under open-loop load at a share of its measured capacity (``openloop``): "ok", "failed" (an
+    answer was not a verified 2xx, or k6 measured nothing: a reason, no numbers), or "not measured" (k6 could not
+    keep the schedule: its numbers are kept, and are not the server's)."""
+
+    id: str  # the scenario
+    settings: dict  # rate, share of capacity, capacity req/s, duration, VUs, k6 version
+    status: str
+    reason: str | None = None
+    result: OpenLoopResult | None = None
+
+    kind = "openloop"
+    STATUSES = ("ok", "failed", "not measured")
+
+    def __post_init__(self) -> None:
+        if self.status not in self.STATUSES:
+            raise ValueError(f"status must be one of {', '.join(self.STATUSES)}, not {self.status!r}")
+        if (self.status == "failed") != (self.result is None) or (self.status != "ok") != bool(self.reason):
+            raise ValueError("a failed run has a reason and no result; a run not measured has both; an ok run a "
+                             "result only")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "settings": self.settings, "status": self.status,
+                "reason": self.reason, "result": self.result.to_dict() if self.result else None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OpenLoopRun:
+        result = OpenLoopResult.from_dict(data["result"]) if data["result"] else None
+        return cls(data["id"], data["settings"], data["status"], data["reason"], result)
+
+
+KINDS = {"server": ServerRun, "client": ClientRun, "instructions": InstructionRun, "openloop": OpenLoopRun}
 
 
 def _git_commit() -> str | None:

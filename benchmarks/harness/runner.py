@@ -200,7 +200,9 @@ def _run_once(server: Server, generator: LoadGenerator, settings: RunSettings, p
     problem = verify.check_load(result)
     if problem:
         raise LoadFailed(f"{generator.name} against {server.url(settings.path)}: {problem}")
-    verify.check_target(server.port, settings.path)  # still answering correctly after the load
+    # Still answering correctly after the load, within a request's own timeout: an overloaded server may first
+    # have to drain the connections the generator left queued.
+    verify.check_target(server.port, settings.path, timeout=settings.load.timeout_s)
 
     used = {pid: cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after}
     server_cpu = sum(used.values())

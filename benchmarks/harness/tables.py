@@ -14,7 +14,7 @@ from statistics import median
 from tabulate import tabulate
 
 from .client import ARTICLE_CLIENT
-from .results import ClientRun, InstructionRun, ServerRun
+from .results import ClientRun, InstructionRun, OpenLoopRun, ServerRun
 from .scenarios import ARTICLE_ROWS
 
 ARTICLE_FIGURES = Path(__file__).with_name("article_figures.json")
@@ -157,3 +157,34 @@ def headroom_table(rates: dict[str, float], server: str, fastest: float) -> str:
                      for name, rate in rates.items()],
                     ["generator", f"max req/s ({server})", "headroom over the fastest scenario"],
                     tablefmt="github", disable_numparse=True)
+
+
+def sweep_table(runs: Sequence[ServerRun]) -> str:
+    """Median req/s of every sweep scenario (columns) at every point (rows: handler wait, connections)."""
+    points: dict[tuple[int, int], dict[str, ServerRun]] = {}
+    for run in runs:
+        key = (run.settings["io_ms"], run.settings["load"]["concurrency"])
+        points.setdefault(key, {})[run.id] = run
+    ids = list(dict.fromkeys(run.id for run in runs))
+    rows = [[io_ms, concurrency, *(_rate_cell(found.get(i)) for i in ids)]
+            for (io_ms, concurrency), found in sorted(points.items())]
+    return tabulate(rows, headers=["io_ms", "connections", *ids], tablefmt="github")
+
+
+def openloop_table(runs: Sequence[OpenLoopRun]) -> str:
+    """Latency from the scheduled start at each share of capacity, and whether k6 kept the schedule."""
+    rows = []
+    for run in runs:
+        result, settings = run.result, run.settings
+        share = f"{settings['share']:.0%}"
+        rate = f"{settings['rate']:,.0f} ({share})" if "rate" in settings else share
+        if result is None:
+            rows.append([run.id, rate, "FAILED", "", "", "", run.reason])
+            continue
+        lat = result.latency_ms
+        cpu = result.generator_cpu_s / result.wall_s if result.wall_s else math.nan
+        rows.append([run.id, rate, f"{lat['50']:.2f}", f"{lat['99']:.2f}", f"{lat['99.9']:.2f}",
+                     f"{result.dropped:,} ({result.dropped_share:.2%})",
+                     f"k6 CPU {cpu:.0%}" + ("" if run.status == "ok" else f"; NOT MEASURED: {run.reason}")])
+    return tabulate(rows, headers=["scenario", "req/s (share of capacity)", "p50 ms", "p99 ms", "p99.9 ms",
+                                   "off schedule", "notes"], tablefmt="github")

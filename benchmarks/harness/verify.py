@@ -16,10 +16,10 @@ from .launcher import http_get
 from .loadgen.base import LoadResult
 
 
-def check_target(port: int, path: str) -> dict:
+def check_target(port: int, path: str, timeout: float = 5.0) -> dict:
     """One GET of the planet URL; return the decoded answer or raise VerificationFailed."""
     try:
-        status, content_type, body = http_get(port, path, timeout=5.0)
+        status, content_type, body = http_get(port, path, timeout=timeout)
     except (OSError, http.client.HTTPException) as error:
         raise VerificationFailed(f"GET {path} failed: {error}") from None
     return check_answer(path, status, content_type, body)

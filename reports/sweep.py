@@ -1,0 +1,220 @@
+"""When is async faster: the map of ``python -m benchmarks sweep``'s results, its latency curves and an answer.
+
+Reads the harness's results file as JSON (the reports never import the harness): the "server" records of the
+grid (one per scenario, concurrency and ``io_ms``), the "server" records of the open-loop capacity runs, and the
+"openloop" records. Writes ``sweep.md``, ``sweep_heatmap.png`` and ``latency.png`` into ``out``; the summary
+includes ``sweep.md`` when it is there, and the site shows it with the charts.
+
+In each cell the ratio is the best aiohttp scenario's median req/s over the best Flask scenario's, with a 95 %
+interval from a bootstrap that draws the same repeats for both (the harness interleaves the scenarios of a point
+repeat by repeat). "faster" and "slower" need the interval entirely above or below 1, and at least
+``MIN_REQUESTS`` answers per run on both sides: with a 100 ms wait and one connection a 1-second run holds ~10
+requests, and a ratio of such counts moves in steps of 10 % that a bootstrap of three runs cannot see.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import intervals
+from .errors import ReportError
+
+SCHEMA = "planet-tracker-bench"
+VERDICT_WORDS = {intervals.HOLDS: "faster", intervals.DOES_NOT_HOLD: "slower"}
+MIN_REQUESTS = 100  # per run, on each side, before a cell's ratio is resolved finely enough for a verdict
+
+
+@dataclass(frozen=True)
+class Cell:
+    io_ms: int
+    concurrency: int
+    aiohttp: str | None  # the best scenario of each framework at this point
+    flask: str | None
+    ratio: intervals.Estimate
+    failed: tuple[str, ...]  # scenarios that failed here
+    fewest: int = 0  # the fewest answers in one run, on either side
+
+    @property
+    def verdict(self) -> str:
+        if math.isnan(self.ratio.value):
+            return "not measured"
+        if self.fewest < MIN_REQUESTS:
+            return "cannot tell"
+        verdict = self.ratio.verdict(1.0)
+        return VERDICT_WORDS.get(verdict, "cannot tell")
+
+
+def load(path: Path) -> list[dict]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ReportError(f"cannot read sweep results {path}: {error}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ReportError(f"{path} is not a planet-tracker-bench results file")
+    return data["records"]
+
+
+def _rates(record: dict) -> tuple[float, ...]:
+    return tuple(sample["requests_per_s"] for sample in record["samples"])
+
+
+def cells(records: list[dict]) -> list[Cell]:
+    """The grid's cells, ordered by io_ms then concurrency (the server records whose role is "grid")."""
+    points: dict[tuple[int, int], list[dict]] = {}
+    for record in records:
+        if record["kind"] == "server" and record["settings"].get("role") == "grid":
+            key = (record["settings"]["io_ms"], record["settings"]["load"]["concurrency"])
+            points.setdefault(key, []).append(record)
+    found = []
+    for (io_ms, concurrency), group in sorted(points.items()):
+        ok = [r for r in group if r["status"] == "ok"]
+        best = {}
+        for framework in ("aiohttp", "flask"):
+            mine = [r for r in ok if r["scenario"]["framework"] == framework]
+            best[framework] = max(mine, key=lambda r: float(np.median(_rates(r))), default=None)
+        a, f = best["aiohttp"], best["flask"]
+        ratio = (intervals.ratio(intervals.Series(_rates(a), 1), intervals.Series(_rates(f), 1))
+                 if a and f else intervals.Estimate(math.nan))
+        fewest = min((s["load"]["completed"] for r in (a, f) if r for s in r["samples"]), default=0)
+        found.append(Cell(io_ms, concurrency, a and a["id"], f and f["id"], ratio,
+                          tuple(r["id"] for r in group if r["status"] != "ok"), fewest))
+    return found
+
+
+def heatmap(found: list[Cell], path: Path) -> None:
+    ios = sorted({c.io_ms for c in found})
+    conns = sorted({c.concurrency for c in found})
+    grid = np.full((len(ios), len(conns)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.6 * len(conns) + 2, 1.1 * len(ios) + 1.6))
+    for cell in found:
+        i, j = ios.index(cell.io_ms), conns.index(cell.concurrency)
+        grid[i, j] = math.log2(cell.ratio.value) if cell.ratio.value > 0 else np.nan
+        text = "n/a" if math.isnan(cell.ratio.value) else f"{cell.ratio.value:.2g}x\n{cell.verdict}"
+        ax.text(j, i, text, ha="center", va="center", fontsize=9)
+    limit = max(1.0, float(np.nanmax(np.abs(grid)))) if not np.all(np.isnan(grid)) else 1.0
+    image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(len(conns)), [str(c) for c in conns])
+    ax.set_yticks(range(len(ios)), [f"{ms} ms" for ms in ios])
+    ax.set_xlabel("concurrent connections")
+    ax.set_ylabel("handler waits")
+    ax.set_title("aiohttp / Flask throughput (best server of each); blue: async faster")
+    fig.colorbar(image, ax=ax, label="log2 of the ratio")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def latency_curves(records: list[dict], path: Path) -> None:
+    runs = [r for r in records if r["kind"] == "openloop" and r["result"]]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for scenario in dict.fromkeys(r["id"] for r in runs):
+        mine = sorted((r for r in runs if r["id"] == scenario), key=lambda r: r["settings"]["rate"])
+        rates = [r["settings"]["rate"] for r in mine]
+        p99 = [r["result"]["latency_ms"]["99"] for r in mine]
+        line, = ax.plot(rates, p99, marker="o", label=scenario)
+        for r, x, y in zip(mine, rates, p99, strict=True):
+            if r["status"] != "ok":  # k6 missed its schedule: not the server's number
+                ax.plot([x], [y], marker="o", markersize=11, fillstyle="none", color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("offered load, requests per second (open loop: 50 % and 80 % of capacity)")
+    ax.set_ylabel("p99 latency from the scheduled start, ms")
+    ax.set_title("Latency versus load (circled: generator off schedule, not measured)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def answer(found: list[Cell]) -> str:
+    """One paragraph, from the map: where async wins, where it does not, and what the map cannot tell."""
+    if not found:
+        return "The sweep measured no point."
+    by = {v: [c for c in found if c.verdict == v] for v in ("faster", "slower", "cannot tell", "not measured")}
+
+    def where(group: list[Cell]) -> str:
+        return ", ".join(f"{c.concurrency} connections / {c.io_ms} ms" for c in group)
+
+    parts = [f"Over {len(found)} points (concurrency x handler wait), aiohttp served more requests per second "
+             f"than Flask at {len(by['faster'])}, fewer at {len(by['slower'])}, and the interval could not tell at "
+             f"{len(by['cannot tell'])}."]
+    strongest = max((c for c in found if not math.isnan(c.ratio.value)), key=lambda c: c.ratio.value, default=None)
+    if strongest:
+        parts.append(f"Its largest lead, {strongest.ratio.value:.2g}x, is at {strongest.concurrency} connections "
+                     f"with a {strongest.io_ms} ms wait ({strongest.aiohttp} against {strongest.flask}).")
+    if by["slower"]:
+        parts.append(f"Flask was faster at {where(by['slower'])}.")
+    if by["cannot tell"]:
+        parts.append(f"Within noise: {where(by['cannot tell'])}.")
+    if by["not measured"]:
+        parts.append(f"Not measured (a side failed): {where(by['not measured'])}.")
+    parts.append("So the article's answer depends on where you stand on this map: the ratio is read here, on one "
+                 "shared 2-core machine, and the map's shape, not its numbers, is what carries over.")
+    return " ".join(parts)
+
+
+def _cells_table(found: list[Cell]) -> str:
+    lines = ["| handler waits | connections | best aiohttp | best Flask | aiohttp / Flask (95 % interval) | async |",
+             "|---|---|---|---|---|---|"]
+    for c in found:
+        ratio = "n/a" if math.isnan(c.ratio.value) else f"{c.ratio.value:.2f} ({c.ratio.low:.2f}-{c.ratio.high:.2f})"
+        failed = f" (failed: {', '.join(c.failed)})" if c.failed else ""
+        lines.append(f"| {c.io_ms} ms | {c.concurrency} | {c.aiohttp or '-'} | {c.flask or '-'} | {ratio} | "
+                     f"{c.verdict}{failed} |")
+    return "\n".join(lines)
+
+
+def _latency_table(records: list[dict]) -> str:
+    lines = ["| scenario | offered req/s (share of capacity) | p50 ms | p99 ms | p99.9 ms | off schedule | status |",
+             "|---|---|---|---|---|---|---|"]
+    for r in (r for r in records if r["kind"] == "openloop"):
+        s, res = r["settings"], r["result"]
+        offered = f"{s['rate']:,.0f} ({s['share']:.0%})" if "rate" in s else f"({s['share']:.0%})"
+        if res is None:
+            lines.append(f"| {r['id']} | {offered} | | | | | failed: {r['reason']} |")
+            continue
+        lat = res["latency_ms"]
+        lines.append(f"| {r['id']} | {offered} | {lat['50']:.2f} | {lat['99']:.2f} | {lat['99.9']:.2f} | "
+                     f"{res['dropped']:,} ({res['dropped_share']:.2%}) | "
+                     f"{'ok' if r['status'] == 'ok' else 'not measured: ' + r['reason']} |")
+    return "\n".join(lines)
+
+
+def build(results: Path, out: Path) -> str:
+    """Write sweep.md and the two charts into ``out``; return the markdown."""
+    records = load(results)
+    out.mkdir(parents=True, exist_ok=True)
+    found = cells(records)
+    heatmap(found, out / "sweep_heatmap.png")
+    latency_curves(records, out / "latency.png")
+    text = "\n\n".join([
+        "## When is async faster",
+        "`make sweep` (`python -m benchmarks sweep`): throughput of aiohttp (gunicorn worker, development server) "
+        "and Flask (gunicorn sync with 2 x cores + 1 workers, gthread) at every concurrency and handler wait, "
+        "each point verified and its four servers' runs interleaved; each cell divides the best aiohttp by the "
+        "best Flask, and reads \"faster\" or \"slower\" only when its 95 % interval lies entirely on that side "
+        f"of 1 and each run held {MIN_REQUESTS} answers or more. Wall-clock, on a shared machine: advisory, never "
+        "a gate.",
+        answer(found),
+        "![aiohttp / Flask throughput over concurrency and handler wait](sweep_heatmap.png)",
+        _cells_table(found),
+        "### Latency at a fixed arrival rate",
+        "k6 sends requests on a fixed schedule (open loop) at 50 % and 80 % of each scenario's measured capacity; "
+        "latency runs from each request's scheduled start, so queueing shows. A point where k6 missed the "
+        "schedule for 0.1 % of requests or more is not measured: the generator, not the server, set its pace.",
+        "![p99 latency versus offered load](latency.png)",
+        _latency_table(records),
+    ]) + "\n"
+    (out / "sweep.md").write_text(text)
+    return text

@@ -13,6 +13,7 @@ import pytest
 from asv import config as asv_config
 
 from benchmarks import clients, common, core, instructions, methodology, servers
+from benchmarks import sweep as sweep_suite
 from benchmarks.harness import client, procstat
 from benchmarks.harness.errors import VerificationFailed
 from benchmarks.harness.scenarios import SCENARIOS, Scenario
@@ -92,7 +93,7 @@ def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_u
     for method in counted.values():
         assert method.__name__.startswith("track_")
         assert method.unit == "instructions" and method.version == instructions.VERSION
-    others = {name for module in (clients, core, methodology, servers) for name in _benchmarks(module)}
+    others = {name for module in (clients, core, methodology, servers, sweep_suite) for name in _benchmarks(module)}
     assert others and not [name for name in others if "instructions" in name]  # BENCH=instructions: exactly these
     # Every server scenario and client strategy, and the core functions, as the harness counts them.
     assert instructions.ServerInstructions.params == [list(SCENARIOS)]
@@ -138,3 +139,24 @@ def _cmdline(pid: str) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_the_sweep_benchmarks_are_skipped_unless_make_sweep_asks(monkeypatch):
+    monkeypatch.setattr(sweep_suite, "ENABLED", False)
+    for cls in (sweep_suite.OpenLoopLatency, sweep_suite.CornerRatio):
+        assert cls().setup_cache() == {}  # nothing measured
+        with pytest.raises(NotImplementedError):  # asv records a skip
+            cls().setup({}, cls.params[0][0])
+    assert sweep_suite.OpenLoopLatency.params == [common.ARTICLE_IDS]
+    assert set(sweep_suite.CORNERS.values()) == {(1, 0), (512, 0), (1, 100), (512, 100)}
+    with pytest.raises(RuntimeError, match="flask-dev: failed: no capacity"):
+        sweep_suite.OpenLoopLatency().track_p99_at_half_capacity({"flask-dev": "failed: no capacity"}, "flask-dev")
+
+
+def test_a_corner_ratio_is_measured_on_real_servers(monkeypatch):
+    monkeypatch.setattr(sweep_suite, "ENABLED", True)
+    monkeypatch.setattr(sweep_suite, "CORNERS", {"2 x 0 ms": (2, 0)})
+    cache = sweep_suite.CornerRatio().setup_cache()
+    sweep_suite.CornerRatio().setup(cache, "2 x 0 ms")
+    ratio = sweep_suite.CornerRatio().track_aiohttp_over_flask(cache, "2 x 0 ms")
+    assert 1 < ratio < 20  # aiohttp's best over Flask's best, with no wait: async ahead, by a sane factor

@@ -10,6 +10,7 @@ fixed shares of it and records the latency from each request's scheduled start (
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -134,6 +135,15 @@ def _line(run: OpenLoopRun) -> str:
     lat = run.result.latency_ms
     text = f"p50 {lat['50']:.2f} ms, p99 {lat['99']:.2f} ms, p99.9 {lat['99.9']:.2f} ms"
     return text if run.status == "ok" else f"{text}; NOT MEASURED: {run.reason}"
+
+
+def best_ratio(runs: Sequence[ServerRun]) -> float:
+    """Among one point's runs, the best aiohttp scenario's median req/s over the best Flask one's (NaN when a
+    side has no run that measured cleanly)."""
+    best = {framework: max((r.summary.requests_per_s.median for r in runs
+                            if r.status == "ok" and r.scenario["framework"] == framework), default=math.nan)
+            for framework in ("aiohttp", "flask")}
+    return best["aiohttp"] / best["flask"]
 
 
 def failed(records: Sequence[ServerRun | OpenLoopRun]) -> list[str]:

@@ -2,9 +2,9 @@
 ratio at the corners of the sweep's map, so that the history shows whether a change moves the crossover.
 
 Wall-clock measures on a shared machine: advisory. They are ``track_*`` values, which ``make compare`` marks ``~``
-at most and never counts as a regression. They take minutes, so they run only when ``PLANET_TRACKER_SWEEP=1`` is
-set (``make sweep`` sets it); otherwise ``setup`` raises NotImplementedError and asv records them as skipped,
-which keeps ``make bench`` and every CI leg as fast as before.
+at most and never counts as a regression. They take minutes, so they run only when ``PLANET_TRACKER_SWEEP=1``
+is set (``PLANET_TRACKER_SWEEP=1 make bench BENCH=sweep`` records them for HEAD); otherwise ``setup`` raises
+NotImplementedError and asv records them as skipped, which keeps ``make bench`` and every CI leg as fast as before.
 """
 
 import math
@@ -24,7 +24,7 @@ class SweepBenchmark:
 
     def setup(self, cache, *params):
         if not ENABLED:
-            raise NotImplementedError("run by make sweep (PLANET_TRACKER_SWEEP=1)")
+            raise NotImplementedError("set PLANET_TRACKER_SWEEP=1 to run the sweep benchmarks")
 
     @staticmethod
     def _value(cache, key):

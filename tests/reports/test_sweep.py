@@ -47,7 +47,7 @@ RECORDS = [
     # Overlapping, 1.04x at the median.
     grid_record("aiohttp-gunicorn", "aiohttp", 10, 32, [1040, 900, 1200]),
     grid_record("flask-gunicorn-wauto", "flask", 10, 32, [1000, 1150, 880]),
-    # Separated, but ten answers a run: too coarse to tell.
+    # Separated by 11 %, but with nine answers a run one answer is 11 %: too coarse to tell.
     grid_record("aiohttp-gunicorn", "aiohttp", 100, 1, [10, 10, 10], completed=10),
     grid_record("flask-gunicorn-wauto", "flask", 100, 1, [9, 9, 9], completed=9),
     # Flask failed here.

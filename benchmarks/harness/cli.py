@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import calibrate, client, instructions, results, runner, scenarios, sweep, tables
+from . import calibrate, client, instructions, openloop, results, runner, scenarios, sweep, tables
 from .errors import HarnessError
 from .launcher import check_port_free
 from .loadgen import GENERATORS
@@ -169,6 +169,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             open_loop_ids=tuple(args.open_loop_scenario or sweep.SweepSettings.open_loop_ids))
     except ValueError as error:
         raise HarnessError(str(error)) from None
+    if not args.no_open_loop:
+        openloop.executable()  # a missing k6 is one error line now, not after the grid's minutes of measuring
     say = Progress(args.quiet)
     records: list = []
     if not args.no_grid:

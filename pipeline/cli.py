@@ -7,6 +7,8 @@
     merge        add the artifact folders that arrived to the history branch (asv-results) and push it, without
                  force; say in the job summary which legs measured, failed or are missing, and why
     publish      asv publish from the history branch, then the report and the site (landing page + asv)
+    newest       whether the history a site was built from is still the branch's tip (else a newer publish
+                 deploys: publishes that race deploy in any order)
     pr-artifact  package make compare's table for the comment workflow (and show it in the job summary)
     pr-comment   post or update the pull request's single comment from that package
 
@@ -27,79 +29,34 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from asv import config as asv_config
-from asv import machine as asv_machine
-
+# Only the standard library and the stdlib-only modules here: pr-artifact and pr-comment run under the runner's
+# bare python3, with nothing installed. The commands that need asv import pipeline.measure when they run.
 from . import github, history, legs
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
-ZERO = "0" * 40  # GitHub's "before" for a branch's first push
-MAX_LAST = 100  # commits a manual run may ask for (a longer backfill: run it in parts)
-# Quick mode (rehearsals): one round of one sample per benchmark, recorded (asv run --quick records nothing).
-QUICK = ("-a", "rounds=1", "-a", "repeat=1", "-a", "warmup_time=0")
-
-
-def _asv(*args: str) -> subprocess.CompletedProcess:
-    """asv from this interpreter's environment, with every installed Python's real folder first on PATH."""
-    dirs = subprocess.run([str(ROOT / "scripts" / "python-dirs")], capture_output=True, text=True).stdout.strip()
-    env = {**os.environ, "PATH": f"{dirs}:{os.environ['PATH']}" if dirs else os.environ["PATH"]}
-    print("+ asv " + " ".join(args), file=sys.stderr, flush=True)
-    return subprocess.run([sys.executable, "-m", "asv", *args], cwd=ROOT, env=env)
-
-
-def machine_name() -> str:
-    return subprocess.run([str(ROOT / "scripts" / "machine-name")], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def record_machine(name: str) -> dict:
-    """Record this machine under ``name`` in asv's machine file, with everything asv detects about it (CPU model,
-    number of CPUs, memory, OS): ``asv machine --yes --machine NAME`` would record only the name, as it keeps
-    only the answers that differ from what it detects. asv copies the record into each results folder."""
-    info = {**asv_machine.Machine.get_defaults(), "machine": name}
-    asv_machine.MachineCollection.save(name, info)
-    return info
+MAX_LAST = 100  # commits a manual run may ask for (pipeline.measure checks it; said here for --help)
 
 
 def cmd_machine(args: argparse.Namespace) -> int:
-    info = record_machine(args.name or machine_name())
+    from . import measure
+
+    info = measure.record_machine(args.name or measure.machine_name())
     print(f"{info['machine']}: {info['cpu']}, {info['num_cpu']} CPUs, {int(info['ram']) / 2**30:.0f} GB, {info['os']}",
           file=sys.stderr)
     return 0
 
 
-def expected_pythons() -> list[str]:
-    """The Pythons asv.conf.json lists: one measuring leg each."""
-    return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).pythons)
-
-
-def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
-    """The commits a push brought (first parents, newest first, at most ``limit``), the ``last`` N commits up to
-    ``after`` when asked (a manual run, at most MAX_LAST), or just ``after`` when ``before`` is unknown (a new
-    branch, a forced push); and a note saying what a cap left out, if one did."""
-    after = history.git(ROOT, "rev-parse", "--verify", f"{after}^{{commit}}")
-    if last:
-        found = history.git(ROOT, "rev-list", "--first-parent", f"--max-count={min(last, MAX_LAST)}",
-                            after).splitlines()
-        note = (f"asked for the last {last} commits; measuring {len(found)} (at most {MAX_LAST} per run)"
-                if last > len(found) else "")
-        return found, note
-    known = subprocess.run(["git", "cat-file", "-e", f"{before}^{{commit}}"], cwd=ROOT, capture_output=True)
-    if before and before != ZERO and known.returncode == 0:
-        brought = history.git(ROOT, "rev-list", "--first-parent", f"{before}..{after}").splitlines()
-        note = (f"the push brought {len(brought)} commits; measuring the newest {limit} (run Benchmarks by hand "
-                "for the others)" if len(brought) > limit else "")
-        return brought[:limit] or [after], note
-    return [after], ""
-
-
 def cmd_measure(args: argparse.Namespace) -> int:
+    from . import measure
+
     out = Path(args.out)
     leg = legs.Leg(args.python)
     leg.write(out)  # "did not finish", until this leg says otherwise
     try:
-        leg.commits, leg.note, leg.new_results = _measure(args, out)
+        measure.measure(leg, out, before=args.before, after=args.after, limit=args.max_commits, last=args.last,
+                        machine=args.machine or measure.machine_name(), remote=args.remote, token=args.token,
+                        quick=args.quick, bench=args.bench)
         leg.status, leg.reason = "measured", ""
     except PipelineError as error:
         leg.status, leg.reason = "failed", str(error)
@@ -111,43 +68,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure(args: argparse.Namespace, out: Path) -> tuple[list[str], str, int]:
-    results, provenance = ROOT / ".asv" / "results", ROOT / ".asv" / "provenance"
-    tip = history.fetch(ROOT, args.remote, token=args.token)
-    history.export(ROOT, tip, ROOT / ".asv")  # so that asv --skip-existing knows what this Python has already
-    commits, note = commits_to_measure(args.before, args.after, args.max_commits, args.last)
-    machine = args.machine or machine_name()
-    hashes = ROOT / ".asv" / "measure.hashes"
-    hashes.parent.mkdir(parents=True, exist_ok=True)
-    hashes.write_text("\n".join(commits) + "\n")
-    record_machine(machine)
-    subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
-                   cwd=ROOT, check=True)
-    before = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
-    # --skip-existing, per environment: a commit another Python has measured is still measured on this one (and a
-    # benchmark added since is measured on old commits); --skip-existing-commits would skip the whole commit.
-    run = _asv("run", f"HASHFILE:{hashes}", "--skip-existing", "--record-samples", "--machine", machine,
-               "-E", f"virtualenv:{args.python}", *(QUICK if args.quick else ()),
-               *(("--bench", args.bench) if args.bench else ()))
-    # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
-    if run.returncode not in (0, 2):
-        raise PipelineError(f"asv run failed with status {run.returncode}")
-    new = [p for p in results.rglob("*.json") if before.get(p) != p.stat().st_mtime_ns]
-    for path in [*new, results / "benchmarks.json", results / machine / "machine.json",
-                 provenance / f"{machine}.json"]:
-        if path.exists():
-            target = out / path.relative_to(ROOT / ".asv")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-    measured = len([p for p in new if p.parent.name == machine and p.name != "machine.json"])
-    print(f"{measured} new result file(s) for {len(commits)} commit(s) on {machine}, Python {args.python}, "
-          f"in {out}", file=sys.stderr)
-    return commits, note, measured
-
-
 def cmd_merge(args: argparse.Namespace) -> int:
+    from . import measure
+
     sources = [Path(folder) for folder in args.artifacts if Path(folder).is_dir()]
-    text, _ = legs.summary(sources, expected_pythons())
+    text, _ = legs.summary(sources, measure.expected_pythons())
     legs.step_summary(text)
     print(text, file=sys.stderr)
     tip = history.merge_and_push(ROOT, args.remote, sources, args.message, token=args.token)
@@ -156,6 +81,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from . import measure
+
     # In the workflow the merge step of the same job has just fetched (and pushed) the branch: no need to fetch
     # again, and so no token here.
     tip = history.local_tip(ROOT) if args.no_fetch else history.fetch(ROOT, args.remote, token=args.token)
@@ -166,29 +93,44 @@ def cmd_publish(args: argparse.Namespace) -> int:
     history.export(ROOT, tip, with_history)
     history.replace_folder(with_history / "results", ROOT / ".asv" / "results")
     history.replace_folder(with_history / "provenance", ROOT / ".asv" / "provenance")
-    if _asv("publish").returncode != 0:
+    if measure.asv("publish").returncode != 0:
         raise PipelineError("asv publish failed")
     report = subprocess.run([sys.executable, "-m", "reports", "summary", "--out", "reports", "--site", args.site,
                              *(("--machine", args.machine) if args.machine else ())], cwd=ROOT)
     if report.returncode != 0:
         raise PipelineError("the report failed")
     legs.step_summary((ROOT / "reports" / "summary.md").read_text())
+    legs.step_output("history-tip", tip)  # the deploy job deploys this site only if no newer history landed since
+    return 0
+
+
+def cmd_newest(args: argparse.Namespace) -> int:
+    """Whether the site built from history ``--tip`` is still the newest: the remote's branch has not moved on."""
+    if not re.fullmatch(r"[0-9a-f]{40}", args.tip):
+        raise PipelineError(f"--tip must be a full commit hash, not {args.tip!r}")
+    current = history.remote_tip(ROOT, args.remote, token=args.token)
+    newest = current == args.tip
+    legs.step_output("newest", "true" if newest else "false")
+    print(f"{history.BRANCH} is at {(current or 'nothing')[:12]}; this site was built from {args.tip[:12]}: "
+          + ("deploying it" if newest else "a newer publish deploys a site that holds this one's results"),
+          file=sys.stderr)
     return 0
 
 
 def cmd_pr_artifact(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"\d+", args.pr) or not re.fullmatch(r"[0-9a-f]{40}", args.head):
         raise PipelineError("--pr must be a number and --head a full commit hash")
+    # The comparison as data: the comment workflow validates it and renders the comment itself.
+    github.artifact(Path(args.out), args.pr, args.head, ROOT / "reports" / "compare.json")
     table = ROOT / "reports" / "compare.md"
-    github.artifact(Path(args.out), args.pr, args.head, table)
-    legs.step_summary((Path(args.out) / "compare.md").read_text())
+    legs.step_summary(table.read_text() if table.exists() else "The comparison produced no table: see the log.")
     return 0
 
 
 def cmd_pr_comment(args: argparse.Namespace) -> int:
     folder = Path(args.artifact)
     number = github.read_pr(folder, args.head_sha)
-    text = github.body(folder, args.run_url)
+    text = github.body(folder, number, args.head_sha, args.conclusion, args.run_url)
     if args.dry_run:
         print(text)
         return 0
@@ -242,6 +184,11 @@ def make_parser() -> argparse.ArgumentParser:
     publish.add_argument("--no-fetch", action="store_true", help="use the branch as the merge step left it")
     publish.set_defaults(func=cmd_publish)
 
+    newest = commands.add_parser("newest", help="is a site built from this history tip still the newest?")
+    newest.add_argument("--tip", required=True, help="the asv-results commit the site was built from")
+    newest.add_argument("--remote", default="origin")
+    newest.set_defaults(func=cmd_newest)
+
     artifact = commands.add_parser("pr-artifact", help="package the comparison for the comment workflow")
     artifact.add_argument("--pr", required=True)
     artifact.add_argument("--head", required=True, help="the PR's head commit")
@@ -253,6 +200,8 @@ def make_parser() -> argparse.ArgumentParser:
     comment.add_argument("--repo", required=True, help="owner/name")
     comment.add_argument("--head-sha", required=True, help="the commit the comparison run measured")
     comment.add_argument("--run-url", default="")
+    comment.add_argument("--conclusion", default="", help="the comparison run's conclusion (GitHub's "
+                         "workflow_run.conclusion), stated in the comment's header")
     comment.add_argument("--dry-run", action="store_true", help="print the comment instead of posting it")
     comment.set_defaults(func=cmd_pr_comment)
     return parser

@@ -1,53 +1,391 @@
-"""The pull-request comment: built from the comparison artifact, posted (or updated) through GitHub's REST API.
+"""The pull-request comment: rendered here from the comparison's data, posted (or updated) through GitHub's API.
 
-The artifact comes from a run on the pull request's code, which may be a fork's: it is data, never code. Its
-PR number is checked to be a number, and the pull request's current head to be the commit that run measured,
-before anything is posted; the table is posted as text.
+The artifact comes from a run on the pull request's code, which may be a fork's: it is data, never code, and
+never text to post. Its files are size-capped before they are read; its PR number is checked to be a number and
+its commit to be the one the run measured; the comparison (``python -m reports compare --json``) is validated
+field by field (schema and version, marks, benchmark labels, units, finite numbers, row count) and every string
+from it is escaped before it goes into the comment. The comment's first lines are this code's own: the run's
+conclusion as GitHub gave it to the comment workflow, then the verdict counted from the validated rows.
+
+Standard library only: the comment workflow runs this under a bare ``python3`` (nothing installed).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import stat
+import string
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 from .errors import PipelineError
 
 MARKER = "<!-- planet-tracker-benchmarks -->"
 MAX_BODY = 60000  # GitHub refuses comments over 65,536 characters
+BOT = "github-actions[bot]"  # who posts with the workflow's token: whose comment is "ours"
+
+# What the artifact may hold, and how much of it.
+PR_FILE, COMPARISON_FILE = "pr.json", "compare.json"
+MAX_PR_BYTES = 4096
+MAX_COMPARISON_BYTES = 1_000_000
+MAX_ROWS = 1000
+MAX_PAGES = 100  # of 100 comments each
+
+# The comparison's format: reports.compare's SCHEMA, SCHEMA_VERSION and marks (this module may not import it: it
+# needs asv). tests/test_github.py checks that the two agree.
+SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 1
+MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" (or " "): no change
+REGRESSION_MARKS = ("+", "!")
+COUNTED_UNITS = ("instructions",)
+UNITS = ("seconds", "instructions", "ms", "ratio", "bytes", "unit")
+STATUSES = ("ok", "failed", "skipped")
+LEGEND = ("+ slower, - faster, ~ not significant, ? not confirmed, ! failed on the new commit, x failed on the old "
+          "one; lower is better for every benchmark")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/~^-]{0,99}")  # a commit as given to the comparison: main, HEAD, a hash
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
+# asv's benchmark name (module.Class.method), then its parameters: servers.ServerThroughput.time_batch(flask-dev)
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\([A-Za-z0-9_.,() -]*\))?")
+MAX_LABEL = 200
+_PYTHON = re.compile(r"(\d{1,2}\.\d{1,3})?")
+_ROW_KEYS = {"mark", "benchmark", "python", "unit", "counted", "base", "head", "base_status", "head_status"}
+_TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes"}
+
+# GitHub's workflow_run.conclusion, as the comment workflow passes it: what the header says of each.
+CONCLUSIONS = {
+    "success": "**succeeded**",
+    "failure": "**failed** (a regression, or an error)",
+    "cancelled": "was **cancelled**",
+    "timed_out": "**timed out**",
+    "startup_failure": "**failed to start**",
+    "action_required": "is **waiting for approval**",
+    "neutral": "ended **neutral**",
+    "skipped": "was **skipped**",
+    "stale": "is **stale**",
+}
+_RUN_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/[\w.-]+/[\w.-]+/actions/runs/\d+(/attempts/\d+)?")
 
 
-def artifact(out: Path, pr: str, head_sha: str, table: Path) -> None:
-    """What the comparison run hands to the comment workflow: the table and whose it is."""
+def artifact(out: Path, pr: str, head_sha: str, compare_json: Path) -> None:
+    """What the comparison run hands to the comment workflow: whose it is (pr.json) and the comparison's data as
+    ``reports compare --json`` wrote it (copied as is; none when the comparison wrote none)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pr.json").write_text(json.dumps({"number": int(pr), "head_sha": head_sha}) + "\n")
-    (out / "compare.md").write_text(table.read_text() if table.exists() else
-                                    "The comparison produced no table: see the run's log.\n")
+    (out / PR_FILE).write_text(json.dumps({"number": int(pr), "head_sha": head_sha}) + "\n")
+    target = out / COMPARISON_FILE
+    if compare_json.is_file():
+        target.write_bytes(compare_json.read_bytes())
+    else:
+        target.unlink(missing_ok=True)
 
 
-def body(folder: Path, run_url: str = "") -> str:
-    table = (folder / "compare.md").read_text()
-    if len(table) > MAX_BODY:
-        table = table[:MAX_BODY] + "\n\n(cut: the full table is in the run's artifact)\n"
-    link = f" ([run]({run_url}))" if run_url else ""
-    return f"{MARKER}\n### Benchmarks: this pull request against its base{link}\n\n{table}"
+# -- reading the artifact ----------------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _no_duplicates(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key in {sorted(keys)[:5]}")
+    return dict(pairs)
+
+
+def read_json(path: Path, limit: int):
+    """A JSON file from the artifact: a regular file of at most ``limit`` bytes (checked before reading), strict
+    JSON (no NaN or Infinity, no duplicate keys)."""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        raise PipelineError(f"artifact has no readable {path.name}: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise PipelineError(f"artifact's {path.name} is not a regular file")
+    if info.st_size > limit:
+        raise PipelineError(f"artifact's {path.name} is {info.st_size} bytes, over the limit of {limit}: not read")
+    try:
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)
+    except OSError as error:
+        raise PipelineError(f"artifact has no readable {path.name}: {error.strerror}") from None
+    if len(raw) > limit:
+        raise PipelineError(f"artifact's {path.name} is over the limit of {limit} bytes: not read")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise PipelineError(f"artifact's {path.name} is not valid JSON: {_oneline(error)}") from None
 
 
 def read_pr(folder: Path, expected_head: str) -> int:
     """The PR number from the artifact, after checking that it is one and that the artifact is for this run."""
     try:
-        data = json.loads((folder / "pr.json").read_text())
+        data = read_json(folder / PR_FILE, MAX_PR_BYTES)
         number, head = data["number"], data["head_sha"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise PipelineError(f"artifact has no readable pr.json: {error}") from None
-    if not isinstance(number, int) or number < 1:
-        raise PipelineError(f"artifact's PR number is not a number: {number!r}")
-    if not re.fullmatch(r"[0-9a-f]{40}", str(head)) or head != expected_head:
-        raise PipelineError(f"artifact is for commit {head!r}, not the run's {expected_head!r}")
+    except (KeyError, TypeError) as error:
+        raise PipelineError(f"artifact has no readable pr.json: {_oneline(error)}") from None
+    if type(number) is not int or not 1 <= number < 10**9:
+        raise PipelineError(f"artifact's PR number is not a number: {_show(number)}")
+    if not isinstance(head, str) or not _FULL_COMMIT.fullmatch(head) or head != expected_head:
+        raise PipelineError(f"artifact is for commit {_show(head)}, not the run's {_show(expected_head)}")
     return number
+
+
+def read_comparison(folder: Path, head_sha: str | None = None) -> dict | None:
+    """The artifact's comparison, validated (see ``validate_comparison``); None when the run wrote none."""
+    path = folder / COMPARISON_FILE
+    if not path.exists() and not path.is_symlink():
+        return None
+    return validate_comparison(read_json(path, MAX_COMPARISON_BYTES), head_sha)
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _oneline(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200]
+
+
+def _fail(what: str):
+    raise PipelineError(f"artifact's comparison refused: {what}")
+
+
+def _number(value) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _keys(value, expected: set, where: str) -> None:
+    if not isinstance(value, dict):
+        _fail(f"{where} is not an object")
+    if value.keys() != expected:
+        missing, extra = sorted(expected - value.keys()), sorted(value.keys() - expected)
+        _fail(f"{where}: " + "; ".join(part for part in (missing and f"missing {', '.join(missing)}",
+                                                         extra and f"unexpected {_show(extra)}") if part))
+
+
+def _commit(value, where: str) -> dict:
+    _keys(value, {"name", "commit"}, where)
+    name, commit = value["name"], value["commit"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        _fail(f"{where}.name is not a commit's name: {_show(name)}")
+    if not isinstance(commit, str) or not _COMMIT.fullmatch(commit):
+        _fail(f"{where}.commit is not a commit hash: {_show(commit)}")
+    return {"name": name, "commit": commit}
+
+
+def _row(row, i: int) -> dict:
+    where = f"changes[{i}]"
+    _keys(row, _ROW_KEYS, where)
+    mark, label, python, unit = row["mark"], row["benchmark"], row["python"], row["unit"]
+    if mark == " ":
+        mark = ""
+    if not isinstance(mark, str) or mark not in MARKS:
+        _fail(f"{where}.mark is not one of {' '.join(MARKS)}: {_show(mark)}")
+    if not isinstance(label, str) or len(label) > MAX_LABEL or not _LABEL.fullmatch(label):
+        _fail(f"{where}.benchmark is not a benchmark's name (module.Class.method(parameters)): {_show(label)}")
+    if not isinstance(python, str) or not _PYTHON.fullmatch(python):
+        _fail(f"{where}.python is not a Python version: {_show(python)}")
+    if not isinstance(unit, str) or unit not in UNITS:
+        _fail(f"{where}.unit is not one of {', '.join(UNITS)}: {_show(unit)}")
+    if row["counted"] is not (unit in COUNTED_UNITS):
+        _fail(f"{where}.counted is not {unit in COUNTED_UNITS} for unit {unit}: {_show(row['counted'])}")
+    clean = {"mark": mark, "benchmark": label, "python": python, "unit": unit, "counted": row["counted"]}
+    for side in ("base", "head"):
+        value, status = row[side], row[f"{side}_status"]
+        if status not in STATUSES:
+            _fail(f"{where}.{side}_status is not one of {', '.join(STATUSES)}: {_show(status)}")
+        if status == "ok" and not _number(value):
+            _fail(f"{where}.{side} is not a finite number: {_show(value)}")
+        if status != "ok" and value is not None:
+            _fail(f"{where}.{side} is {_show(value)} for status {status} (null expected)")
+        clean[side], clean[f"{side}_status"] = value, status
+    return clean
+
+
+def validate_comparison(data, head_sha: str | None = None) -> dict:
+    """The comparison's data checked field by field, or a PipelineError with one line saying what is wrong;
+    ``head_sha``, when given, must be the comparison's head commit. Returns a clean copy (" " marks as "")."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        _fail(f"not a {SCHEMA} document")
+    version = data.get("version")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        _fail(f"schema version {_show(version)}; this code reads version {SCHEMA_VERSION}")
+    _keys(data, _TOP_KEYS, "the document")
+    base, head = _commit(data["base"], "base"), _commit(data["head"], "head")
+    if head_sha is not None and not head_sha.startswith(head["commit"]):
+        _fail(f"its head {head['commit']} is not the run's {_show(head_sha)}")
+    factor, threshold, confirmed = data["factor"], data["threshold"], data["confirmed"]
+    if not _number(factor) or not 1 <= factor <= 10:
+        _fail(f"factor is not a number from 1 to 10: {_show(factor)}")
+    if not _number(threshold) or not 0 < threshold < 1:
+        _fail(f"threshold is not a fraction: {_show(threshold)}")
+    if not isinstance(confirmed, bool):
+        _fail(f"confirmed is not true or false: {_show(confirmed)}")
+    changes = data["changes"]
+    if not isinstance(changes, list):
+        _fail("changes is not a list")
+    if len(changes) > MAX_ROWS:
+        _fail(f"{len(changes)} rows, over the limit of {MAX_ROWS}")
+    return {"schema": SCHEMA, "version": SCHEMA_VERSION, "base": base, "head": head, "factor": factor,
+            "threshold": threshold, "confirmed": confirmed,
+            "changes": [_row(row, i) for i, row in enumerate(changes)]}
+
+
+# -- rendering ---------------------------------------------------------------------------------------------------
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;",
+             # GitHub links @names and #numbers in the rendered text, whatever the markdown escapes: a zero-width
+             # space after the sign breaks the link (and so the notification), and shows nothing.
+             "@": "@&#8203;", "#": "#&#8203;"}
+
+
+def escape(text: str) -> str:
+    """Text from the artifact as literal text in a markdown table cell: no markup, HTML, link, image, mention
+    or issue reference survives (every ASCII punctuation character escaped, ``|`` included; ``&``, ``<`` and
+    ``>`` as entities; ``@`` and ``#`` followed by a zero-width space); line breaks and other control or
+    invisible formatting characters become U+FFFD."""
+    out = []
+    for char in text:
+        if char in _ENTITIES:
+            out.append(_ENTITIES[char])
+        elif char in string.punctuation:
+            out.append("\\" + char)
+        elif not char.isprintable():
+            out.append("\ufffd")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def format_value(value: float | None, status: str, unit: str) -> str:
+    """reports.compare.format_value, for a validated side: "failed", "n/a" (skipped) or the value with its unit."""
+    if status == "failed":
+        return "failed"
+    if status != "ok" or value is None:
+        return "n/a"
+    if unit in COUNTED_UNITS:
+        return f"{value:,.0f}"
+    if unit == "seconds":
+        for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+            if abs(value) >= scale:
+                return f"{value / scale:.3g} {suffix}"
+        return f"{value:.3g} s"
+    return f"{value:.3g} {unit}"
+
+
+def _ratio(row: dict, digits: int) -> str:
+    if row["base_status"] != "ok" or row["head_status"] != "ok" or not row["base"]:
+        return ""
+    return f"{row['head'] / row['base']:.{digits}f}"
+
+
+def _line(row: dict) -> str:
+    digits = 4 if row["counted"] else 2
+    # The values are this code's formatting of validated numbers with a unit from UNITS: nothing to escape.
+    cells = [escape(row["mark"]), escape(row["benchmark"]), escape(row["python"]),
+             format_value(row["base"], row["base_status"], row["unit"]),
+             format_value(row["head"], row["head_status"], row["unit"]), _ratio(row, digits)]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _side_name(side: dict) -> str:
+    name, commit = side["name"], side["commit"]
+    if commit.startswith(name) or name.startswith(commit):  # given as its hash: once is enough
+        return escape(commit[:8])
+    return escape(f"{name} ({commit[:8]})")
+
+
+def header(number: int, head_sha: str, conclusion: str | None, run_url: str = "") -> str:
+    """The comment's first lines, from the comment workflow's own inputs only (never from the artifact)."""
+    if type(number) is not int or number < 1:
+        raise PipelineError(f"not a pull request number: {_show(number)}")
+    if not _FULL_COMMIT.fullmatch(head_sha):
+        raise PipelineError(f"not a full commit hash: {_show(head_sha)}")
+    if conclusion and conclusion not in CONCLUSIONS:
+        raise PipelineError(f"not a workflow run's conclusion: {_show(conclusion)} (one of {', '.join(CONCLUSIONS)})")
+    if run_url and not _RUN_URL.fullmatch(run_url):
+        raise PipelineError(f"not a workflow run's address: {_show(run_url)}")
+    outcome = (f"The comparison run {CONCLUSIONS[conclusion]}" if conclusion
+               else "The comparison run's conclusion was not given")
+    see = f": [see the run]({run_url})." if run_url else "."
+    return f"{MARKER}\n### Benchmarks for #{number} at `{head_sha[:8]}`\n\n{outcome}{see}"
+
+
+def render(comparison: dict | None, number: int, head_sha: str, conclusion: str | None, run_url: str = "",
+           limit: int = MAX_BODY) -> str:
+    """The comment: the trusted header, then the verdict counted from the validated comparison, then its tables
+    (instructions, then wall-clock), with rows cut (least important first) to keep it within ``limit``."""
+    top = header(number, head_sha, conclusion, run_url)
+    if comparison is None:
+        return f"{top}\n\nThe comparison produced no data: see the run's log.\n"
+    rows = comparison["changes"]
+    regressions = sum(row["mark"] in REGRESSION_MARKS for row in rows)
+    verdict = f"**{regressions} regression(s)**" if regressions else "No regression"
+    base, head = _side_name(comparison["base"]), _side_name(comparison["head"])
+    intro = (f"{verdict} in the comparison's data, between {base} and {head} ({LEGEND}). The tables are the pull "
+             "request's own run's data, checked and escaped.")
+    columns = f"|  | benchmark | Python | {base} | {head} | ratio |\n|---|---|---|---|---|---|"
+    confirmed = ("; a slowdown is marked + only when a second, interleaved measurement confirms it"
+                 if comparison["confirmed"] else "")
+    titles = {True: f"**Instructions** (counted under valgrind, deterministic: a change of "
+                    f"{100 * comparison['threshold']:g} % or more is marked):",
+              False: f"**Wall-clock** (asv's rule, factor {comparison['factor']:g}{confirmed}):"}
+    lines = [_line(row) for row in rows]
+
+    def text(kept: set[int]) -> str:
+        parts = [top, intro]
+        for counted in (True, False):
+            shown = [lines[i] for i, row in enumerate(rows) if row["counted"] is counted and i in kept]
+            if shown:
+                parts.append(titles[counted] + "\n\n" + columns + "\n" + "\n".join(shown))
+        if len(kept) < len(rows):
+            parts.append(f"({len(rows) - len(kept)} of {len(rows)} rows cut to fit GitHub's limit on a comment's "
+                         "length, regressions kept first: the full comparison is in the run's artifact.)")
+        return "\n\n".join(parts) + "\n"
+
+    kept = set(range(len(rows)))
+    full = text(kept)
+    if len(full) <= limit:
+        return full
+    # Regressions first, then the rest in the table's order (which puts what changed before what did not).
+    priority = sorted(kept, key=lambda i: (rows[i]["mark"] not in REGRESSION_MARKS, i))
+    budget, kept = limit - len(text(set())) - 2 * len(columns) - 500, set()
+    for i in priority:
+        if len(lines[i]) + 1 > budget:
+            break
+        budget -= len(lines[i]) + 1
+        kept.add(i)
+    result = text(kept)
+    while len(result) > limit and kept:  # not expected: the budget above leaves room; but never over the limit
+        kept.discard(max(kept, key=priority.index))
+        result = text(kept)
+    if len(result) > limit:
+        raise PipelineError(f"the comment's header alone is over {limit} characters")
+    return result
+
+
+def body(folder: Path, number: int, head_sha: str, conclusion: str | None, run_url: str = "") -> str:
+    """The comment for the artifact in ``folder``: its comparison read, validated (its head must be
+    ``head_sha``) and rendered under the header."""
+    return render(read_comparison(folder, head_sha), number, head_sha, conclusion, run_url)
+
+
+# -- GitHub's API ------------------------------------------------------------------------------------------------
+
+
+def next_link(header: str) -> str | None:
+    """The rel="next" address of GitHub's ``Link`` header (``<url>; rel="next", <url>; rel="last"``), if any."""
+    for url, rels in re.findall(r'<([^<>\s]+)>\s*;\s*rel="([^"]*)"', header or ""):
+        if "next" in rels.split():
+            return url
+    return None
 
 
 class Api:
@@ -60,30 +398,62 @@ class Api:
         self.base = (base or os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
 
     def call(self, method: str, path: str, payload: dict | None = None):
+        """``path`` under the repository: its JSON."""
+        return self.send(method, f"{self.base}/repos/{self.repo}{path}", payload)[0]
+
+    def send(self, method: str, url: str, payload: dict | None = None) -> tuple[object, Message]:
+        """Any address under the API's base (the token goes nowhere else): its JSON and the response's headers."""
+        if not url.startswith(self.base + "/"):
+            raise PipelineError(f"not an address of the GitHub API at {self.base}: {_show(url)}")
+        what = f"{method} {url[len(self.base):].split('?')[0]}"
         request = urllib.request.Request(
-            f"{self.base}/repos/{self.repo}{path}", method=method,
-            data=None if payload is None else json.dumps(payload).encode(),
+            url, method=method, data=None if payload is None else json.dumps(payload).encode(),
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
                      "Content-Type": "application/json", "X-GitHub-Api-Version": "2022-11-28"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
+                return json.loads(response.read() or b"null"), response.headers
         except urllib.error.HTTPError as error:
-            raise PipelineError(f"GitHub API {method} {path}: {error.code} {error.reason}") from None
+            raise PipelineError(f"GitHub API {what}: {error.code} {error.reason}") from None
         except urllib.error.URLError as error:
-            raise PipelineError(f"GitHub API {method} {path}: {error.reason}") from None
+            raise PipelineError(f"GitHub API {what}: {error.reason}") from None
+        except ValueError as error:
+            raise PipelineError(f"GitHub API {what}: not JSON: {_oneline(error)}") from None
+
+    def pages(self, path: str) -> Iterator[list]:
+        """Every page of a list under the repository, following the ``Link`` header's rel="next"."""
+        url = f"{self.base}/repos/{self.repo}{path}"
+        for _ in range(MAX_PAGES):
+            items, headers = self.send("GET", url)
+            if not isinstance(items, list):
+                raise PipelineError(f"GitHub API GET {path}: not a list")
+            yield items
+            url = next_link(headers.get("Link", ""))
+            if url is None:
+                return
+        raise PipelineError(f"GitHub API GET {path}: more than {MAX_PAGES} pages")
 
 
-def upsert_comment(api: Api, number: int, head_sha: str, text: str) -> str:
+def find_comment(api: Api, number: int, login: str = BOT) -> dict | None:
+    """This project's comment on the PR: the first, over all pages, that starts with the marker and was posted by
+    ``login`` (anyone, a bot included, can start a comment with the marker)."""
+    for page in api.pages(f"/issues/{number}/comments?per_page=100"):
+        for comment in page:
+            if (isinstance(comment, dict) and isinstance(comment.get("body"), str)
+                    and comment["body"].startswith(MARKER) and isinstance(comment.get("user"), dict)
+                    and comment["user"].get("login") == login and type(comment.get("id")) is int):
+                return comment
+    return None
+
+
+def upsert_comment(api: Api, number: int, head_sha: str, text: str, login: str = BOT) -> str:
     """Update this project's comment on the PR, or create it: one comment per PR. Returns "created"/"updated"."""
     pull = api.call("GET", f"/pulls/{number}")
-    if pull.get("head", {}).get("sha") != head_sha:
+    if not isinstance(pull, dict) or not isinstance(pull.get("head"), dict) or pull["head"].get("sha") != head_sha:
         raise PipelineError(f"PR #{number} has moved on from {head_sha[:8]}: not commenting on old results")
-    comments = api.call("GET", f"/issues/{number}/comments?per_page=100")
-    mine = [c for c in comments if c.get("body", "").startswith(MARKER)
-            and c.get("user", {}).get("type") == "Bot"]
-    if mine:
-        api.call("PATCH", f"/issues/comments/{mine[0]['id']}", {"body": text})
+    mine = find_comment(api, number, login)
+    if mine is not None:
+        api.call("PATCH", f"/issues/comments/{mine['id']}", {"body": text})
         return "updated"
     api.call("POST", f"/issues/{number}/comments", {"body": text})
     return "created"

@@ -1,7 +1,8 @@
 """What each measuring leg (one Python) did, and the run's summary of them: nothing measured is silently lost.
 
-Every leg writes ``leg.json`` into its artifact folder before it measures ("did not finish") and again at the
-end ("measured" or "failed", with the reason). The publish job reads the folders it received: a leg that
+Every leg writes ``leg.json`` into its artifact folder before it measures ("did not finish"), again after each
+commit it measured (whose results are in the folder by then), and at the end ("measured" or "failed", with
+the reason). The publish job reads the folders it received: a leg that
 failed, timed out or never uploaded anything is named in the summary with what is known of why, and the others'
 results are published all the same.
 """
@@ -23,8 +24,10 @@ class Leg:
     python: str
     status: str = "did not finish"  # "measured", "failed" or "did not finish"
     reason: str = UNFINISHED
-    commits: list[str] = field(default_factory=list)  # what it measured (or would have)
+    commits: list[str] = field(default_factory=list)  # what it was to measure, newest first
+    measured: list[str] = field(default_factory=list)  # what it finished, each already in the artifact
     new_results: int = 0
+    suite_commit: str = ""  # the commit whose benchmarks.json the artifact carries
     note: str = ""  # e.g. a cap on the number of commits, said rather than applied silently
 
     def write(self, folder: Path) -> None:
@@ -52,8 +55,9 @@ def summary(folders: Iterable[Path], expected: Iterable[str]) -> tuple[str, list
             continue
         shown = "measured" if leg.status == "measured" else f"**{leg.status}**"
         why = leg.note if leg.status == "measured" else leg.reason + (f"; {leg.note}" if leg.note else "")
-        rows.append(f"| {python} | {shown} | {len(leg.commits)} commit(s), {leg.new_results} new result file(s) "
-                    f"| {why} |")
+        done = (f"{len(leg.measured)} commit(s)" if len(leg.measured) == len(leg.commits)
+                else f"{len(leg.measured)} of {len(leg.commits)} commit(s)")
+        rows.append(f"| {python} | {shown} | {done}, {leg.new_results} new result file(s) | {why} |")
     table = "\n".join(["| Python | leg | measured | note |", "|---|---|---|---|", *rows])
     return f"### Measuring legs\n\n{table}\n", list(legs.values())
 
@@ -64,3 +68,11 @@ def step_summary(text: str) -> None:
     if path:
         with open(path, "a") as file:
             file.write(text.rstrip("\n") + "\n\n")
+
+
+def step_output(name: str, value: str) -> None:
+    """Set a step output when running as a GitHub Actions step (a later job reads it through ``needs``)."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a") as file:
+            file.write(f"{name}={value}\n")

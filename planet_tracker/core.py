@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http import HTTPStatus
 
 import ephem
@@ -45,8 +45,8 @@ PARAMETERS = ("lon", "lat", "elevation", "when", "io_ms")
 # non-ASCII digits such as "١٢", none of which a client means as a coordinate.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
 _INTEGER = re.compile(r"\d{1,4}", re.ASCII)
-# The ISO 8601 extended form (RFC 3339 style), parsed by hand so that every Python from 3.10 (whose
-# datetime.fromisoformat takes no "Z") to 3.13 (which takes many more forms) accepts exactly the same inputs.
+# The ISO 8601 extended form (RFC 3339 style), parsed by hand so that every supported Python (3.11 to
+# 3.14, whose datetime.fromisoformat takes more forms with each release) accepts exactly the same inputs.
 _WHEN = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
@@ -157,7 +157,7 @@ def parse_when(text: str) -> datetime:
         )
     except ValueError:  # 2019-02-30, 24:00, an offset of 24 hours or more
         raise InvalidParameter("when", "is not a real date and time") from None
-    utc = instant.astimezone(timezone.utc).replace(tzinfo=None)
+    utc = instant.astimezone(UTC).replace(tzinfo=None)
     if not YEAR_RANGE[0] <= utc.year <= YEAR_RANGE[1]:
         raise InvalidParameter("when", f"must be between the years {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
     return utc
@@ -182,7 +182,7 @@ def altaz(query: Query, now: datetime | None = None) -> tuple[float, float]:
 
 def position(query: Query) -> dict:
     """The API's answer for a query, as a dict (the JSON body's content)."""
-    when = query.when or datetime.now(timezone.utc).replace(tzinfo=None)
+    when = query.when or datetime.now(UTC).replace(tzinfo=None)
     alt, az = altaz(query, when)
     return {
         "name": query.planet,

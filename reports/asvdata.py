@@ -90,10 +90,36 @@ def machine_info(conf: asv_config.Config, machine: str) -> dict:
     return asv_util.load_json(str(path), api_version=1) if path.exists() else {"machine": machine}
 
 
+def measured_commits(machine_dir: Path) -> dict[str, int]:
+    """The commits a machine's results files measured, each with its commit date (ms since the epoch, 0 where
+    the file has none), as the results record them. A file that does not parse is left out, as asv leaves it."""
+    dates: dict[str, int] = {}
+    for path in machine_dir.glob("*.json"):
+        if path.name == "machine.json":
+            continue
+        try:
+            data = asv_util.load_json(str(path))
+        except (asv_util.UserError, OSError):
+            continue
+        commit, date = (data.get("commit_hash"), data.get("date")) if isinstance(data, dict) else (None, None)
+        if isinstance(commit, str):
+            dates[commit] = max(dates.get(commit, 0), date if isinstance(date, int) else 0)
+    return dates
+
+
 def machines(conf: asv_config.Config) -> list[str]:
-    """Machines with results, most recently measured first."""
-    found = [p for p in Path(conf.results_dir).iterdir() if (p / "machine.json").exists()]
-    return [p.name for p in sorted(found, key=lambda p: max(f.stat().st_mtime for f in p.iterdir()), reverse=True)]
+    """Machines with results, the one whose newest measured commit is the newest first: by that commit's date as
+    the results record it, then by how many commits the machine measured, then by name. Not by file times: a
+    history checked out of git (as the workflow publishes it) gives every file the same time."""
+    found = sorted(p.name for p in Path(conf.results_dir).iterdir() if (p / "machine.json").exists())
+    if len(found) < 2:
+        return found
+
+    def newest_first(name: str) -> tuple[int, int, str]:
+        dates = measured_commits(Path(conf.results_dir) / name)
+        return -max(dates.values(), default=-1), -len(dates), name
+
+    return sorted(found, key=newest_first)
 
 
 def benchmark_info(conf: asv_config.Config) -> dict[str, dict]:

@@ -61,6 +61,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(text)
+    if args.json:
+        data = comparing.as_data(changes, (args.base, base), (args.head, head), args.factor, args.threshold,
+                                 confirmed=flagged_before is not None)
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
     return 1 if any(change.regression for change in changes) else 0
 
 
@@ -102,6 +107,8 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("--threshold", type=_fraction, default=comparing.THRESHOLD,
                       help="the change that counts for counted (instructions) benchmarks, e.g. 0.01 for 1 %%")
     comp.add_argument("--markdown", metavar="FILE", help="also write the table here")
+    comp.add_argument("--json", metavar="FILE", help="also write the comparison here as data (what the pull "
+                      "request's comment is rendered from)")
     stage = comp.add_mutually_exclusive_group()
     stage.add_argument("--flagged", metavar="FILE", help="first comparison: write the timed benchmarks flagged as "
                        "slower here, print asv's --bench regex for them, exit 0")

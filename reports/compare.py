@@ -38,6 +38,10 @@ ORDER = {"!": 0, "+": 1, "?": 2, "-": 3, "x": 4, "~": 5, "": 6}
 COUNTED_UNITS = ("instructions",)  # what the asv suite counts rather than times
 THRESHOLD = 0.01  # a counted benchmark's change of 1 % or more is real: its spread on one commit is 0.2 % at most
 FACTOR = 1.05  # the ratio a timed change must pass before asv's test counts (asv's default 1.1 lets 5-10 % by)
+# The comparison as data (``python -m reports compare --json``): what the pull-request comment is rendered from by
+# pipeline.github, which validates it against this name and version. Change the layout: bump the version there too.
+SCHEMA = "planet-tracker-compare"
+SCHEMA_VERSION = 1
 
 
 def counted(row: Row) -> bool:
@@ -182,3 +186,28 @@ def markdown(changes: list[Change], base_name: str, head_name: str, factor: floa
         parts.append(f"**Wall-clock** (asv's rule, factor {factor:g}{how}):\n\n"
                      + _table(timed_rows, base_name, head_name, 2))
     return "\n\n".join(parts) + "\n"
+
+
+def _side(value: float | None) -> tuple[float | None, str]:
+    """One side's value as JSON can carry it: a finite number, or null with why ("failed", or "skipped": asv's NaN,
+    which JSON has no spelling for)."""
+    if value is None:
+        return None, "failed"
+    if not math.isfinite(value):
+        return None, "skipped"
+    return value, "ok"
+
+
+def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str], factor: float,
+            threshold: float = THRESHOLD, confirmed: bool = False) -> dict:
+    """The comparison as versioned data, from the same records as ``markdown``: ``base`` and ``head`` are each
+    (name as given, full commit hash). Only finite numbers and null: ``json.dumps(..., allow_nan=False)`` holds."""
+    rows = []
+    for change in changes:
+        (base_value, base_status), (head_value, head_status) = _side(change.base), _side(change.head)
+        rows.append({"mark": change.mark, "benchmark": change.label, "python": change.python, "unit": change.unit,
+                     "counted": change.counted, "base": base_value, "head": head_value,
+                     "base_status": base_status, "head_status": head_status})
+    return {"schema": SCHEMA, "version": SCHEMA_VERSION,
+            "base": {"name": base[0], "commit": base[1]}, "head": {"name": head[0], "commit": head[1]},
+            "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows}

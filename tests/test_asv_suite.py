@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_config():
     conf = asv_config.Config.load(str(ROOT / "asv.conf.json"))
-    assert conf.pythons == ["3.10", "3.11", "3.12", "3.13"]
+    assert conf.pythons == ["3.11", "3.12", "3.13", "3.14"]
     assert conf.environment_type == "virtualenv" and conf.branches == ["main"] and conf.repo == "."
     assert [conf.env_dir, conf.results_dir, conf.html_dir] == [".asv/env", ".asv/results", ".asv/html"]
     assert "--no-build-isolation" in conf.build_command[0]
     # The matrix pins what constraints.txt pins: one set of versions for tests and benchmarks.
     pins = dict(line.split(";")[0].strip().split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
-                if "==" in line and "python_version <" not in line)
+                if "==" in line)
     for package, versions in conf.matrix["req"].items():
         if package in pins:
             assert versions == [pins[package]], package
@@ -55,7 +55,7 @@ def test_python_dirs_reports_and_skips_missing(tmp_path):
     done = subprocess.run([ROOT / "scripts" / "python-dirs"], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == f"{prefix}/bin"
     assert done.stderr.splitlines() == [f"python{v} not found: skipped (install it, e.g. with pyenv, to measure it)"
-                                        for v in ("3.10", "3.12", "3.13")]
+                                        for v in ("3.12", "3.13", "3.14")]
     specs = subprocess.run([ROOT / "scripts" / "python-dirs", "--specs"], capture_output=True, text=True, env=env)
     assert specs.stdout.strip() == "-E virtualenv:3.11"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -115,9 +115,9 @@ def test_when_is_echoed_in_utc():
 
 
 def test_when_defaults_to_now():
-    start = datetime.now(timezone.utc).replace(tzinfo=None)
+    start = datetime.now(UTC).replace(tzinfo=None)
     stamp = core.position(core.make_query("venus"))["when"]
-    assert start <= core.parse_when(stamp) <= datetime.now(timezone.utc).replace(tzinfo=None)
+    assert start <= core.parse_when(stamp) <= datetime.now(UTC).replace(tzinfo=None)
 
 
 def test_parse_query_takes_every_pair():

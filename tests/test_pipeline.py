@@ -8,10 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from asv import results as asv_results
@@ -24,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 BENCH = r"^core\.Query"
+# The runner's bare python3: the base interpreter without site-packages (no asv, no tabulate, nothing installed).
+BARE = f"{getattr(sys, '_base_executable', sys.executable)} -S -E"
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
 
 
@@ -32,9 +31,9 @@ def git(cwd: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-def make(cwd: Path, target: str, **env: str) -> subprocess.CompletedProcess:
+def make(cwd: Path, target: str, PYTHON: str = sys.executable, **env: str) -> subprocess.CompletedProcess:
     """A workflow step, as the workflow runs it: `make <target>` with its inputs in the environment."""
-    done = subprocess.run(["make", "-o", f"{VENV}/.installed", target, f"VENV={VENV}", f"PYTHON={sys.executable}"],
+    done = subprocess.run(["make", "-o", f"{VENV}/.installed", target, f"VENV={VENV}", f"PYTHON={PYTHON}"],
                           cwd=cwd, capture_output=True, text=True, timeout=900,
                           env={**_environ(), "QUICK": "1", "BENCH": BENCH, **env})
     assert done.returncode == 0, f"make {target}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -73,8 +72,11 @@ def github_repo(tmp_path_factory):
     origin, work = root / "origin.git", root / "work"
     git(root, "init", "-q", "--bare", "-b", "main", str(origin))
     git(root, "clone", "-q", str(ROOT), str(work))
-    git(work, "remote", "set-url", "origin", str(origin))
-    git(work, "push", "-q", "origin", "HEAD:main")
+    # This checkout may be a pull request's (a detached HEAD, no local branch, no origin): so may the clone be.
+    git(work, "checkout", "-q", "-B", "main")
+    git(work, "remote", "remove", "origin")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "main")
     return origin, work
 
 
@@ -213,7 +215,7 @@ def test_a_failed_leg_loses_only_its_own_results(pushed, github_repo, tmp_path):
     text = summary.read_text()
     assert f"| {PY} | measured | 1 commit(s), 1 new result file(s) |" in text
     assert "| 3.99 | **failed** |" in text and "asv run failed" in text
-    for other in {"3.10", "3.11", "3.12", "3.13"} - {PY}:
+    for other in set(asvdata.load_config(ROOT / "asv.conf.json").pythons) - {PY}:
         assert f"| {other} | **missing** |" in text
 
 
@@ -289,100 +291,99 @@ def test_pull_request_rehearsal_produces_the_comment(github_repo):
         # Whatever the verdict (one sample each here: noise may pass the factor), the table is made, and the
         # workflow packages it in any case (its step runs `if: always()`).
         assert (work / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr[-2000:]
-        make(work, "pr-artifact", PR_NUMBER="7", HEAD_SHA=head)
-        comment = subprocess.run([sys.executable, "-m", "pipeline", "pr-comment", "--artifact", "pr-comparison",
-                                  "--repo", "owner/planet-tracker", "--head-sha", head, "--dry-run"], cwd=work,
-                                 capture_output=True, text=True, check=True).stdout
+        # Under a bare interpreter, as the runner's python3: the standard library only, no venv, no site-packages.
+        make(work, "pr-artifact", PR_NUMBER="7", HEAD_SHA=head, PYTHON=BARE)
+        comment = subprocess.run([*BARE.split(), "-m", "pipeline", "pr-comment", "--artifact", "pr-comparison",
+                                  "--repo", "owner/planet-tracker", "--head-sha", head, "--conclusion", "success",
+                                  "--dry-run"], cwd=work, capture_output=True, text=True, check=True).stdout
     finally:
         git(work, "checkout", "-q", "main")
-    assert comment.startswith(github.MARKER + "\n### Benchmarks: this pull request against its base")
-    assert "regression" in comment and f"`{base} ({base[:8]})`" in comment and moved[:8] not in comment
-    assert "| core.Query.time_parse_query |" in comment
+    assert comment.startswith(github.MARKER + "\n### Benchmarks for #7 at")
+    assert "regression" in comment and base[:8] in comment and moved[:8] not in comment
+    assert "core\\.Query\\.time\\_parse\\_query" in comment
     assert json.loads((work / "pr-comparison" / "pr.json").read_text()) == {"number": 7, "head_sha": head}
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    """Just enough of GitHub's REST API for the comment: a pull request and its comments."""
-
-    state: ClassVar[dict] = {}
-
-    def _reply(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path == "/repos/owner/repo/pulls/7":
-            return self._reply(200, {"number": 7, "head": {"sha": self.state["head"]}})
-        if self.path.startswith("/repos/owner/repo/issues/7/comments"):
-            return self._reply(200, self.state["comments"])
-        self._reply(404, {"message": "Not Found"})
-
-    def _body(self) -> dict:
-        assert self.headers["Authorization"] == "Bearer secret-token"
-        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-
-    def do_POST(self):
-        comment = {"id": 100 + len(self.state["comments"]), "body": self._body()["body"],
-                   "user": {"type": "Bot", "login": "github-actions[bot]"}}
-        self.state["comments"].append(comment)
-        self._reply(201, comment)
-
-    def do_PATCH(self):
-        comment_id = int(self.path.rsplit("/", 1)[1])
-        for comment in self.state["comments"]:
-            if comment["id"] == comment_id:
-                comment["body"] = self._body()["body"]
-        self._reply(200, {})
-
-    def log_message(self, *args):
-        pass
+# -- units of the push side ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_github():
-    head = "ab" * 20
-    FakeGitHub.state = {"head": head, "comments": [
-        {"id": 1, "body": "a human's comment", "user": {"type": "User"}},
-        {"id": 2, "body": github.MARKER + " but written by a person", "user": {"type": "User"}}]}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", head
-    server.shutdown()
-    server.server_close()
+@pytest.mark.parametrize("last", [0, -3, 101])
+def test_the_number_of_commits_is_checked(last):
+    from pipeline import measure
+
+    with pytest.raises(PipelineError, match="whole number from 1 to 100"):
+        measure.commits_to_measure("", "HEAD", 10, last)
 
 
-def _comment(folder: Path, api: str, head: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", "pr-comment", "--artifact", str(folder), "--repo",
-                           "owner/repo", "--head-sha", head], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**_environ(), "GITHUB_TOKEN": "secret-token", "GITHUB_API_URL": api})
+def test_the_token_never_reaches_a_command_line(tmp_path):
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "remote", "add", "origin", "https://github.com/owner/planet-tracker")
+    env = history.auth(repo, "origin", "secret-token")
+    assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
+    assert "secret-token" not in env["GIT_CONFIG_VALUE_0"]  # base64, as GitHub's checkout sends it
+    # git reads it: the header is in git's configuration for that command, and nowhere in its arguments.
+    shown = subprocess.run(["git", "config", "--get", "http.https://github.com/.extraheader"], cwd=repo,
+                           capture_output=True, text=True, env={**_environ(), **env}).stdout
+    assert shown.startswith("AUTHORIZATION: basic ")
+    assert history.auth(repo, "origin", None) == {}
 
 
-def test_one_comment_per_pull_request(fake_github, tmp_path):
-    api, head = fake_github
-    table = tmp_path / "compare.md"
-    table.write_text("No significant regression.\n")
-    github.artifact(tmp_path / "pkg", "7", head, table)
-    first, second = _comment(tmp_path / "pkg", api, head), _comment(tmp_path / "pkg", api, head)
-    assert first.returncode == 0 and "comment created on #7" in first.stderr
-    assert second.returncode == 0 and "comment updated on #7" in second.stderr
-    ours = [c for c in FakeGitHub.state["comments"] if c["user"]["type"] == "Bot"]
-    assert len(ours) == 1 and ours[0]["body"].startswith(github.MARKER)
-    assert FakeGitHub.state["comments"][1]["body"].endswith("written by a person")  # not touched
+def test_a_transient_push_failure_is_tried_again(github_repo, tmp_path):
+    """A push that fails for another reason than a refusal (GitHub's side, the network) is tried again, so that
+    the publish does not fail for a moment's trouble; one that keeps failing fails the step after a few tries."""
+    origin, work = github_repo
+    hook = origin / "hooks" / "pre-receive"
+    count = origin / "hook-calls"
+    hook.write_text(f"#!/bin/sh\necho x >> {count}\n[ $(wc -l < {count}) -ge 3 ] && exit 0\n"
+                    "echo 'remote: Internal Server Error' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    try:
+        tip = history.merge_and_push(work, "origin", [_artifact(tmp_path / "flaky", "flaky")], "flaky", pause=0.01)
+        assert "results/rehearsal-machine/flaky.json" in branch_files(origin)
+        assert git(origin, "rev-parse", history.BRANCH) == tip
+        count.unlink()
+        hook.write_text("#!/bin/sh\necho 'remote: Internal Server Error' >&2\nexit 1\n")
+        with pytest.raises(PipelineError, match="Internal Server Error"):
+            history.merge_and_push(work, "origin", [_artifact(tmp_path / "down", "down")], "down", pause=0.01)
+    finally:
+        hook.unlink()
+    assert "results/rehearsal-machine/down.json" not in branch_files(origin)
 
 
-def test_artifact_for_another_commit_or_a_moved_pr_is_refused(fake_github, tmp_path):
-    api, head = fake_github
-    github.artifact(tmp_path / "pkg", "7", "cd" * 20, tmp_path / "missing.md")
-    done = _comment(tmp_path / "pkg", api, head)
-    assert done.returncode == 1 and "artifact is for commit" in done.stderr
-    github.artifact(tmp_path / "old", "7", "ef" * 20, tmp_path / "missing.md")
-    done = _comment(tmp_path / "old", api, "ef" * 20)  # the PR's head is now another commit
-    assert done.returncode == 1 and "has moved on" in done.stderr
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "pr.json").write_text(json.dumps({"number": "7; rm -rf /", "head_sha": head}))
-    assert "not a number" in _comment(tmp_path / "bad", api, head).stderr
+def _suite(folder: Path, commit: str, marker: str) -> Path:
+    from pipeline import legs
+
+    path = folder / history.SUITE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"suite": marker}))
+    legs.Leg("3.12", status="measured", suite_commit=commit, measured=[commit], commits=[commit]).write(folder)
+    return folder
+
+
+def test_an_older_push_never_rolls_the_suite_back(github_repo, tmp_path):
+    """Two pushes' publishes land in the wrong order: the suite's definition stays the newer commit's."""
+    origin, work = github_repo
+    older, newer = git(work, "rev-parse", "HEAD~1"), git(work, "rev-parse", "HEAD")
+    history.merge_and_push(work, "origin", [_suite(tmp_path / "new", newer, "newer")], "newer lands first")
+    history.merge_and_push(work, "origin", [_suite(tmp_path / "old", older, "older")], "older lands last")
+    tip = git(origin, "rev-parse", history.BRANCH)
+    assert json.loads(git(origin, "show", f"{tip}:{history.SUITE_FILE}")) == {"suite": "newer"}
+    assert json.loads(git(origin, "show", f"{tip}:{history.SUITE_STAMP}")) == {"commit": newer}
+    # In the right order, the newer one replaces it.
+    (child,) = push_commits(work, 1, "a newer suite")
+    history.merge_and_push(work, "origin", [_suite(tmp_path / "newest", child, "newest")], "newest")
+    tip = git(origin, "rev-parse", history.BRANCH)
+    assert json.loads(git(origin, "show", f"{tip}:{history.SUITE_FILE}")) == {"suite": "newest"}
+
+
+def test_newest_says_whether_the_history_moved_on(github_repo, tmp_path):
+    origin, work = github_repo
+    tip = history.merge_and_push(work, "origin", [_artifact(tmp_path / "site", "site")], "a site's history")
+    outputs = tmp_path / "outputs"
+    run = lambda t: subprocess.run([sys.executable, "-m", "pipeline", "newest", "--tip", t, "--remote",  # noqa: E731
+                                    str(origin)], cwd=ROOT, capture_output=True, text=True,
+                                   env={**_environ(), "GITHUB_OUTPUT": str(outputs)})
+    assert run(tip).returncode == 0 and outputs.read_text() == "newest=true\n"
+    assert run("0" * 40).returncode == 0 and outputs.read_text().endswith("newest=false\n")
+    assert run("HEAD").returncode == 1

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import json5
 import pytest
 import yaml
 
@@ -83,7 +84,9 @@ def test_pages_deployment_and_history_push():
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert workflow["on"]["workflow_dispatch"]["inputs"]["commits"]["type"] == "number"
     jobs = workflow["jobs"]
-    assert jobs["measure"]["strategy"]["matrix"]["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    # The supported CPythons, one leg each, as asv.conf.json lists them.
+    pythons = json5.loads((ROOT / "asv.conf.json").read_text())["pythons"]
+    assert jobs["measure"]["strategy"]["matrix"]["python"] == pythons == ["3.11", "3.12", "3.13", "3.14"]
     assert jobs["measure"]["strategy"]["fail-fast"] is False
     # No group may drop a push's results: none for the workflow, measuring or publishing; the deploy has one.
     assert "concurrency" not in workflow and "concurrency" not in jobs["measure"]
@@ -94,8 +97,11 @@ def test_pages_deployment_and_history_push():
     assert jobs["deploy"]["if"] == "${{ !cancelled() && needs.publish.result == 'success' }}"
     upload = next(step for step in jobs["measure"]["steps"] if "upload-artifact" in step.get("uses", ""))
     assert upload["if"] == "${{ always() }}"  # the leg's status, also when it failed
-    assert jobs["publish"]["permissions"] == {"contents": "write"}
-    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert jobs["publish"]["permissions"] == {"contents": "write", "actions": "read"}
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    # The step that measures stops under the job's limit, so that the upload after it still runs.
+    (measuring,) = [step for step in jobs["measure"]["steps"] if step.get("run") == "make ci-measure"]
+    assert "80" in measuring["timeout-minutes"] and jobs["measure"]["timeout-minutes"] == 90
     used = [step.get("uses", "").split("@")[0] for _, _, step in steps(workflow)]
     assert "actions/upload-pages-artifact" in used and "actions/deploy-pages" in used
     assert not any("--force" in step.get("run", "") or " -f" in step.get("run", "") for _, _, step in

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+from pipeline import github
+from reports import synthetic
 from reports.asvdata import Row
-from reports.compare import bench_regex, better, compare, flagged_timed, format_value, mark, markdown
+from reports.compare import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    as_data,
+    bench_regex,
+    better,
+    compare,
+    flagged_timed,
+    format_value,
+    mark,
+    markdown,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLES_FAST = tuple(1.00 + 0.001 * i for i in range(10))
 SAMPLES_SLOW = tuple(1.20 + 0.001 * i for i in range(10))
@@ -136,3 +156,59 @@ def test_asvs_own_rule_as_pinned_here():
     assert not better(fast, close, 1.0) and not better(close, fast, 1.0)  # samples that overlap
     spread = tuple(1.00 + 0.05 * i for i in range(10))
     assert not better(row(1.2, spread), row(1.3, tuple(s + 0.1 for s in spread)), 1.05)  # overlapping, 8 % apart
+
+
+# -- the comparison as data (python -m reports compare --json): what the pull request's comment is made from ----
+
+
+def test_the_data_carries_what_the_markdown_shows_and_no_nan():
+    changes = compare([row(1.0045, SAMPLES_FAST, params=("'a'",)), row(1.0045, SAMPLES_FAST, params=("'b'",)),
+                       instructions(600_000)],
+                      [row(None, params=("'a'",)), row(math.nan, params=("'b'",)), instructions(606_000)], 1.05)
+    data = as_data(changes, ("main", "a" * 40), ("HEAD", "b" * 40), 1.05, confirmed=True)
+    text = json.dumps(data, allow_nan=False)  # raises on a NaN or an infinity
+    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 1
+    assert data["base"] == {"name": "main", "commit": "a" * 40} and data["confirmed"] is True
+    assert data["changes"] == [
+        {"mark": "+", "benchmark": "instructions.ServerInstructions.track_instructions_per_request(aiohttp-dev)",
+         "python": "3.11", "unit": "instructions", "counted": True, "base": 600_000, "head": 606_000,
+         "base_status": "ok", "head_status": "ok"},
+        {"mark": "!", "benchmark": "servers.ServerThroughput.time_batch(a)", "python": "3.11", "unit": "seconds",
+         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "failed"},
+        {"mark": "", "benchmark": "servers.ServerThroughput.time_batch(b)", "python": "3.11", "unit": "seconds",
+         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "skipped"}]
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
+    """``python -m reports compare --json`` on real (synthetic) asv results, read back as the comment workflow
+    reads it: validated, then rendered with the same verdict as the markdown."""
+    git = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.invalid", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    for day in (1, 2):
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"day {day}"], cwd=tmp_path, check=True)
+    head, base = subprocess.run(["git", "log", "--format=%H"], cwd=tmp_path, capture_output=True, text=True,
+                                check=True).stdout.split()
+    synthetic.write(tmp_path, commits=[(head, 1_700_172_800_000), (base, 1_700_086_400_000)], pythons=["3.11"],
+                    failed={("core.Query.time_parse_query", None, 0, 0)},
+                    skipped={("core.Position.time_position_body", "venus", 0, 0)})
+    done = subprocess.run([sys.executable, "-m", "reports", "compare", base, head, "--config", "asv.conf.json",
+                           "--machine", "fixture-machine", "--markdown", "out/compare.md", "--json",
+                           "out/compare.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr  # core.Position(mars) is 20 % slower, core.Query failed
+    raw = (tmp_path / "out" / "compare.json").read_text()
+    assert "NaN" not in raw
+    data = github.read_comparison(tmp_path / "out", head)
+    assert data["base"] == {"name": base, "commit": base} and data["head"]["commit"] == head
+    marks = {change["benchmark"]: change["mark"] for change in data["changes"]}
+    assert marks["core.Query.time_parse_query"] == "!"
+    assert marks["core.Position.time_position_body(mars)"] == "+"
+    venus = next(c for c in data["changes"] if c["benchmark"] == "core.Position.time_position_body(venus)")
+    assert venus["head"] is None and venus["head_status"] == "skipped"
+    markdown_text = (tmp_path / "out" / "compare.md").read_text()
+    regressions = int(re.match(r"\*\*(\d+) significant regression", markdown_text).group(1))
+    comment = github.render(data, 7, head, "failure")
+    assert f"**{regressions} regression(s)** in the comparison's data" in comment
+    assert comment.index("**Instructions**") < comment.index("**Wall-clock**")
+    assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.11 | 5.25 µs | failed |  |" in comment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import markdown
 import pandas as pd
 import pytest
 
-from reports import summary
+from reports import asvdata, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "data" / "asv"
@@ -147,3 +148,45 @@ def test_without_the_suites_record_the_summary_says_what_to_run(tmp_path):
                            "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "settings are not recorded for this machine" in done.stderr and "make provenance" in done.stderr
+
+
+def _results(root: Path, machine: str, commits: list[tuple[str, int]], file_time: int) -> None:
+    """One benchmark's synthetic results for ``machine``, every file of it dated ``file_time`` (seconds)."""
+    from reports import synthetic
+
+    query = {"core.Query.time_parse_query": synthetic.benchmark_table()["core.Query.time_parse_query"]}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synthetic, "benchmark_table", lambda: query)
+        synthetic.write(root, commits, ["3.11"], machine=machine)
+    for path in (root / "results" / machine).iterdir():
+        os.utime(path, (file_time, file_time))
+
+
+DAY_MS = 86_400_000
+T = 1_764_100_000_000
+
+
+def test_the_default_machine_is_the_one_with_the_newest_commit_not_the_newest_files(tmp_path):
+    """On GitHub every results file comes out of one git export with one time, and runners differ in CPU model:
+    the landing page shows the machine that measured the newest commit, whatever the file times (here they say
+    the opposite) or the names (the alphabetically last one used to win a tie)."""
+    _results(tmp_path, "a-runner", [("b" * 40, T)], file_time=1_000_000_000)
+    _results(tmp_path, "z-runner", [("a" * 40, T - DAY_MS), ("9" * 40, T - 2 * DAY_MS)], file_time=2_000_000_000)
+    conf = asvdata.load_config(tmp_path / "asv.conf.json")
+    assert asvdata.machines(conf) == ["a-runner", "z-runner"]
+    built = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
+    assert built.machine == "a-runner" and built.commit == "b" * 40
+    assert summary.build(tmp_path / "asv.conf.json", tmp_path / "out", machine="z-runner").commit == "a" * 40
+
+
+def test_default_machine_ties_go_to_more_commits_then_to_the_name(tmp_path):
+    same = 1_500_000_000  # one git export: every file has the same time
+    _results(tmp_path, "c-one", [("c" * 40, T)], same)
+    _results(tmp_path, "b-two", [("c" * 40, T), ("d" * 40, T - DAY_MS)], same)
+    _results(tmp_path, "a-one", [("c" * 40, T)], same)
+    _results(tmp_path, "0-older", [("e" * 40, T - DAY_MS)], same)
+    (tmp_path / "results" / "0-empty").mkdir()  # recorded by `asv machine`, nothing measured yet
+    (tmp_path / "results" / "0-empty" / "machine.json").write_text('{"machine": "0-empty", "version": 1}')
+    conf = asvdata.load_config(tmp_path / "asv.conf.json")
+    assert asvdata.machines(conf) == ["b-two", "a-one", "c-one", "0-older", "0-empty"]
+    assert asvdata.measured_commits(tmp_path / "results" / "b-two") == {"c" * 40: T, "d" * 40: T - DAY_MS}

@@ -1,0 +1,117 @@
+"""One measuring leg: the commits a push brought, measured on one Python with asv, each commit's results copied
+into the leg's artifact folder as soon as it is measured.
+
+A leg can be killed at any moment (the step's time limit, a cancelled run, a lost runner): what it measured
+before is already in the artifact folder, with ``leg.json`` saying how far it got, and the upload step (which
+runs whatever happened) sends it to the publish job. This module needs asv; the commands that run under the
+runner's bare ``python3`` (``pr-artifact``, ``pr-comment``) never import it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from asv import config as asv_config
+from asv import machine as asv_machine
+
+from . import history, legs
+from .errors import PipelineError
+
+ROOT = Path(__file__).resolve().parent.parent
+ZERO = "0" * 40  # GitHub's "before" for a branch's first push
+MAX_LAST = 100  # commits a manual run may ask for (a longer backfill: run it in parts)
+# Quick mode (rehearsals): one round of one sample per benchmark, recorded (asv run --quick records nothing).
+QUICK = ("-a", "rounds=1", "-a", "repeat=1", "-a", "warmup_time=0")
+
+
+def asv(*args: str) -> subprocess.CompletedProcess:
+    """asv from this interpreter's environment, with every installed Python's real folder first on PATH."""
+    dirs = subprocess.run([str(ROOT / "scripts" / "python-dirs")], capture_output=True, text=True).stdout.strip()
+    env = {**os.environ, "PATH": f"{dirs}:{os.environ['PATH']}" if dirs else os.environ["PATH"]}
+    print("+ asv " + " ".join(args), file=sys.stderr, flush=True)
+    return subprocess.run([sys.executable, "-m", "asv", *args], cwd=ROOT, env=env)
+
+
+def machine_name() -> str:
+    return subprocess.run([str(ROOT / "scripts" / "machine-name")], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def record_machine(name: str) -> dict:
+    """Record this machine under ``name`` in asv's machine file, with everything asv detects about it (CPU model,
+    number of CPUs, memory, OS): ``asv machine --yes --machine NAME`` would record only the name, as it keeps
+    only the answers that differ from what it detects. asv copies the record into each results folder."""
+    info = {**asv_machine.Machine.get_defaults(), "machine": name}
+    asv_machine.MachineCollection.save(name, info)
+    return info
+
+
+def expected_pythons() -> list[str]:
+    """The Pythons asv.conf.json lists: one measuring leg each."""
+    return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).pythons)
+
+
+def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
+    """The commits a push brought (first parents, newest first, at most ``limit``), the ``last`` N commits up to
+    ``after`` when asked (a manual run, 1 to MAX_LAST), or just ``after`` when ``before`` is unknown (a new
+    branch, a forced push); and a note saying what a cap left out, if one did."""
+    if last is not None and not 1 <= last <= MAX_LAST:
+        # git's --max-count takes a negative number as "no limit": never let one through.
+        raise PipelineError(f"the number of commits must be a whole number from 1 to {MAX_LAST}, not {last}")
+    after = history.git(ROOT, "rev-parse", "--verify", f"{after}^{{commit}}")
+    if last:
+        found = history.git(ROOT, "rev-list", "--first-parent", f"--max-count={last}", after).splitlines()
+        note = f"asked for the last {last} commits; the history has {len(found)}" if last > len(found) else ""
+        return found, note
+    known = subprocess.run(["git", "cat-file", "-e", f"{before}^{{commit}}"], cwd=ROOT, capture_output=True)
+    if before and before != ZERO and known.returncode == 0:
+        brought = history.git(ROOT, "rev-list", "--first-parent", f"{before}..{after}").splitlines()
+        note = (f"the push brought {len(brought)} commits; measuring the newest {limit} (run Benchmarks by hand "
+                "for the others)" if len(brought) > limit else "")
+        return brought[:limit] or [after], note
+    return [after], ""
+
+
+def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, last: int | None, machine: str,
+            remote: str, token: str | None, quick: bool = False, bench: str | None = None) -> None:
+    """Measure the leg's commits newest first, one asv run each, and after each one copy its results into ``out``
+    and rewrite ``leg.json``: a leg stopped midway keeps every commit it finished."""
+    results, provenance = ROOT / ".asv" / "results", ROOT / ".asv" / "provenance"
+    tip = history.fetch(ROOT, remote, token=token)
+    history.export(ROOT, tip, ROOT / ".asv")  # so that asv --skip-existing knows what this Python has already
+    leg.commits, leg.note = commits_to_measure(before, after, limit, last)
+    leg.write(out)
+    record_machine(machine)
+    subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
+                   cwd=ROOT, check=True)
+    hashes = ROOT / ".asv" / "measure.hashes"
+    for commit in leg.commits:
+        before_run = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
+        hashes.write_text(commit + "\n")
+        # --skip-existing, per environment: a commit another Python has measured is still measured on this one
+        # (and a benchmark added since is measured on old commits); --skip-existing-commits would skip the commit.
+        run = asv("run", f"HASHFILE:{hashes}", "--skip-existing", "--record-samples", "--machine", machine,
+                  "-E", f"virtualenv:{leg.python}", *(QUICK if quick else ()), *(("--bench", bench) if bench else ()))
+        # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
+        if run.returncode not in (0, 2):
+            raise PipelineError(f"asv run failed with status {run.returncode} on {commit[:8]}")
+        new = [p for p in results.rglob("*.json") if before_run.get(p) != p.stat().st_mtime_ns]
+        # The suite's definition comes from the newest commit only (measured first): an older commit's must not
+        # replace it on the history branch (see history.merge_and_push).
+        suite = [results / "benchmarks.json"] if not leg.measured else []
+        for path in [*new, *suite, results / machine / "machine.json", provenance / f"{machine}.json"]:
+            if path.exists() and (path.name != "benchmarks.json" or suite):
+                target = out / path.relative_to(ROOT / ".asv")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+        if suite:
+            leg.suite_commit = commit
+        leg.measured.append(commit)
+        leg.new_results += len([p for p in new if p.parent.name == machine and p.name != "machine.json"])
+        leg.write(out)
+    print(f"{leg.new_results} new result file(s) for {len(leg.commits)} commit(s) on {machine}, Python "
+          f"{leg.python}, in {out}", file=sys.stderr)

@@ -17,8 +17,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# What the venv holds: the instrument (bench) and the test and lint tools (test); the measuring jobs take bench only.
-EXTRAS ?= test,bench
+# What the venv holds: the instrument (bench), the reports (report) and the test and lint tools (test); the
+# workflows' measuring legs take bench only, their publish and pull-request comparison bench and report.
+EXTRAS ?= test,bench,report
 N ?= 10
 BASE ?= main
 # FACTOR and THRESHOLD, when given, override reports.compare's defaults (1.05 and 0.01).
@@ -26,6 +27,8 @@ FACTOR ?=
 THRESHOLD ?=
 BENCH ?=
 ASV_ARGS ?=
+# More arguments for make test's pytest (tests.yml's legs leave the rehearsal to a job of its own).
+PYTEST_ARGS ?=
 PORT ?= 8080
 
 # asv finds interpreters on PATH: put each installed one's real folder first (pyenv shims crash asv).
@@ -76,7 +79,7 @@ smoke: venv machine
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 
 test: lint smoke k6
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv tools machine provenance
 ifdef QUICK
@@ -153,7 +156,7 @@ ci-measure: venv tools
 # The one step given the job's write token (build the venv in a step before it): python -m pipeline takes the
 # token out of its environment and hands it to git's fetch and push alone.
 ci-merge: venv
-	$(BIN)/python -m pipeline merge artifacts/*/ --message "Add benchmark results for $$(git rev-parse --short HEAD)"
+	$(BIN)/python -m pipeline merge artifacts --message "Add benchmark results for $$(git rev-parse --short HEAD)"
 
 ci-publish: venv
 	$(BIN)/python -m pipeline publish --no-fetch --site site

@@ -71,12 +71,16 @@ def cmd_measure(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from . import measure
 
-    sources = [Path(folder) for folder in args.artifacts if Path(folder).is_dir()]
+    sources = legs.folders(args.artifacts)
     text, _ = legs.summary(sources, measure.expected_pythons())
     legs.step_summary(text)
     print(text, file=sys.stderr)
     tip = history.merge_and_push(ROOT, args.remote, sources, args.message, token=args.token)
     print(f"{history.BRANCH} is at {tip[:12]}", file=sys.stderr)
+    # The measured branch as it is now, for the publish step (which has no token): a run started by an older
+    # push may publish after a newer one, and its site must show the newer push's commits too.
+    for branch in measure.branches():
+        history.fetch(ROOT, args.remote, branch, token=args.token)
     return 0
 
 
@@ -88,6 +92,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
     tip = history.local_tip(ROOT) if args.no_fetch else history.fetch(ROOT, args.remote, token=args.token)
     if tip is None:
         raise PipelineError(f"no {history.BRANCH} branch on {args.remote} yet: nothing to publish")
+    for branch in measure.branches():  # asv's graphs follow these branches: as they are now on the remote
+        newest = history.local_tip(ROOT, branch) if args.no_fetch else history.fetch(ROOT, args.remote, branch,
+                                                                                       token=args.token)
+        if newest:
+            history.advance(ROOT, branch, newest)
     with_history = ROOT / ".asv" / "history"
     shutil.rmtree(with_history, ignore_errors=True)
     history.export(ROOT, tip, with_history)
@@ -172,7 +181,8 @@ def make_parser() -> argparse.ArgumentParser:
     machine.set_defaults(func=cmd_machine)
 
     merge = commands.add_parser("merge", help="add results to the history branch and push it")
-    merge.add_argument("artifacts", nargs="+", help="folders holding results/ (and provenance/)")
+    merge.add_argument("artifacts", nargs="+", help="the legs' artifact folders (holding results/, provenance/ and "
+                       "leg.json), or folders of them")
     merge.add_argument("--message", default="Add benchmark results")
     merge.add_argument("--remote", default="origin")
     merge.set_defaults(func=cmd_merge)

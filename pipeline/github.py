@@ -265,7 +265,9 @@ def escape(text: str) -> str:
 
 
 def format_value(value: float | None, status: str, unit: str) -> str:
-    """reports.compare.format_value, for a validated side: "failed", "n/a" (skipped) or the value with its unit."""
+    """reports.compare.format_value, for a validated side: "failed", "n/a" (skipped) or the value with its unit.
+    Written again on purpose: the comment runs under a bare python3, and reports.compare imports asv and tabulate
+    (and pipeline may not import reports); tests/test_github.py checks that the two agree."""
     if status == "failed":
         return "failed"
     if status != "ok" or value is None:

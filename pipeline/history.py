@@ -76,6 +76,17 @@ def local_tip(repo: Path, branch: str = BRANCH) -> str | None:
     return tip or None
 
 
+def advance(repo: Path, branch: str, newest: str) -> None:
+    """Move the local ``branch`` forward to ``newest`` when that descends from it (a checkout made for an older
+    push); leave it otherwise. The working tree is not touched: HEAD is detached from the branch first."""
+    current = git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    if not current or current == newest or not _is_ancestor(repo, current, newest):
+        return
+    if git(repo, "symbolic-ref", "--quiet", "HEAD", check=False) == f"refs/heads/{branch}":
+        git(repo, "checkout", "--quiet", "--detach")
+    git(repo, "update-ref", f"refs/heads/{branch}", newest, current)
+
+
 def export(repo: Path, tip: str | None, dest: Path) -> None:
     """Write the history's ``results/`` and ``provenance/`` folders into ``dest`` (nothing if no history)."""
     if tip is None:

@@ -43,6 +43,19 @@ class Leg:
             return None
 
 
+def folders(paths: Iterable[Path]) -> list[Path]:
+    """The legs' artifact folders under ``paths``: a path that is one leg's folder (it has leg.json or results/),
+    or each folder inside it. download-artifact puts a single matching artifact's files straight into its path,
+    and two or more into a folder each, so the publish job may get either."""
+    found = []
+    for path in map(Path, paths):
+        if (path / FILE).exists() or (path / "results").is_dir():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(child for child in path.iterdir() if child.is_dir())
+    return found
+
+
 def summary(folders: Iterable[Path], expected: Iterable[str]) -> tuple[str, list[Leg]]:
     """A markdown table of every expected leg (and any other that reported), and the legs as read."""
     legs = {leg.python: leg for leg in filter(None, map(Leg.read, folders))}

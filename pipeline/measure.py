@@ -55,6 +55,11 @@ def expected_pythons() -> list[str]:
     return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).pythons)
 
 
+def branches() -> list[str]:
+    """The branches asv.conf.json follows (its graphs show the commits on them)."""
+    return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).branches)
+
+
 def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
     """The commits a push brought (first parents, newest first, at most ``limit``), the ``last`` N commits up to
     ``after`` when asked (a manual run, 1 to MAX_LAST), or just ``after`` when ``before`` is unknown (a new

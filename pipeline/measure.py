@@ -23,7 +23,6 @@ from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO = "0" * 40  # GitHub's "before" for a branch's first push
-MAX_LAST = 100  # commits a manual run may ask for (a longer backfill: run it in parts)
 # Quick mode (rehearsals): one round of one sample per benchmark, recorded (asv run --quick records nothing).
 QUICK = ("-a", "rounds=1", "-a", "repeat=1", "-a", "warmup_time=0")
 
@@ -62,11 +61,11 @@ def branches() -> list[str]:
 
 def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
     """The commits a push brought (first parents, newest first, at most ``limit``), the ``last`` N commits up to
-    ``after`` when asked (a manual run, 1 to MAX_LAST), or just ``after`` when ``before`` is unknown (a new
+    ``after`` when asked (a manual run, 1 to legs.MAX_LAST), or just ``after`` when ``before`` is unknown (a new
     branch, a forced push); and a note saying what a cap left out, if one did."""
-    if last is not None and not 1 <= last <= MAX_LAST:
+    if last is not None and not 1 <= last <= legs.MAX_LAST:
         # git's --max-count takes a negative number as "no limit": never let one through.
-        raise PipelineError(f"the number of commits must be a whole number from 1 to {MAX_LAST}, not {last}")
+        raise PipelineError(f"the number of commits must be a whole number from 1 to {legs.MAX_LAST}, not {last}")
     after = history.git(ROOT, "rev-parse", "--verify", f"{after}^{{commit}}")
     if last:
         found = history.git(ROOT, "rev-list", "--first-parent", f"--max-count={last}", after).splitlines()
@@ -94,6 +93,7 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
     subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
                    cwd=ROOT, check=True)
     hashes = ROOT / ".asv" / "measure.hashes"
+    hashes.parent.mkdir(parents=True, exist_ok=True)
     for commit in leg.commits:
         before_run = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
         hashes.write_text(commit + "\n")

@@ -176,7 +176,6 @@ def _with_suite(repo: Path, parent: str | None, sources: list[Path],
     for commit, candidate in offers[1:]:
         if _is_ancestor(repo, newest, commit):
             newest, path = commit, candidate
-    files.pop(SUITE_FILE, None)
     if path is not None:
         files[SUITE_FILE] = path
         files[SUITE_STAMP] = (json.dumps({"commit": newest}) + "\n").encode()

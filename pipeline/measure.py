@@ -85,6 +85,7 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
     """Measure the leg's commits newest first, one asv run each, and after each one copy its results into ``out``
     and rewrite ``leg.json``: a leg stopped midway keeps every commit it finished."""
     results, provenance = ROOT / ".asv" / "results", ROOT / ".asv" / "provenance"
+    suite = results / "benchmarks.json"
     tip = history.fetch(ROOT, remote, token=token)
     history.export(ROOT, tip, ROOT / ".asv")  # so that asv --skip-existing knows what this Python has already
     leg.commits, leg.note = commits_to_measure(before, after, limit, last)
@@ -104,16 +105,17 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
         # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
         if run.returncode not in (0, 2):
             raise PipelineError(f"asv run failed with status {run.returncode} on {commit[:8]}")
-        new = [p for p in results.rglob("*.json") if before_run.get(p) != p.stat().st_mtime_ns]
+        new = [p for p in results.rglob("*.json") if p != suite and before_run.get(p) != p.stat().st_mtime_ns]
         # The suite's definition comes from the newest commit only (measured first): an older commit's must not
         # replace it on the history branch (see history.merge_and_push).
-        suite = [results / "benchmarks.json"] if not leg.measured else []
-        for path in [*new, *suite, results / machine / "machine.json", provenance / f"{machine}.json"]:
-            if path.exists() and (path.name != "benchmarks.json" or suite):
+        first = not leg.measured
+        for path in [*new, *([suite] if first else []), results / machine / "machine.json",
+                     provenance / f"{machine}.json"]:
+            if path.exists():
                 target = out / path.relative_to(ROOT / ".asv")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
-        if suite:
+        if first:
             leg.suite_commit = commit
         leg.measured.append(commit)
         leg.new_results += len([p for p in new if p.parent.name == machine and p.name != "machine.json"])

@@ -37,6 +37,9 @@ ASV := PATH="$(PY_DIRS):$$PATH" $(BIN)/asv
 MACHINE ?= $(shell scripts/machine-name)
 DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
+# After every asv run that records: the versions each commit was installed with, into its results (asv drops
+# them when it rewrites a results file; pipeline/installs.py).
+DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)
 
 .PHONY: venv k6 tools machine provenance test lint smoke bench report history compare site sweep rehearse clean \
 	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
@@ -86,7 +89,8 @@ ifdef QUICK
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 	@echo "QUICK=1: every benchmark ran once against the working tree; nothing was recorded."
 else
-	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
+	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS); \
+	status=$$?; $(DEPENDENCIES); exit $$status
 	@$(MAKE) --no-print-directory report
 	@cat reports/summary.md
 	@echo
@@ -101,7 +105,7 @@ report: venv
 history: venv tools machine provenance
 	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
 	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing --machine $(MACHINE) \
-		$(shell scripts/python-dirs --specs) $(BENCH_ARGS)
+		$(shell scripts/python-dirs --specs) $(BENCH_ARGS); status=$$?; $(DEPENDENCIES); exit $$status
 	@$(MAKE) --no-print-directory report
 
 # Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
@@ -116,11 +120,13 @@ compare: venv tools machine provenance
 	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
 	-$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
 		-E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
+	@$(DEPENDENCIES)
 	@flagged=$$($(COMPARE) --flagged .asv/compare.flagged) || exit 2; \
 	if [ -n "$$flagged" ]; then \
 		echo "confirming the timed benchmarks flagged as slower: $$flagged"; \
 		$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
 			-E virtualenv:$(DEFAULT_PY) $(ASV_ARGS) --bench "$$flagged" || true; \
+		$(DEPENDENCIES); \
 	fi
 	$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md --json reports/compare.json
 

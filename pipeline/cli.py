@@ -1,6 +1,8 @@
 """``python -m pipeline``: the steps of the GitHub workflows, runnable (and rehearsed by the tests) anywhere.
 
     machine      record this machine (CPU, memory, OS) under its name for asv
+    dependencies put into asv's results the versions each commit was measured with (after every asv run:
+                 asv drops what it does not know when it rewrites a results file)
     measure      run the asv suite on the commits a push brought, on one Python, skipping what the history
                  already has for that Python; copy the new results into an artifact folder, with the leg's
                  status (leg.json) written first and last, so that a failed leg is named, not lost
@@ -43,6 +45,14 @@ def cmd_machine(args: argparse.Namespace) -> int:
     info = measure.record_machine(args.name or measure.machine_name())
     print(f"{info['machine']}: {info['cpu']}, {info['num_cpu']} CPUs, {int(info['ram']) / 2**30:.0f} GB, {info['os']}",
           file=sys.stderr)
+    return 0
+
+
+def cmd_dependencies(args: argparse.Namespace) -> int:
+    from . import measure
+
+    machine = args.machine or measure.machine_name()
+    print(f"{machine}: versions recorded in {measure.record_dependencies(machine)} results file(s)", file=sys.stderr)
     return 0
 
 
@@ -178,6 +188,10 @@ def make_parser() -> argparse.ArgumentParser:
     machine = commands.add_parser("machine", help="record this machine's CPU, memory and OS for asv")
     machine.add_argument("--name", help="default: scripts/machine-name")
     machine.set_defaults(func=cmd_machine)
+
+    dependencies = commands.add_parser("dependencies", help="record in asv's results the versions measured")
+    dependencies.add_argument("--machine", help="default: scripts/machine-name")
+    dependencies.set_defaults(func=cmd_dependencies)
 
     merge = commands.add_parser("merge", help="add results to the history branch and push it")
     merge.add_argument("artifacts", nargs="+", help="the legs' artifact folders (holding results/, provenance/ and "

@@ -39,7 +39,7 @@ MAX_PAGES = 100  # of 100 comments each
 
 # The comparison's format: reports.compare's SCHEMA, SCHEMA_VERSION and marks (this module may not import it: it
 # needs asv). tests/test_github.py checks that the two agree.
-SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 1
+SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 2
 MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" (or " "): no change
 REGRESSION_MARKS = ("+", "!")
 COUNTED_UNITS = ("instructions",)
@@ -55,7 +55,12 @@ _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\([A-Za-
 MAX_LABEL = 200
 _PYTHON = re.compile(r"(\d{1,2}\.\d{1,3})?")
 _ROW_KEYS = {"mark", "benchmark", "python", "unit", "counted", "base", "head", "base_status", "head_status"}
-_TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes"}
+_TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes", "dependencies"}
+_DEPENDENCY_KEYS = {"python", "base_error", "head_error", "moved"}
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a distribution's name (PEP 508)
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")  # a version as installed (PEP 440, or a local one)
+MAX_PACKAGES = 500
+MAX_ERROR = 500
 
 # GitHub's workflow_run.conclusion, as the comment workflow passes it: what the header says of each.
 CONCLUSIONS = {
@@ -209,6 +214,30 @@ def _row(row, i: int) -> dict:
     return clean
 
 
+def _dependencies(entry, i: int) -> dict:
+    where = f"dependencies[{i}]"
+    _keys(entry, _DEPENDENCY_KEYS, where)
+    python, moved = entry["python"], entry["moved"]
+    if not isinstance(python, str) or not _PYTHON.fullmatch(python):
+        _fail(f"{where}.python is not a Python version: {_show(python)}")
+    for side in ("base_error", "head_error"):
+        if not isinstance(entry[side], str) or len(entry[side]) > MAX_ERROR:
+            _fail(f"{where}.{side} is not a text of at most {MAX_ERROR} characters")
+    if not isinstance(moved, list) or len(moved) > MAX_PACKAGES:
+        _fail(f"{where}.moved is not a list of at most {MAX_PACKAGES} packages")
+    clean = []
+    for j, package in enumerate(moved):
+        _keys(package, {"name", "base", "head"}, f"{where}.moved[{j}]")
+        if not isinstance(package["name"], str) or not _PACKAGE.fullmatch(package["name"]):
+            _fail(f"{where}.moved[{j}].name is not a package's name: {_show(package['name'])}")
+        for side in ("base", "head"):
+            version = package[side]
+            if version is not None and (not isinstance(version, str) or not _VERSION.fullmatch(version)):
+                _fail(f"{where}.moved[{j}].{side} is not a version: {_show(version)}")
+        clean.append({"name": package["name"], "base": package["base"], "head": package["head"]})
+    return {"python": python, "base_error": entry["base_error"], "head_error": entry["head_error"], "moved": clean}
+
+
 def validate_comparison(data, head_sha: str | None = None) -> dict:
     """The comparison's data checked field by field, or a PipelineError with one line saying what is wrong;
     ``head_sha``, when given, must be the comparison's head commit. Returns a clean copy (" " marks as "")."""
@@ -233,9 +262,13 @@ def validate_comparison(data, head_sha: str | None = None) -> dict:
         _fail("changes is not a list")
     if len(changes) > MAX_ROWS:
         _fail(f"{len(changes)} rows, over the limit of {MAX_ROWS}")
+    deps = data["dependencies"]
+    if not isinstance(deps, list) or len(deps) > 10:
+        _fail("dependencies is not a list of at most 10 Pythons")
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "base": base, "head": head, "factor": factor,
             "threshold": threshold, "confirmed": confirmed,
-            "changes": [_row(row, i) for i, row in enumerate(changes)]}
+            "changes": [_row(row, i) for i, row in enumerate(changes)],
+            "dependencies": [_dependencies(entry, i) for i, entry in enumerate(deps)]}
 
 
 # -- rendering ---------------------------------------------------------------------------------------------------
@@ -297,6 +330,36 @@ def _line(row: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _percent_span(ratios: list[float]) -> str:
+    shown = sorted({f"{100 * (ratio - 1):+.1f} %" for ratio in ratios}, key=lambda text: float(text[:-2]))
+    return f" ({shown[0]})" if len(shown) == 1 else f" ({shown[0]} to {shown[-1]})" if shown else ""
+
+
+def dependency_lines(comparison: dict, base_name: str, head_name: str) -> list[str]:
+    """reports.compare.dependency_lines, from validated data (escaped): per Python, a side that could not be
+    installed with its pins, and the versions that differ with the benchmark marks beside them. Written again
+    for the bare python3, as format_value is; tests/test_github.py checks that the two agree."""
+    lines = []
+    for entry in comparison["dependencies"]:
+        python = escape(entry["python"])
+        for name, error in ((base_name, entry["base_error"]), (head_name, entry["head_error"])):
+            if error:
+                lines.append(f"Python {python}: {name} could not be installed with its pins: "
+                             + escape(error.rstrip(".")))
+        if not entry["moved"]:
+            continue
+        moved = ", ".join(escape(f"{p['name']} {p['base'] or 'none'} -> {p['head'] or 'none'}") for p in entry["moved"])
+        rows = [row for row in comparison["changes"] if row["python"] == entry["python"]]
+        ratios = {mark: [row["head"] / row["base"] for row in rows if row["mark"] == mark and row["base_status"] == "ok"
+                         and row["head_status"] == "ok" and row["base"]] for mark in ("+", "-")}
+        counts = {mark: sum(row["mark"] == mark for row in rows) for mark in ("+", "-")}
+        effect = " and ".join(part for part in (
+            counts["+"] and f"{counts['+']} slower{_percent_span(ratios['+'])}",
+            counts["-"] and f"{counts['-']} faster{_percent_span(ratios['-'])}") if part) or "nothing marked"
+        lines.append(f"Python {python}: {moved}: {effect}, of {len(rows)} compared")
+    return lines
+
+
 def _side_name(side: dict) -> str:
     name, commit = side["name"], side["commit"]
     if commit.startswith(name) or name.startswith(commit):  # given as its hash: once is enough
@@ -340,6 +403,10 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
                     f"{100 * comparison['threshold']:g} % or more is marked):",
               False: f"**Wall-clock** (asv's rule, factor {comparison['factor']:g}{confirmed}):"}
     lines = [_line(row) for row in rows]
+    deps = dependency_lines(comparison, base, head)
+    if deps:
+        intro += ("\n\n**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"
+                  + "\n".join(f"- {line}." for line in deps))
 
     def text(kept: set[int]) -> str:
         parts = [top, intro]

@@ -18,7 +18,7 @@ from pathlib import Path
 from asv import config as asv_config
 from asv import machine as asv_machine
 
-from . import history, legs
+from . import history, installs, legs
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,13 @@ def expected_pythons() -> list[str]:
 def branches() -> list[str]:
     """The branches asv.conf.json follows (its graphs show the commits on them)."""
     return list(asv_config.Config.load(str(ROOT / "asv.conf.json")).branches)
+
+
+def record_dependencies(machine: str) -> int:
+    """Put each commit's installed versions into this machine's results (see pipeline.installs); the number of
+    files changed."""
+    conf = asv_config.Config.load(str(ROOT / "asv.conf.json"))
+    return installs.embed(ROOT / conf.results_dir / machine, ROOT / conf.env_dir)
 
 
 def commits_to_measure(before: str, after: str, limit: int, last: int | None = None) -> tuple[list[str], str]:
@@ -105,6 +112,7 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
         # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
         if run.returncode not in (0, 2):
             raise PipelineError(f"asv run failed with status {run.returncode} on {commit[:8]}")
+        record_dependencies(machine)
         new = [p for p in results.rglob("*.json") if p != suite and before_run.get(p) != p.stat().st_mtime_ns]
         # The suite's definition comes from the newest commit only (measured first): an older commit's must not
         # replace it on the history branch (see history.merge_and_push).

@@ -122,6 +122,26 @@ def machines(conf: asv_config.Config) -> list[str]:
     return sorted(found, key=newest_first)
 
 
+# What pipeline/installs.py adds to each results file: the versions that commit was measured with, as
+# {"packages": {name: version}}, or pip's reason it could not be installed, as {"error": reason}.
+DEPENDENCIES = "dependencies"
+
+
+def dependencies(results_dir: str | Path, machine: str, commit: str) -> dict[str, dict]:
+    """{environment name: what its install recorded} for one commit's results on one machine (a results file
+    from before the versions were recorded gives nothing)."""
+    found = {}
+    for path in (Path(results_dir) / machine).glob(f"{commit[:8]}-*.json"):
+        try:
+            data = asv_util.load_json(str(path))
+        except (asv_util.UserError, OSError):
+            continue
+        record = data.get(DEPENDENCIES) if isinstance(data, dict) and data.get("commit_hash") == commit else None
+        if isinstance(record, dict):
+            found[data.get("env_name", "")] = record
+    return found
+
+
 def benchmark_info(conf: asv_config.Config) -> dict[str, dict]:
     """What asv discovered about each benchmark (params, unit, type), from the results' benchmarks.json."""
     try:

@@ -49,6 +49,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except (OSError, ValueError, TypeError) as error:
             raise ReportError(f"cannot read the first comparison's flags {args.confirm}: {error}") from None
     changes = comparing.compare(base_rows, head_rows, args.factor, args.threshold, flagged_before)
+    pythons = {row.env: row.python for row in (*base_rows, *head_rows)}
+    deps = comparing.dependencies(asvdata.dependencies(conf.results_dir, args.machine, base),
+                                  asvdata.dependencies(conf.results_dir, args.machine, head), pythons)
     if args.flagged:
         # The first of two comparisons: record which timed benchmarks to measure again, print asv's regex for them.
         flagged = comparing.flagged_timed(changes)
@@ -56,14 +59,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(comparing.bench_regex(flagged))
         return 0
     text = comparing.markdown(changes, f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})", args.factor,
-                              args.threshold, confirmed=flagged_before is not None)
+                              args.threshold, confirmed=flagged_before is not None, deps=deps)
     print(text)
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(text)
     if args.json:
         data = comparing.as_data(changes, (args.base, base), (args.head, head), args.factor, args.threshold,
-                                 confirmed=flagged_before is not None)
+                                 confirmed=flagged_before is not None, deps=deps)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
     return 1 if any(change.regression for change in changes) else 0

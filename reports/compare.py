@@ -41,7 +41,7 @@ FACTOR = 1.05  # the ratio a timed change must pass before asv's test counts (as
 # The comparison as data (``python -m reports compare --json``): what the pull-request comment is rendered from by
 # pipeline.github, which validates it against this name and version. Change the layout: bump the version there too.
 SCHEMA = "planet-tracker-compare"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the dependency versions that differ between the two sides
 
 
 def counted(row: Row) -> bool:
@@ -132,6 +132,62 @@ def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 
                                           -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    """What differs in one Python's installed versions between the two sides (see ``asvdata.dependencies``)."""
+
+    python: str
+    moved: tuple[tuple[str, str | None, str | None], ...] = ()  # (package, base version, head version); None: absent
+    base_error: str = ""  # pip's reason when a side could not be installed with its pins
+    head_error: str = ""
+
+
+def dependencies(base: dict[str, dict], head: dict[str, dict], pythons: dict[str, str]) -> list[Dependencies]:
+    """Per environment, the packages whose version differs between the two sides' records, and either side's
+    install error; an environment where nothing differs and nothing failed is left out (as is one recorded on
+    one side only). ``pythons``: environment name -> Python version."""
+    found = []
+    for env in sorted(set(base) | set(head)):
+        old, new = base.get(env, {}), head.get(env, {})
+        before, after = old.get("packages") or {}, new.get("packages") or {}
+        names = sorted(set(before) | set(after), key=str.lower) if before and after else []
+        moved = tuple((name, before.get(name), after.get(name)) for name in names
+                      if before.get(name) != after.get(name))
+        entry = Dependencies(pythons.get(env, env), moved, old.get("error", ""), new.get("error", ""))
+        if moved or entry.base_error or entry.head_error:
+            found.append(entry)
+    return found
+
+
+def _span(ratios: list[float]) -> str:
+    shown = sorted({f"{100 * (ratio - 1):+.1f} %" for ratio in ratios if not math.isnan(ratio)},
+                   key=lambda text: float(text[:-2]))
+    return f" ({shown[0]})" if len(shown) == 1 else f" ({shown[0]} to {shown[-1]})" if shown else ""
+
+
+def dependency_lines(found: list[Dependencies], changes: Iterable[tuple[str, str, float]], base_name: str,
+                     head_name: str) -> list[str]:
+    """One line per Python whose versions differ, with the benchmark changes beside them: ``changes`` are (Python,
+    mark, ratio) of every compared benchmark. pipeline.github renders the comment's lines the same way."""
+    changes = list(changes)
+    lines = []
+    for entry in found:
+        for name, error in ((base_name, entry.base_error), (head_name, entry.head_error)):
+            if error:
+                lines.append(f"Python {entry.python}: {name} could not be installed with its pins: {error.rstrip('.')}")
+        if not entry.moved:
+            continue
+        moved = ", ".join(f"{package} {old or 'none'} -> {new or 'none'}" for package, old, new in entry.moved)
+        marks = [(mark, ratio) for python, mark, ratio in changes if python == entry.python]
+        slower = [ratio for mark, ratio in marks if mark == "+"]
+        faster = [ratio for mark, ratio in marks if mark == "-"]
+        effect = " and ".join(part for part in (
+            slower and f"{len(slower)} slower{_span(slower)}", faster and f"{len(faster)} faster{_span(faster)}")
+            if part) or "nothing marked"
+        lines.append(f"Python {entry.python}: {moved}: {effect}, of {len(marks)} compared")
+    return lines
+
+
 def flagged_timed(changes: Iterable[Change]) -> list[Change]:
     """The timed benchmarks flagged as slower: what a confirmation measures again."""
     return [change for change in changes if change.mark == "+" and not change.counted]
@@ -167,14 +223,19 @@ def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -
 
 
 def markdown(changes: list[Change], base_name: str, head_name: str, factor: float,
-             threshold: float = THRESHOLD, confirmed: bool = False) -> str:
-    """The verdict, then the counted benchmarks' table, then the timed benchmarks'."""
+             threshold: float = THRESHOLD, confirmed: bool = False, deps: list[Dependencies] = ()) -> str:
+    """The verdict, the dependency versions that differ, then the counted benchmarks' table, then the timed
+    benchmarks'."""
     regressions = sum(c.regression for c in changes)
     verdict = (f"**{regressions} significant regression(s)**" if regressions
                else "No significant regression")
     parts = [f"{verdict} between `{base_name}` and `{head_name}` (+ slower, - faster, ~ not significant, "
              "? not confirmed, ! failed on the new commit, x failed on the old one; lower is better for every "
              "benchmark)."]
+    lines = dependency_lines(deps, ((c.python, c.mark, c.ratio) for c in changes), base_name, head_name)
+    if lines:
+        parts.append("**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"
+                     + "\n".join(f"- {line}." for line in lines))
     counted_rows = [c for c in changes if c.counted]
     timed_rows = [c for c in changes if not c.counted]
     if counted_rows:
@@ -199,7 +260,7 @@ def _side(value: float | None) -> tuple[float | None, str]:
 
 
 def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str], factor: float,
-            threshold: float = THRESHOLD, confirmed: bool = False) -> dict:
+            threshold: float = THRESHOLD, confirmed: bool = False, deps: list[Dependencies] = ()) -> dict:
     """The comparison as versioned data, from the same records as ``markdown``: ``base`` and ``head`` are each
     (name as given, full commit hash). Only finite numbers and null: ``json.dumps(..., allow_nan=False)`` holds."""
     rows = []
@@ -210,4 +271,7 @@ def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str],
                      "base_status": base_status, "head_status": head_status})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION,
             "base": {"name": base[0], "commit": base[1]}, "head": {"name": head[0], "commit": head[1]},
-            "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows}
+            "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows,
+            "dependencies": [{"python": entry.python, "base_error": entry.base_error, "head_error": entry.head_error,
+                              "moved": [{"name": name, "base": old, "head": new} for name, old, new in entry.moved]}
+                             for entry in deps]}

@@ -68,8 +68,9 @@ def _load(config: Path, machine: str | None) -> _Results:
     for env in sorted(df.loc[df["commit"] == commits[0], "env"].unique()):
         path = Path(conf.results_dir) / asv_results.get_filename(machine, commits[0], env)
         data = asv_util.load_json(str(path), api_version=2) if path.exists() else {}
+        recorded = (data.get(asvdata.DEPENDENCIES) or {}).get("packages")
         envs.append({"env": env, "python": data.get("params", {}).get("python", "?"),
-                     "packages": data.get("requirements", {})})
+                     "packages": recorded or data.get("requirements", {})})
     return _Results(conf, machine, rows, df, commits, envs, Suite.load(provenance_file(conf, machine)))
 
 
@@ -116,8 +117,9 @@ def _provenance_markdown(found: _Results) -> str:
              f"{info.get('os', '?')}; shared and noisy: absolute rates vary by machine and by hour.",
              f"- Commit `{found.newest[:8]}`."]
     for env in found.envs:
-        packages = ", ".join(f"{name} {version}" for name, version in sorted(env["packages"].items()))
-        lines.append(f"- Python {env['python']}: {packages}.")
+        packages = ", ".join(f"{name} {version}" for name, version in sorted(env["packages"].items(),
+                                                                                key=lambda item: item[0].lower()))
+        lines.append(f"- Python {env['python']}: {packages or 'versions not recorded'}.")
     lines += [
         f"- Load: `{' '.join(batch['argv'])}` ({batch['generator']} {batch['version']}) per throughput sample.",
         f"- Concurrency {suite['concurrency']}; batches of "
@@ -149,13 +151,25 @@ def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, bac
     previous = commits[1] if len(commits) > 1 else None
     further = commits[min(back, len(commits) - 1)] if previous else None
     envs = {e["env"]: e["python"] for e in found.envs} | dict(zip(found.df["env"], found.df["python"], strict=False))
+
+    def versions(older: str, table: pd.DataFrame) -> str:
+        """The dependency versions that differ between the two commits, with the marks beside them."""
+        record = {commit: asvdata.dependencies(found.conf.results_dir, found.machine, commit)
+                  for commit in (older, newest)}
+        marks = ((envs.get(r["env"], r["env"]), r["mark"], r["ratio"]) for _, r in table.iterrows())
+        lines = compare.dependency_lines(compare.dependencies(record[older], record[newest], envs), marks,
+                                         older[:8], newest[:8])
+        return "\n".join(f"- {line}." for line in lines)
+
     return [
         f"`{newest[:8]}` against the previous commit" + (f" `{previous[:8]}`" if previous else "") +
         f" (instructions by ratio, {100 * compare.THRESHOLD:g} % or more; timings by asv's rule, factor {factor:g}: "
         "+ slower, - faster, ~ not significant, ! failed on the newer commit, x failed on the older one; "
         "regressions first):",
+        versions(previous, parts["changes_previous"]) if previous else "",
         tables.changes_markdown(parts["changes_previous"], envs) if previous else "Only one commit measured.",
         f"Against `{further[:8]}`, {commits.index(further)} commit(s) back:" if further else "",
+        versions(further, parts["changes_back"]) if further else "",
         tables.changes_markdown(parts["changes_back"], envs) if further else "",
     ]
 

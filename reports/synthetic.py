@@ -135,14 +135,16 @@ def default_value(benchmark: str, param: str | None, commit: int, python: int) -
 
 def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machine: str = "fixture-machine",
           value: ValueFn = default_value, failed: set = frozenset(), skipped: set = frozenset(),
-          missing: dict | None = None, spread: tuple[float, ...] = SPREAD) -> None:
+          missing: dict | None = None, spread: tuple[float, ...] = SPREAD,
+          dependencies: Callable[[int, int], dict] | None = None) -> None:
     """Write an asv project at ``root``: asv.conf.json, results/benchmarks.json, machine.json and one results
     file per commit and Python.
 
     ``commits`` is newest first: (hash, date in ms). ``failed`` and ``skipped`` hold (benchmark, param, commit
     index, python index) to store as None (failed) and NaN (skipped); ``missing`` maps (commit index) to
     scenarios that commit's suite did not have yet. ``spread`` holds each sample's offset from its value, as a
-    fraction (the same for every timed benchmark).
+    fraction (the same for every timed benchmark). ``dependencies`` gives (commit index, python index) the record
+    pipeline/installs.py would add to that results file (``{"packages": ...}`` or ``{"error": ...}``).
     """
     results_dir = root / "results"
     (results_dir / machine).mkdir(parents=True, exist_ok=True)
@@ -161,10 +163,10 @@ def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machin
     missing = missing or {}
     for c, (commit, date) in enumerate(commits):
         for p, python in enumerate(pythons):
-            env = f"virtualenv-py{python}-aiohttp3.14.5-Flask3.1.3"
+            env = f"virtualenv-py{python}"
             result = asv_results.Results(
                 {"machine": machine, "python": python, "cpu": "Fixture CPU @ 2.0GHz", "num_cpu": "2"},
-                {"aiohttp": "3.14.5", "Flask": "3.1.3", "gunicorn": "27.0.1"}, commit, date, python, env, {})
+                {}, commit, date, python, env, {})
             for name, info in table.items():
                 values = [v.strip("'") for v in info["params"][0]] if info["params"] else [None]
                 values = [v for v in values if v not in missing.get(c, ())]
@@ -183,3 +185,7 @@ def write(root: Path, commits: list[tuple[str, int]], pythons: list[str], machin
                 result.add_result(bench, BenchmarkResult(numbers, samples, counts, 0, "", None),
                                   record_samples=True)
             result.save(str(results_dir))
+            if dependencies is not None:
+                path = results_dir / asv_results.get_filename(machine, commit, env)
+                data = json.loads(path.read_text())
+                path.write_text(json.dumps({**data, "dependencies": dependencies(c, p)}))

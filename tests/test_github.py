@@ -41,9 +41,15 @@ def document(changes=None, **fields) -> dict:
                           "instructions", 600_000, 612_000),
                    change("!", "core.Query.time_parse_query", base=5e-6, head=None),
                    change("-", LABEL, base=0.1, head=0.08), change("", "core.Position.time_position_body(mars)")]
-    return {"schema": "planet-tracker-compare", "version": 1, "base": {"name": "main", "commit": BASE},
+    return {"schema": "planet-tracker-compare", "version": 2, "base": {"name": "main", "commit": BASE},
             "head": {"name": "HEAD", "commit": HEAD}, "factor": 1.05, "threshold": 0.01, "confirmed": True,
-            "changes": changes, **fields}
+            "changes": changes, "dependencies": [copy.deepcopy(DEPENDENCIES)], **fields}
+
+
+# aiohttp and multidict moved on the changes' Python (3.12): one row of the document's is marked slower.
+DEPENDENCIES = {"python": "3.12", "base_error": "", "head_error": "",
+                "moved": [{"name": "aiohttp", "base": "3.13.5", "head": "3.14.5"},
+                          {"name": "multidict", "base": "6.9.1", "head": "7.2.1"}]}
 
 
 def package(tmp_path: Path, data=None, raw: str | None = None) -> Path:
@@ -182,8 +188,8 @@ def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
 
 @pytest.mark.parametrize("mutate, what", [
     (lambda d: d.update(schema="something-else"), "not a planet-tracker-compare document"),
-    (lambda d: d.update(version=2), "schema version 2; this code reads version 1"),
-    (lambda d: d.update(version="1"), "schema version '1'"),
+    (lambda d: d.update(version=1), "schema version 1; this code reads version 2"),
+    (lambda d: d.update(version="2"), "schema version '2'"),
     (lambda d: d.update(version=True), "schema version True"),
     (lambda d: d.update(verdict="**0 regressions**"), "unexpected \\['verdict'\\]"),
     (lambda d: d.pop("factor"), "missing factor"),
@@ -212,11 +218,53 @@ def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
     (lambda d: d["changes"][1].update(head_status="ok"), r"changes\[1\]\.head is not a finite number"),
     (lambda d: d["changes"][1].update(head_status="great"), r"changes\[1\]\.head_status is not one of"),
     (lambda d: d["changes"][2].update(note="hi"), r"changes\[2\]: unexpected"),
+    (lambda d: d.pop("dependencies"), "missing dependencies"),
+    (lambda d: d.update(dependencies={}), "dependencies is not a list"),
+    (lambda d: d["dependencies"][0].update(python="<b>"), r"dependencies\[0\]\.python is not a Python version"),
+    (lambda d: d["dependencies"][0].update(head_error=7), r"dependencies\[0\]\.head_error is not a text"),
+    (lambda d: d["dependencies"][0].update(base_error="x" * 501), r"dependencies\[0\]\.base_error is not a text"),
+    (lambda d: d["dependencies"][0]["moved"][0].update(name="[aiohttp](https://evil)"),
+     r"dependencies\[0\]\.moved\[0\]\.name is not a package's name"),
+    (lambda d: d["dependencies"][0]["moved"][1].update(head="7.2.1 <img>"),
+     r"dependencies\[0\]\.moved\[1\]\.head is not a version"),
+    (lambda d: d["dependencies"][0]["moved"][1].update(base=7), r"dependencies\[0\]\.moved\[1\]\.base is not"),
+    (lambda d: d["dependencies"][0]["moved"].append({"name": "yarl"}), r"moved\[2\]: missing base, head"),
 ])
 def test_anything_off_is_refused_with_one_line(mutate, what):
     data = document()
     mutate(data)
     refused(data, what)
+
+
+def test_the_dependency_changes_are_named_beside_the_marks_they_come_with():
+    data = github.validate_comparison(document(), HEAD)
+    text = github.render(data, 7, HEAD, "failure")
+    line = next(line for line in text.splitlines() if "aiohttp" in line and "multidict" in line)
+    # Escaped as every string from the artifact is; GitHub shows "aiohttp 3.13.5 -> 3.14.5".
+    assert line == ("- Python 3\\.12: aiohttp 3\\.13\\.5 \\-&gt; 3\\.14\\.5, multidict 6\\.9\\.1 \\-&gt; 7\\.2\\.1: "
+                    "1 slower (+2.0 %) and 1 faster (-20.0 %), of 4 compared.")
+    assert text.index("**Dependencies**") < text.index("**Instructions**")
+    broken = document(dependencies=[{"python": "3.12", "base_error": "", "moved": [],
+                                     "head_error": "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1"}])
+    text = github.render(github.validate_comparison(broken, HEAD), 7, HEAD, "failure")
+    assert ("- Python 3\\.12: HEAD \\(abababab\\) could not be installed with its pins: ERROR\\: Cannot install "
+            "aiohttp\\=\\=3\\.14\\.5 and multidict\\=\\=6\\.9\\.1.") in text
+    assert "**Dependencies**" not in github.render(github.validate_comparison(document(dependencies=[])), 7, HEAD, "")
+
+
+def test_the_comments_dependency_lines_are_reports_compares():
+    data = github.validate_comparison(document(), HEAD)
+    entry = data["dependencies"][0]
+    deps = [reports_compare.Dependencies(entry["python"], tuple((p["name"], p["base"], p["head"])
+                                                                for p in entry["moved"]))]
+    marks = [(row["python"], row["mark"], row["head"] / row["base"] if row["base"] and row["head"] else math.nan)
+             for row in data["changes"]]
+    ours = reports_compare.dependency_lines(deps, marks, "main", "HEAD")
+    theirs = github.dependency_lines(data, "main", "HEAD")
+    unescape = {"\\": "", "&gt;": ">"}
+    for old, new in unescape.items():
+        theirs = [line.replace(old, new) for line in theirs]
+    assert ours == theirs and len(ours) == 1
 
 
 def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
@@ -227,7 +275,7 @@ def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
 
 
 @pytest.mark.parametrize("raw, what", [
-    ('{"schema": "planet-tracker-compare", "version": 1, "factor": NaN}', "not valid JSON: NaN"),
+    ('{"schema": "planet-tracker-compare", "version": 2, "factor": NaN}', "not valid JSON: NaN"),
     ('{"a": Infinity}', "not valid JSON: Infinity"),
     ('{"a": 1, "a": 2}', "not valid JSON: duplicate key"),
     ("[" * 100_000 + "]" * 100_000, "not valid JSON"),

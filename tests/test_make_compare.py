@@ -3,6 +3,8 @@ comparison of every other benchmark is still printed (asv continuous would print
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,58 @@ def test_make_compare_keeps_failures_visible(tmp_path):
     # The benchmark that still works is compared, with numbers on both sides.
     (parse,) = [row for row in rows if row[1] == "core.Query.time_parse_query"]
     assert parse[3].endswith("µs") and parse[4].endswith("µs") and parse[5]
+
+
+def _pin(clone: Path, package: str, version: str, message: str) -> str:
+    """Change one line of constraints.txt and commit it, as Dependabot's pull requests do."""
+    constraints = clone / "constraints.txt"
+    lines = [f"{package}=={version}" if line.split("==")[0] == package else line
+             for line in constraints.read_text().splitlines()]
+    assert f"{package}=={version}" in lines
+    constraints.write_text("\n".join(lines) + "\n")
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", message)
+    return git(clone, "rev-parse", "HEAD")
+
+
+def _compare(clone: Path, base: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", f"BASE={base}", r"BENCH=^core\.Position",
+         "ASV_ARGS=-a rounds=1 -a repeat=1"], cwd=clone, capture_output=True, text=True, timeout=600)
+
+
+def _recorded(clone: Path, commit: str) -> dict:
+    (path,) = (clone / ".asv" / "results").glob(f"*/{commit[:8]}-*.json")
+    return json.loads(path.read_text())
+
+
+def test_a_bumped_pin_is_measured_on_each_side_with_its_own_version(tmp_path):
+    """A pull request that bumps one pin in constraints.txt: its base is measured with the old version and its
+    head with the new one, in the same environment (one series in every graph), and the table names the bump.
+    Then a pin that cannot be installed: the head fails with pip's reason, the base is still measured."""
+    clone = tmp_path / "repo"
+    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    base = _pin(clone, "ephem", "4.2", "Pin ephem 4.2")  # the state before the bump
+    head = _pin(clone, "ephem", "4.2.1", "Bump ephem from 4.2 to 4.2.1")
+
+    done = _compare(clone, base)
+    table = clone / "reports" / "compare.md"
+    assert table.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    old, new = _recorded(clone, base), _recorded(clone, head)
+    assert old["dependencies"]["packages"]["ephem"] == "4.2"
+    assert new["dependencies"]["packages"]["ephem"] == "4.2.1"
+    assert old["env_name"] == new["env_name"] and old["params"] == new["params"]  # one series across the bump
+    text = table.read_text()
+    assert re.search(r"^- Python 3\.\d+: ephem 4\.2 -> 4\.2\.1: .*, of 7 compared\.$", text, re.MULTILINE), text
+    data = json.loads((clone / "reports" / "compare.json").read_text())
+    assert data["dependencies"][0]["moved"] == [{"name": "ephem", "base": "4.2", "head": "4.2.1"}]
+
+    broken = _pin(clone, "ephem", "0.0.0", "Pin an ephem that does not exist")
+    done = _compare(clone, head)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert _recorded(clone, broken)["dependencies"]["error"].startswith("ERROR: ")
+    text = table.read_text()
+    assert re.search(rf"^- Python 3\.\d+: HEAD \({broken[:8]}\) could not be installed with its pins: ERROR: "
+                     r".*ephem==0\.0\.0", text, re.MULTILINE), text
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in text.splitlines()
+            if line.startswith("| !")]
+    assert len(rows) == 7 and all(row[3].endswith("µs") and row[4] == "failed" for row in rows)

@@ -16,10 +16,13 @@ from reports.asvdata import Row
 from reports.compare import (
     SCHEMA,
     SCHEMA_VERSION,
+    Dependencies,
     as_data,
     bench_regex,
     better,
     compare,
+    dependencies,
+    dependency_lines,
     flagged_timed,
     format_value,
     mark,
@@ -167,7 +170,7 @@ def test_the_data_carries_what_the_markdown_shows_and_no_nan():
                       [row(None, params=("'a'",)), row(math.nan, params=("'b'",)), instructions(606_000)], 1.05)
     data = as_data(changes, ("main", "a" * 40), ("HEAD", "b" * 40), 1.05, confirmed=True)
     text = json.dumps(data, allow_nan=False)  # raises on a NaN or an infinity
-    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 1
+    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 2 and data["dependencies"] == []
     assert data["base"] == {"name": "main", "commit": "a" * 40} and data["confirmed"] is True
     assert data["changes"] == [
         {"mark": "+", "benchmark": "instructions.ServerInstructions.track_instructions_per_request(aiohttp-dev)",
@@ -178,6 +181,37 @@ def test_the_data_carries_what_the_markdown_shows_and_no_nan():
         {"mark": "", "benchmark": "servers.ServerThroughput.time_batch(b)", "python": "3.11", "unit": "seconds",
          "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "skipped"}]
     assert "NaN" not in text and "Infinity" not in text
+
+
+def test_the_versions_that_differ_per_python_and_a_side_that_could_not_be_installed():
+    old = {"virtualenv-py3.11": {"packages": {"aiohttp": "3.13.5", "multidict": "6.9.1", "yarl": "1.25.1",
+                                              "gone": "1.0"}},
+           "virtualenv-py3.12": {"packages": {"aiohttp": "3.14.5"}},
+           "virtualenv-py3.13": {"packages": {"aiohttp": "3.14.5"}}}
+    new = {"virtualenv-py3.11": {"packages": {"aiohttp": "3.14.5", "multidict": "7.2.1", "yarl": "1.25.1",
+                                              "added": "2.0"}},
+           "virtualenv-py3.12": {"packages": {"aiohttp": "3.14.5"}},  # nothing differs: left out
+           "virtualenv-py3.13": {"error": "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1."}}
+    pythons = {f"virtualenv-py3.{minor}": f"3.{minor}" for minor in (11, 12, 13)}
+    found = dependencies(old, new, pythons)
+    assert found == [
+        Dependencies("3.11", (("added", None, "2.0"), ("aiohttp", "3.13.5", "3.14.5"), ("gone", "1.0", None),
+                              ("multidict", "6.9.1", "7.2.1"))),
+        Dependencies("3.13", (), "", "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1.")]
+    marks = [("3.11", "+", 1.025), ("3.11", "+", 1.028), ("3.11", "", 1.001), ("3.11", "-", 0.99),
+             ("3.12", "+", 1.5), ("3.13", "!", math.nan)]
+    assert dependency_lines(found, marks, "main", "HEAD") == [
+        "Python 3.11: added none -> 2.0, aiohttp 3.13.5 -> 3.14.5, gone 1.0 -> none, multidict 6.9.1 -> 7.2.1: "
+        "2 slower (+2.5 % to +2.8 %) and 1 faster (-1.0 %), of 4 compared",
+        "Python 3.13: HEAD could not be installed with its pins: ERROR: Cannot install aiohttp==3.14.5 and "
+        "multidict==6.9.1"]
+    # The bump the issue measured: about 0.1 %, under the 1 % threshold, so nothing is marked.
+    quiet = dependency_lines(found[:1], [("3.11", "", 1.001), ("3.11", "", 0.999)], "main", "HEAD")
+    assert quiet[0].endswith(": nothing marked, of 2 compared")
+    text = markdown([], "main", "HEAD", 1.05, deps=found)
+    assert "**Dependencies** (each side measured with the versions its constraints.txt pins):" in text
+    assert "- Python 3.11: added none -> 2.0, aiohttp 3.13.5 -> 3.14.5" in text
+    assert "**Dependencies**" not in markdown([], "main", "HEAD", 1.05)
 
 
 def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
@@ -191,7 +225,9 @@ def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
                                 check=True).stdout.split()
     synthetic.write(tmp_path, commits=[(head, 1_700_172_800_000), (base, 1_700_086_400_000)], pythons=["3.11"],
                     failed={("core.Query.time_parse_query", None, 0, 0)},
-                    skipped={("core.Position.time_position_body", "venus", 0, 0)})
+                    skipped={("core.Position.time_position_body", "venus", 0, 0)},
+                    dependencies=lambda commit, python: {"packages": {"ephem": ["4.2.1", "4.2"][commit],
+                                                                      "Flask": "3.1.3"}})
     done = subprocess.run([sys.executable, "-m", "reports", "compare", base, head, "--config", "asv.conf.json",
                            "--machine", "fixture-machine", "--markdown", "out/compare.md", "--json",
                            "out/compare.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -212,3 +248,8 @@ def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
     assert f"**{regressions} regression(s)** in the comparison's data" in comment
     assert comment.index("**Instructions**") < comment.index("**Wall-clock**")
     assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.11 | 5.25 µs | failed |  |" in comment
+    # The versions each side recorded, named in both.
+    assert data["dependencies"] == [{"python": "3.11", "base_error": "", "head_error": "",
+                                     "moved": [{"name": "ephem", "base": "4.2", "head": "4.2.1"}]}]
+    assert "- Python 3.11: ephem 4.2 -> 4.2.1: " in markdown_text
+    assert "- Python 3\\.11: ephem 4\\.2 \\-&gt; 4\\.2\\.1: " in comment

@@ -113,6 +113,23 @@ def test_markdown_renders_with_every_table(built):
     assert '<img alt="requests per second by server and framework" src="server.png"' in html
 
 
+def test_the_changes_name_the_dependency_bump_beside_the_marks(built):
+    """The newest commit of the fixtures moved aiohttp and multidict: the changes against the previous commit
+    say so, per Python, with the marked benchmarks beside them; the provenance lists what was measured."""
+    changes = built.markdown.split("## Changes", 1)[1].split("## History", 1)[0]
+    for python in ("3.11", "3.12"):
+        assert f"- Python {python}: aiohttp 3.13.5 -> 3.14.5, multidict 6.9.1 -> 7.2.1: " in changes
+    line = next(line for line in changes.splitlines() if line.startswith("- Python 3.11: aiohttp"))
+    marked = pd.read_json(built.out / "exports" / "changes_previous.json")
+    ours = marked[marked["env"] == "virtualenv-py3.11"]
+    slower, faster = (ours["mark"] == "+").sum(), (ours["mark"] == "-").sum()
+    assert slower == 2 and faster > 0
+    assert line.endswith(f": {slower} slower (+2.0 % to +20.0 %) and {faster} faster (-4.8 %), of {len(ours)} "
+                         "compared.")
+    provenance = built.markdown.split("## Settings and provenance", 1)[1]
+    assert "- Python 3.11: aiohttp 3.14.5, ephem 4.2.1, Flask 3.1.3, gunicorn 27.0.1, multidict 7.2.1." in provenance
+
+
 def test_no_results_is_one_line(tmp_path):
     (tmp_path / "asv.conf.json").write_text('{"version": 1, "repo": ".", "results_dir": "results"}')
     (tmp_path / "results" / "m").mkdir(parents=True)

@@ -1,0 +1,143 @@
+"""pipeline/installs.py: what asv's install_command runs for each commit, and the records it leaves, put into the
+results. The whole path (asv installing two commits with their own pins) is in tests/test_make_compare.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from asv import results as asv_results
+
+from pipeline import installs
+from reports import asvdata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_suite_extra_is_what_the_bench_extra_installs():
+    suite = installs.suite_requirements(ROOT)
+    assert {requirement.split(">=")[0] for requirement in suite} == {"requests", "tabulate", "uvloop"}
+    setup = (ROOT / "setup.cfg").read_text()
+    assert "bench =\n    planet-tracker[suite]\n" in setup
+
+
+def test_pips_reason_is_one_line_naming_the_pins_that_clash():
+    # pip 26's output for a pin no release satisfies, as asv's log showed it (indentation and all).
+    output = """Processing ./asv-build-cache/e6a1/planet_tracker-1.0.0-py3-none-any.whl
+             Requirement already satisfied: requests>=2.31 in ./lib/python3.11/site-packages (2.34.2)
+             ERROR: Cannot install planet-tracker==1.0.0 because these package versions have conflicting dependencies.
+
+             The conflict is caused by:
+                 planet-tracker 1.0.0 depends on ephem>=4.1
+                 The user requested (constraint) ephem==9.9.9
+
+             Additionally, some packages in these conflicts have no matching distributions available:
+                 ephem
+
+             To fix this you could try to:
+             ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/
+"""
+    assert installs.reason(output) == (
+        "ERROR: Cannot install planet-tracker==1.0.0 because these package versions have conflicting dependencies: "
+        "planet-tracker 1.0.0 depends on ephem>=4.1; The user requested (constraint) ephem==9.9.9")
+    assert installs.reason("x\n" + "ERROR: " + "y" * 400, limit=50) == "ERROR: " + "y" * 40 + "..."
+    assert installs.reason("") == "pip failed and said nothing"
+
+
+def test_a_failed_install_records_pips_reason_and_fails(tmp_path):
+    """Real pip, with no index: a pinned version that cannot be found. The record keeps pip's line; the command
+    fails, so that asv records the commit's benchmarks as failed."""
+    env = tmp_path / "env"
+    venv.create(env, with_pip=True)
+    build = tmp_path / "checkout"
+    build.mkdir()
+    (build / "constraints.txt").write_text("tabulate==0.0.1\n")
+    commit = "c" * 40
+    done = subprocess.run(
+        [env / "bin" / "python", ROOT / "pipeline" / "installs.py", ROOT, build, "tabulate", env, "virtualenv-py3",
+         commit], capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)})
+    assert done.returncode == 1
+    record = json.loads((env / "installs" / f"{commit}.json").read_text())
+    assert record["commit"] == commit and record["env_name"] == "virtualenv-py3" and "packages" not in record
+    assert record["error"].startswith("ERROR: ") and "(constraint) tabulate==0.0.1" in record["error"]
+    assert "\n" not in record["error"]
+    assert f"{commit[:8]} cannot be installed with its pins: ERROR:" in done.stderr
+    # A commit without constraints.txt pins nothing: refused, not installed with whatever pip finds.
+    (build / "constraints.txt").unlink()
+    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", ROOT, build, "tabulate", env,
+                           "virtualenv-py3", commit], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "has no constraints.txt" in json.loads((env / "installs" / f"{commit}.json").read_text())["error"]
+
+
+def test_a_successful_install_records_every_package_but_the_project(tmp_path):
+    env = tmp_path / "env"
+    venv.create(env, with_pip=True)
+    build = tmp_path / "checkout"
+    build.mkdir()
+    (build / "constraints.txt").write_text("")
+    commit = "d" * 40
+    # Nothing to install beyond what the environment has: pip itself, as the "wheel" (no index needed).
+    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", tmp_path / "no-conf", build,
+                           "pip", env, "virtualenv-py3", commit], capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    record = json.loads((env / "installs" / f"{commit}.json").read_text())
+    listed = subprocess.run([env / "bin" / "python", "-m", "pip", "list", "--format", "json"], capture_output=True,
+                            text=True, check=True).stdout
+    assert record["packages"] == {package["name"]: package["version"] for package in json.loads(listed)}
+    assert "pip" in record["packages"]
+
+
+def _result(folder: Path, machine: str, commit: str, env: str) -> Path:
+    result = asv_results.Results({"machine": machine, "python": "3.11"}, {}, commit, 1_700_000_000_000, "3.11", env,
+                                 {})
+    result.save(str(folder))
+    return folder / asv_results.get_filename(machine, commit, env)
+
+
+def _record(env_root: Path, env: str, commit: str, **fields) -> None:
+    folder = env_root / "abc" / installs.RECORDS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{commit}.json").write_text(json.dumps({"commit": commit, "env_name": env, **fields}))
+
+
+def test_embed_puts_each_record_into_its_commits_results_and_asv_still_reads_them(tmp_path):
+    results, envs = tmp_path / "results", tmp_path / "env"
+    a, b, c = "a" * 40, "b" * 40, "c" * 40
+    mine = _result(results, "here", a, "virtualenv-py3.11")
+    _result(results, "here", b, "virtualenv-py3.11")
+    unrecorded = _result(results, "here", c, "virtualenv-py3.11")
+    other_machine = _result(results, "there", a, "virtualenv-py3.11")
+    _record(envs, "virtualenv-py3.11", a, packages={"aiohttp": "3.14.5", "multidict": "7.2.1"})
+    _record(envs, "virtualenv-py3.11", b, error="ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1")
+    (envs / "abc" / installs.RECORDS / "cut-short.json").write_text("{")  # an install killed midway
+    before = {path: path.read_text() for path in (unrecorded, other_machine)}
+
+    assert installs.embed(results / "here", envs) == 2
+    assert installs.embed(results / "here", envs) == 0  # nothing new: nothing rewritten
+    assert {path: path.read_text() for path in before} == before
+    assert json.loads(mine.read_text())["dependencies"] == {"packages": {"aiohttp": "3.14.5", "multidict": "7.2.1"}}
+    assert asvdata.dependencies(results, "here", b) == {
+        "virtualenv-py3.11": {"error": "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1"}}
+    assert asvdata.dependencies(results, "here", c) == {}
+    assert asvdata.DEPENDENCIES == installs.KEY
+    # asv reads a file with the key as before (it ignores what it does not know).
+    assert asv_results.Results.load(str(mine)).commit_hash == a
+
+
+def test_the_command_records_after_asv_in_the_makefile():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)" in makefile
+    for target in ("bench", "history", "compare"):
+        recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+        runs, records = recipe.count("$(ASV) run HEAD^!") + recipe.count("$(ASV) run HASHFILE"), \
+            recipe.count("$(DEPENDENCIES)")
+        assert runs and records == runs, target
+    done = subprocess.run([sys.executable, "-m", "pipeline", "dependencies", "--machine", "no-such-machine"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "no-such-machine: versions recorded in 0 results file(s)" in done.stderr

@@ -121,8 +121,15 @@ def test_the_comment_workflow_runs_no_pull_request_code():
 
 
 def test_dependabot_keeps_the_pins_moving():
+    """Actions and Python packages both arrive as pull requests (measured by the gate). The pip updates look in
+    the folder of constraints.txt, and aiohttp's libraries, which pin each other, move together."""
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
-    assert {update["package-ecosystem"] for update in config["updates"]} == {"github-actions", "pip"}
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"github-actions", "pip"}
+    assert updates["pip"]["directory"] == "/" and (ROOT / "constraints.txt").exists()
+    pins = {line.split("==")[0] for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
+    aio = updates["pip"]["groups"]["aio-libs"]["patterns"]
+    assert "aiohttp" in aio and "multidict" in aio and set(aio) <= pins
 
 
 def test_the_measuring_jobs_install_valgrind():

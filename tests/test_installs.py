@@ -47,48 +47,46 @@ def test_pips_reason_is_one_line_naming_the_pins_that_clash():
     assert installs.reason("") == "pip failed and said nothing"
 
 
+def _install(tmp_path: Path, constraints: str | None, wheel: str, conf: Path = ROOT) -> tuple[int, str, dict]:
+    """installs.py as asv's install_command runs it, in a new venv, with no package index (pip cannot download):
+    its exit status, its stderr, and the record it left."""
+    env, build = tmp_path / "env", tmp_path / "checkout"
+    if not env.exists():
+        venv.create(env, with_pip=True)
+    build.mkdir(exist_ok=True)
+    (build / "constraints.txt").unlink(missing_ok=True)
+    if constraints is not None:
+        (build / "constraints.txt").write_text(constraints)
+    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", conf, build, wheel, env,
+                           "virtualenv-py3", COMMIT], capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)})
+    record = json.loads((env / installs.RECORDS / f"{COMMIT}.json").read_text())
+    assert record["commit"] == COMMIT and record["env_name"] == "virtualenv-py3"
+    return done.returncode, done.stdout + done.stderr, record
+
+
+COMMIT = "c" * 40
+
+
 def test_a_failed_install_records_pips_reason_and_fails(tmp_path):
-    """Real pip, with no index: a pinned version that cannot be found. The record keeps pip's line; the command
-    fails, so that asv records the commit's benchmarks as failed."""
-    env = tmp_path / "env"
-    venv.create(env, with_pip=True)
-    build = tmp_path / "checkout"
-    build.mkdir()
-    (build / "constraints.txt").write_text("tabulate==0.0.1\n")
-    commit = "c" * 40
-    done = subprocess.run(
-        [env / "bin" / "python", ROOT / "pipeline" / "installs.py", ROOT, build, "tabulate", env, "virtualenv-py3",
-         commit], capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)})
-    assert done.returncode == 1
-    record = json.loads((env / "installs" / f"{commit}.json").read_text())
-    assert record["commit"] == commit and record["env_name"] == "virtualenv-py3" and "packages" not in record
+    """Real pip: a pinned version that cannot be found. The record keeps pip's line; the command fails, so that
+    asv records the commit's benchmarks as failed."""
+    status, output, record = _install(tmp_path, "tabulate==0.0.1\n", "tabulate")
+    assert status == 1 and "packages" not in record
     assert record["error"].startswith("ERROR: ") and "(constraint) tabulate==0.0.1" in record["error"]
     assert "\n" not in record["error"]
-    assert f"{commit[:8]} cannot be installed with its pins: ERROR:" in done.stderr
+    assert f"{COMMIT[:8]} cannot be installed with its pins: ERROR:" in output
     # A commit without constraints.txt pins nothing: refused, not installed with whatever pip finds.
-    (build / "constraints.txt").unlink()
-    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", ROOT, build, "tabulate", env,
-                           "virtualenv-py3", commit], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
-    assert "has no constraints.txt" in json.loads((env / "installs" / f"{commit}.json").read_text())["error"]
+    status, _, record = _install(tmp_path, None, "tabulate")
+    assert status == 1 and "has no constraints.txt" in record["error"]
 
 
-def test_a_successful_install_records_every_package_but_the_project(tmp_path):
-    env = tmp_path / "env"
-    venv.create(env, with_pip=True)
-    build = tmp_path / "checkout"
-    build.mkdir()
-    (build / "constraints.txt").write_text("")
-    commit = "d" * 40
-    # Nothing to install beyond what the environment has: pip itself, as the "wheel" (no index needed).
-    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", tmp_path / "no-conf", build,
-                           "pip", env, "virtualenv-py3", commit], capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1"})
-    assert done.returncode == 0, done.stdout + done.stderr
-    record = json.loads((env / "installs" / f"{commit}.json").read_text())
-    listed = subprocess.run([env / "bin" / "python", "-m", "pip", "list", "--format", "json"], capture_output=True,
-                            text=True, check=True).stdout
+def test_a_successful_install_records_what_the_environment_holds(tmp_path):
+    # Nothing to install beyond what the environment has: pip itself as the "wheel", no suite extra.
+    status, output, record = _install(tmp_path, "", "pip", conf=tmp_path / "no-conf")
+    assert status == 0, output
+    listed = subprocess.run([tmp_path / "env" / "bin" / "python", "-m", "pip", "list", "--format", "json"],
+                            capture_output=True, text=True, check=True).stdout
     assert record["packages"] == {package["name"]: package["version"] for package in json.loads(listed)}
     assert "pip" in record["packages"]
 

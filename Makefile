@@ -40,6 +40,9 @@ BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
 # After every asv run that records: the versions each commit was installed with, into its results (asv drops
 # them when it rewrites a results file; pipeline/installs.py).
 DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)
+# asv's site, then the summary and ours. The targets that run it after asv run it in their own recipe, not as a
+# sub-make: make does not pass -o (make -o .venv/.installed: use this venv as it is) down to a sub-make.
+REPORT = $(ASV) publish && $(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
 
 .PHONY: venv k6 tools machine provenance test lint smoke bench report history compare site sweep rehearse clean \
 	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
@@ -91,7 +94,7 @@ ifdef QUICK
 else
 	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS); \
 	status=$$?; $(DEPENDENCIES); exit $$status
-	@$(MAKE) --no-print-directory report
+	$(REPORT)
 	@cat reports/summary.md
 	@echo
 	@echo "summary: $(abspath reports/summary.md); site: $(abspath site)/index.html (make site serves it)"
@@ -99,23 +102,27 @@ endif
 
 # Needs results: make bench or make history first (or results fetched by CI).
 report: venv
-	$(ASV) publish
-	$(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
+	$(REPORT)
 
 history: venv tools machine provenance
 	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
 	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing --machine $(MACHINE) \
 		$(shell scripts/python-dirs --specs) $(BENCH_ARGS); status=$$?; $(DEPENDENCIES); exit $$status
-	@$(MAKE) --no-print-directory report
+	$(REPORT)
 
 # Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
 # benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
 # Counted (instructions) benchmarks are judged by ratio; a timed benchmark flagged as slower is measured again,
-# both commits interleaved, and is a regression only if that second measurement flags it too.
+# both commits interleaved, and is a regression only if that second measurement flags it too. Then each counted
+# benchmark marked + or - is profiled on both commits (benchmarks/attribution.py), and the functions whose cost
+# changed are ranked under the tables: attribution explains, it never changes the exit status.
 COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) \
 	$(if $(FACTOR),--factor $(FACTOR)) $(if $(THRESHOLD),--threshold $(THRESHOLD))
+ATTRIBUTE = $(ASV) run HASHFILE:.asv/compare.hashes --dry-run --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) \
+	--bench '^attribution\.'
 compare: venv tools machine provenance
-	@mkdir -p .asv reports && rm -f reports/compare.md reports/compare.json .asv/compare.flagged
+	@mkdir -p .asv reports && rm -rf reports/compare.md reports/compare.json .asv/compare.flagged \
+		.asv/attribution reports/attribution
 	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
 	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
 	-$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
@@ -128,7 +135,17 @@ compare: venv tools machine provenance
 			-E virtualenv:$(DEFAULT_PY) $(ASV_ARGS) --bench "$$flagged" || true; \
 		$(DEPENDENCIES); \
 	fi
-	$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md --json reports/compare.json
+	@$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md --json reports/compare.json; \
+	status=$$?; [ $$status -le 1 ] || exit $$status; \
+	labels=$$($(BIN)/python -m reports attribution --json reports/compare.json --flagged) || exit 2; \
+	if [ -n "$$labels" ]; then \
+		echo "where the flagged counts changed: profiling $$labels"; \
+		PLANET_TRACKER_ATTRIBUTE="$$labels" PLANET_TRACKER_ATTRIBUTE_DIR="$(abspath .asv/attribution)" \
+			$(ATTRIBUTE) || true; \
+		$(BIN)/python -m reports attribution --json reports/compare.json --markdown reports/compare.md \
+			--dir .asv/attribution --graphs reports/attribution || true; \
+	fi; \
+	exit $$status
 
 # The sweep's results, then its section and charts, and the report and site with the section when asv results
 # exist. SWEEP_ARGS passes options to the harness's sweep. (Its asv benchmarks, benchmarks/sweep.py, measure the
@@ -139,7 +156,7 @@ sweep: venv k6 tools
 	@$(BIN)/python -m benchmarks sweep $(SWEEP_ARGS) --json reports/sweep-results.json; status=$$?; \
 	if [ $$status -ge 2 ]; then exit $$status; fi; \
 	$(BIN)/python -m reports sweep reports/sweep-results.json --out reports || exit 2; \
-	if ls .asv/results/*/*-*.json >/dev/null 2>&1; then $(MAKE) --no-print-directory report || exit 2; fi; \
+	if ls .asv/results/*/*-*.json >/dev/null 2>&1; then $(REPORT) || exit 2; fi; \
 	exit $$status
 
 # The workflow files themselves, every event, under act (the stand-ins: rehearsal/); part of make test too.

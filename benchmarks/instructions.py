@@ -13,11 +13,15 @@ Every benchmark here has "instructions" in its name (``BENCH=instructions`` sele
 code below does not reset their history; changing what is counted must change the version.
 """
 
+import os
+
 from benchmarks import common
 from benchmarks.harness import client
 from benchmarks.harness import instructions as counting
 
 SETTINGS = counting.CountSettings()
+# A comma-separated subset of the targets to count (the tests, a quick look); the others are then skipped.
+ONLY = "PLANET_TRACKER_INSTRUCTIONS"
 VERSION = "1"  # of what is counted and how: bump it when that changes, and the history starts again
 
 
@@ -32,10 +36,13 @@ class InstructionsBenchmark:
     timeout = 900.0
 
     def setup_cache(self):
-        return counting.medians(counting.measure(counting.all_ids(), SETTINGS))
+        only = [target for target in os.environ.get(ONLY, "").split(",") if target]
+        return counting.medians(counting.measure(only or counting.all_ids(), SETTINGS))
 
     @staticmethod
     def _count(cache, target):
+        if target not in cache:
+            raise NotImplementedError(f"{target} is not counted: {ONLY} leaves it out")
         value = cache[target]
         if isinstance(value, str):
             raise RuntimeError(f"{target}: {value}")  # recorded by asv as failed, never as a number
@@ -81,3 +88,18 @@ class PositionInstructions(InstructionsBenchmark):
     @counted
     def track_instructions_position_body(self, cache, planet):
         return self._count(cache, f"{counting.CORE_PREFIX}position_body:{planet}")
+
+
+def target_of(label: str) -> str | None:
+    """The channel's target behind a benchmark's label as the reports print it, e.g.
+    ``instructions.ServerInstructions.track_instructions_per_request(flask-dev)`` -> ``flask-dev``; None for a
+    benchmark that is not counted here."""
+    name, _, params = label.partition("(")
+    module, _, rest = name.partition(".")
+    params = params.rstrip(")")
+    if module != "instructions":
+        return None
+    return {"ServerInstructions": params or None,
+            "ClientInstructions": params and counting.CLIENT_PREFIX + params,
+            "QueryInstructions": counting.CORE_PREFIX + "parse_query",
+            "PositionInstructions": params and f"{counting.CORE_PREFIX}position_body:{params}"}.get(rest.split(".")[0])

@@ -39,7 +39,7 @@ MAX_PAGES = 100  # of 100 comments each
 
 # The comparison's format: reports.compare's SCHEMA, SCHEMA_VERSION and marks (this module may not import it: it
 # needs asv). tests/test_github.py checks that the two agree.
-SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 2
+SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 3
 MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" (or " "): no change
 REGRESSION_MARKS = ("+", "!")
 COUNTED_UNITS = ("instructions",)
@@ -55,7 +55,15 @@ _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\([A-Za-
 MAX_LABEL = 200
 _PYTHON = re.compile(r"(\d{1,2}\.\d{1,3})?")
 _ROW_KEYS = {"mark", "benchmark", "python", "unit", "counted", "base", "head", "base_status", "head_status"}
-_TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes", "dependencies"}
+_TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes", "dependencies",
+             "attribution"}
+# Attribution: per flagged benchmark, its target and the top functions of each kind with [base, head] per unit.
+_ATTRIBUTION_KEYS = {"benchmark", "target", "unit", "python", "c"}
+_FUNCTION_KEYS = {"name", "calls", "self", "inclusive"}
+_FUNCTION = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # a function's name: any printable text, escaped when shown
+_TARGET = re.compile(r"[a-z0-9][a-z0-9:_-]{0,99}")
+MAX_ATTRIBUTED, MAX_FUNCTIONS = 20, 10
+MAX_ATTRIBUTION = 20_000  # characters of the comment given to attribution; the rest is cut, with a note
 _DEPENDENCY_KEYS = {"python", "base_error", "head_error", "moved"}
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a distribution's name (PEP 508)
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")  # a version as installed (PEP 440, or a local one)
@@ -238,6 +246,34 @@ def _dependencies(entry, i: int) -> dict:
     return {"python": python, "base_error": entry["base_error"], "head_error": entry["head_error"], "moved": clean}
 
 
+def _attribution(entry, i: int) -> dict:
+    where = f"attribution[{i}]"
+    _keys(entry, _ATTRIBUTION_KEYS, where)
+    label, target, unit = entry["benchmark"], entry["target"], entry["unit"]
+    if not isinstance(label, str) or len(label) > MAX_LABEL or not _LABEL.fullmatch(label):
+        _fail(f"{where}.benchmark is not a benchmark's name: {_show(label)}")
+    if not isinstance(target, str) or not _TARGET.fullmatch(target):
+        _fail(f"{where}.target is not a target's name: {_show(target)}")
+    if unit not in ("request", "call"):
+        _fail(f"{where}.unit is not request or call: {_show(unit)}")
+    clean = {"benchmark": label, "target": target, "unit": unit}
+    for kind in ("python", "c"):
+        functions = entry[kind]
+        if not isinstance(functions, list) or len(functions) > MAX_FUNCTIONS:
+            _fail(f"{where}.{kind} is not a list of at most {MAX_FUNCTIONS} functions")
+        clean[kind] = []
+        for j, function in enumerate(functions):
+            _keys(function, _FUNCTION_KEYS, f"{where}.{kind}[{j}]")
+            if not isinstance(function["name"], str) or not _FUNCTION.fullmatch(function["name"]):
+                _fail(f"{where}.{kind}[{j}].name is not a function's name")
+            for key in ("calls", "self", "inclusive"):
+                pair = function[key]
+                if not isinstance(pair, list) or len(pair) != 2 or not all(map(_number, pair)):
+                    _fail(f"{where}.{kind}[{j}].{key} is not two finite numbers")
+            clean[kind].append({key: function[key] for key in _FUNCTION_KEYS})
+    return clean
+
+
 def validate_comparison(data, head_sha: str | None = None) -> dict:
     """The comparison's data checked field by field, or a PipelineError with one line saying what is wrong;
     ``head_sha``, when given, must be the comparison's head commit. Returns a clean copy (" " marks as "")."""
@@ -262,13 +298,16 @@ def validate_comparison(data, head_sha: str | None = None) -> dict:
         _fail("changes is not a list")
     if len(changes) > MAX_ROWS:
         _fail(f"{len(changes)} rows, over the limit of {MAX_ROWS}")
-    deps = data["dependencies"]
+    deps, attributed = data["dependencies"], data["attribution"]
     if not isinstance(deps, list) or len(deps) > 10:
         _fail("dependencies is not a list of at most 10 Pythons")
+    if not isinstance(attributed, list) or len(attributed) > MAX_ATTRIBUTED:
+        _fail(f"attribution is not a list of at most {MAX_ATTRIBUTED} benchmarks")
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "base": base, "head": head, "factor": factor,
             "threshold": threshold, "confirmed": confirmed,
             "changes": [_row(row, i) for i, row in enumerate(changes)],
-            "dependencies": [_dependencies(entry, i) for i, entry in enumerate(deps)]}
+            "dependencies": [_dependencies(entry, i) for i, entry in enumerate(deps)],
+            "attribution": [_attribution(entry, i) for i, entry in enumerate(attributed)]}
 
 
 # -- rendering ---------------------------------------------------------------------------------------------------
@@ -360,6 +399,49 @@ def dependency_lines(comparison: dict, base_name: str, head_name: str) -> list[s
     return lines
 
 
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def _pair(pair: list) -> str:
+    delta = pair[1] - pair[0]
+    return f"{_amount(pair[0])} → {_amount(pair[1])} ({'+' if delta >= 0 else '-'}{_amount(abs(delta))})"
+
+
+def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTRIBUTION) -> str:
+    """Where each flagged counted benchmark changed: reports.attribution's tables, from validated data (names
+    escaped), within ``limit`` characters; what does not fit is cut, with a pointer to the run's artifact."""
+    kinds = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
+    blocks = []
+    for entry in comparison["attribution"]:
+        unit = entry["unit"]
+        parts = [f"**Where: {escape(entry['benchmark'])}**, base → head per {unit} (profiles of "
+                 f"{escape(entry['target'])}):"]
+        for kind, (title, cost) in kinds.items():
+            if entry[kind]:
+                rows = [f"| {escape(f['name'])} | {_pair(f['calls'])} | {_pair(f['self'])} | {_pair(f['inclusive'])} |"
+                        for f in entry[kind]]
+                parts.append(f"| {title} | calls per {unit} | self, {cost} per {unit} | with callees |\n"
+                             "|---|---|---|---|\n" + "\n".join(rows))
+        blocks.append("\n\n".join(parts))
+    if not blocks:
+        return ""
+    where = f" ([the run]({run_url}))" if run_url else ""
+    note = (f"\n\n(Attribution cut to fit the comment: the full tables and the flame graphs are in the comparison "
+            f"run's artifact{where}.)")
+    text = "\n\n".join(blocks)
+    if len(text) <= limit:
+        return text + f"\n\nFlame graphs: in the comparison run's artifact{where}."
+    kept = []
+    for block in blocks:
+        if len("\n\n".join([*kept, block])) + len(note) > limit:
+            break
+        kept.append(block)
+    if not kept:  # even the first block is too long: its first lines
+        kept = [blocks[0][:max(0, limit - len(note) - 200)].rsplit("\n", 1)[0]]
+    return "\n\n".join(kept) + note
+
+
 def _side_name(side: dict) -> str:
     name, commit = side["name"], side["commit"]
     if commit.startswith(name) or name.startswith(commit):  # given as its hash: once is enough
@@ -408,12 +490,16 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
         intro += ("\n\n**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"
                   + "\n".join(f"- {line}." for line in deps))
 
+    where = attribution_block(comparison, run_url, min(MAX_ATTRIBUTION, limit // 3))
+
     def text(kept: set[int]) -> str:
         parts = [top, intro]
         for counted in (True, False):
             shown = [lines[i] for i, row in enumerate(rows) if row["counted"] is counted and i in kept]
             if shown:
                 parts.append(titles[counted] + "\n\n" + columns + "\n" + "\n".join(shown))
+        if where:
+            parts.append(where)
         if len(kept) < len(rows):
             parts.append(f"({len(rows) - len(kept)} of {len(rows)} rows cut to fit GitHub's limit on a comment's "
                          "length, regressions kept first: the full comparison is in the run's artifact.)")

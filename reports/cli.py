@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import asvdata, site, sweep
+from . import asvdata, attribution, site, sweep
 from . import compare as comparing
 from .errors import ReportError
 from .summary import build
@@ -72,6 +72,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if any(change.regression for change in changes) else 0
 
 
+def cmd_attribution(args: argparse.Namespace) -> int:
+    path = Path(args.json)
+    try:
+        comparison = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ReportError(f"cannot read the comparison {path}: {error}") from None
+    if comparison.get("schema") != comparing.SCHEMA or comparison.get("version") != comparing.SCHEMA_VERSION:
+        raise ReportError(f"{path} is not a {comparing.SCHEMA} document of version {comparing.SCHEMA_VERSION}")
+    if args.flagged:
+        print(";".join(attribution.flagged(comparison)))
+        return 0
+    text, data = attribution.attribute(comparison, Path(args.dir), Path(args.graphs))
+    if not text:
+        return 0
+    print(text)
+    comparison["attribution"] = data
+    path.write_text(json.dumps(comparison, indent=1, allow_nan=False) + "\n")
+    if args.markdown:
+        with open(args.markdown, "a") as file:
+            file.write("\n" + text)
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
     if args.site:
@@ -118,6 +141,16 @@ def make_parser() -> argparse.ArgumentParser:
     stage.add_argument("--confirm", metavar="FILE", help="second comparison: a timed slowdown counts only if that "
                        "file (from --flagged) has it too")
     comp.set_defaults(func=cmd_compare)
+
+    attr = commands.add_parser("attribution", help="where a comparison's flagged counted benchmarks changed: both "
+                               "commits' profiles ranked, into its markdown and JSON, and flame graphs")
+    attr.add_argument("--json", required=True, metavar="FILE", help="the comparison (compare --json's file)")
+    attr.add_argument("--flagged", action="store_true", help="print the flagged counted benchmarks, ';'-separated "
+                      "(what to profile), and exit")
+    attr.add_argument("--dir", default=".asv/attribution", help="the profiles: DIR/<commit>/<target>.json")
+    attr.add_argument("--markdown", metavar="FILE", help="append the rankings to this table (compare.md)")
+    attr.add_argument("--graphs", default="reports/attribution", help="where the flame graphs go")
+    attr.set_defaults(func=cmd_attribution)
 
     summ = commands.add_parser("summary", help="the summary tables, charts and exports (and the site)")
     summ.add_argument("--config", default="asv.conf.json")

@@ -41,7 +41,7 @@ FACTOR = 1.05  # the ratio a timed change must pass before asv's test counts (as
 # The comparison as data (``python -m reports compare --json``): what the pull-request comment is rendered from by
 # pipeline.github, which validates it against this name and version. Change the layout: bump the version there too.
 SCHEMA = "planet-tracker-compare"
-SCHEMA_VERSION = 2  # 2: the dependency versions that differ between the two sides
+SCHEMA_VERSION = 3  # 2: the dependency versions that differ between the two sides; 3: attribution
 
 
 def counted(row: Row) -> bool:
@@ -274,4 +274,5 @@ def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str],
             "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows,
             "dependencies": [{"python": entry.python, "base_error": entry.base_error, "head_error": entry.head_error,
                               "moved": [{"name": name, "base": old, "head": new} for name, old, new in entry.moved]}
-                             for entry in deps]}
+                             for entry in deps],
+            "attribution": []}  # filled by python -m reports attribution, for the flagged counted benchmarks

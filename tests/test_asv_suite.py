@@ -161,3 +161,9 @@ def test_a_corner_ratio_is_measured_on_real_servers(monkeypatch):
     sweep_suite.CornerRatio().setup(cache, "2 x 0 ms")
     ratio = sweep_suite.CornerRatio().track_aiohttp_over_flask(cache, "2 x 0 ms")
     assert 1 < ratio < 20  # aiohttp's best over Flask's best, with no wait: async ahead, by a sane factor
+
+
+def test_no_recipe_runs_a_sub_make():
+    """make does not pass -o down to a sub-make: `make -o .venv/.installed bench` in a clone (as the tests run
+    it, with their own venv) would rebuild that venv from the clone in a `$(MAKE) report`."""
+    assert "$(MAKE)" not in (ROOT / "Makefile").read_text()

@@ -41,9 +41,9 @@ def document(changes=None, **fields) -> dict:
                           "instructions", 600_000, 612_000),
                    change("!", "core.Query.time_parse_query", base=5e-6, head=None),
                    change("-", LABEL, base=0.1, head=0.08), change("", "core.Position.time_position_body(mars)")]
-    return {"schema": "planet-tracker-compare", "version": 2, "base": {"name": "main", "commit": BASE},
+    return {"schema": "planet-tracker-compare", "version": 3, "base": {"name": "main", "commit": BASE},
             "head": {"name": "HEAD", "commit": HEAD}, "factor": 1.05, "threshold": 0.01, "confirmed": True,
-            "changes": changes, "dependencies": [copy.deepcopy(DEPENDENCIES)], **fields}
+            "changes": changes, "dependencies": [copy.deepcopy(DEPENDENCIES)], "attribution": [], **fields}
 
 
 # aiohttp and multidict moved on the changes' Python (3.12): one row of the document's is marked slower.
@@ -188,8 +188,8 @@ def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
 
 @pytest.mark.parametrize("mutate, what", [
     (lambda d: d.update(schema="something-else"), "not a planet-tracker-compare document"),
-    (lambda d: d.update(version=1), "schema version 1; this code reads version 2"),
-    (lambda d: d.update(version="2"), "schema version '2'"),
+    (lambda d: d.update(version=2), "schema version 2; this code reads version 3"),
+    (lambda d: d.update(version="3"), "schema version '3'"),
     (lambda d: d.update(version=True), "schema version True"),
     (lambda d: d.update(verdict="**0 regressions**"), "unexpected \\['verdict'\\]"),
     (lambda d: d.pop("factor"), "missing factor"),
@@ -275,7 +275,7 @@ def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
 
 
 @pytest.mark.parametrize("raw, what", [
-    ('{"schema": "planet-tracker-compare", "version": 2, "factor": NaN}', "not valid JSON: NaN"),
+    ('{"schema": "planet-tracker-compare", "version": 3, "factor": NaN}', "not valid JSON: NaN"),
     ('{"a": Infinity}', "not valid JSON: Infinity"),
     ('{"a": 1, "a": 2}', "not valid JSON: duplicate key"),
     ("[" * 100_000 + "]" * 100_000, "not valid JSON"),

@@ -151,13 +151,37 @@ class Toolchain:
 
     def prefix(self, outdir: Path, cpu: int | None) -> list[str]:
         """What goes before a command to count it: one CPU, no ASLR, callgrind writing into ``outdir``."""
-        pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
-        return [*pin, *self.no_aslr, self.valgrind, *CALLGRIND,
+        return [*pinned(cpu), *self.no_aslr, self.valgrind, *CALLGRIND,
                 f"--callgrind-out-file={outdir}/cg.%p", f"--log-file={outdir}/valgrind.%p.log"]
+
+    # How count_server and count_in_child run a target under this meter, and read a window's total.
+    def server_command(self, argv: Sequence[str], outdir: Path, cpu: int | None) -> list[str]:
+        return [*self.prefix(outdir, cpu), *argv]
+
+    def child_command(self, spec_file: Path, outdir: Path, cpu: int | None) -> list[str]:
+        return [*self.prefix(outdir, cpu), sys.executable, str(CHILD), "--library", str(self.library), str(spec_file)]
+
+    def window_env(self, outdir: Path) -> dict[str, str]:
+        return {"LD_PRELOAD": str(self.library), **window_env(outdir)}
+
+    def dump(self, outdir: Path, pid: int, part: int) -> Path:
+        return outdir / f"cg.{pid}.{part}"
+
+    def total(self, outdir: Path, pid: int, part: int) -> int:
+        return read_totals(self.dump(outdir, pid, part))
 
     def recorded(self) -> dict:
         return {"valgrind": self.version, "tool": "callgrind", "options": list(CALLGRIND),
                 "aslr": "off" if self.no_aslr else "on", "hash_seed": 0, "pinned": bool(shutil.which("taskset"))}
+
+
+def pinned(cpu: int | None) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+
+
+def window_env(outdir: Path) -> dict[str, str]:
+    """Where a counted process acknowledges the window's signals and writes its dumps, and which signals."""
+    return {"PT_WINDOW_DIR": str(outdir), "PT_WINDOW_SIGNALS": f"{ZERO_SIGNAL} {DUMP_SIGNAL}"}
 
 
 def prepare(workdir: Path) -> Toolchain:
@@ -205,6 +229,8 @@ class Count:
     seconds: float = 0.0
     idle: tuple[int, ...] = ()
     units: int = 0  # requests or calls in the window
+    dumps: tuple[Path, ...] = ()  # the window's dump of each process (kept while the count's folder is)
+    idle_dumps: tuple[Path, ...] = ()
 
 
 class PacedClient:
@@ -278,11 +304,9 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
     """Instructions per request of one server scenario, summed over its processes, in a fresh server."""
     spec = scenario.spec()
     outdir.mkdir(parents=True)
-    counted = ServerSpec(
-        (*tools.prefix(outdir, cpu), *spec.argv),
-        {**spec.env, "PYTHONHASHSEED": "0", "LD_PRELOAD": str(tools.library), "PT_WINDOW_DIR": str(outdir),
-         "PT_WINDOW_SIGNALS": f"{ZERO_SIGNAL} {DUMP_SIGNAL}"},
-        stop_signal=spec.stop_signal, readiness="listening")
+    counted = ServerSpec(tuple(tools.server_command(spec.argv, outdir, cpu)),
+                         {**spec.env, "PYTHONHASHSEED": "0", **tools.window_env(outdir)},
+                         stop_signal=spec.stop_signal, readiness="listening")
     workers = scenario.resolved_workers
     started = time.monotonic()
     with Server(counted, ready_timeout_s=READY_TIMEOUT_S) as server:
@@ -294,7 +318,7 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
             primed = settings.prime_per_worker * workers
             paced.send(primed)
             _window(server, pids, DUMP_SIGNAL, "dump", outdir)
-            requests = settings.window_requests(sum(read_totals(outdir / f"cg.{pid}.1") for pid in pids) / primed)
+            requests = settings.window_requests(sum(tools.total(outdir, pid, 1) for pid in pids) / primed)
             _window(server, pids, ZERO_SIGNAL, "zero", outdir)
             opened = time.monotonic()
             paced.send(requests)
@@ -309,10 +333,11 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
         finally:
             paced.close()
         server.check_alive()
-    window = {pid: read_totals(outdir / f"cg.{pid}.2") for pid in pids}
-    idle = {pid: read_totals(outdir / f"cg.{pid}.3") for pid in pids}
+    window = {pid: tools.total(outdir, pid, 2) for pid in pids}
+    idle = {pid: tools.total(outdir, pid, 3) for pid in pids}
     return Count((sum(window.values()) - sum(idle.values())) / requests, tuple(sorted(window.values(), reverse=True)),
-                 time.monotonic() - started, tuple(sorted(idle.values(), reverse=True)), requests)
+                 time.monotonic() - started, tuple(sorted(idle.values(), reverse=True)), requests,
+                 tuple(tools.dump(outdir, pid, 2) for pid in pids), tuple(tools.dump(outdir, pid, 3) for pid in pids))
 
 
 def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
@@ -320,8 +345,7 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
     outdir.mkdir(parents=True)
     spec_file = outdir / "spec.json"
     spec_file.write_text(json.dumps(spec))
-    argv = [*tools.prefix(outdir, cpu), sys.executable, str(CHILD),
-            "--library", str(tools.library), str(spec_file)]
+    argv = tools.child_command(spec_file, outdir, cpu)
     started = time.monotonic()
     try:
         done = launcher.run_command(argv, CHILD_TIMEOUT_S, env={"PYTHONHASHSEED": "0"}, cwd=outdir)
@@ -334,7 +358,8 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
     dumps = json.loads(lines[-1])
     pid = int(dumps.pop("pid"))
     seconds = time.monotonic() - started
-    return {target: Count(read_totals(outdir / f"cg.{pid}.{part}") / units, seconds=seconds, units=units)
+    return {target: Count(tools.total(outdir, pid, part) / units, seconds=seconds, units=units,
+                          dumps=(tools.dump(outdir, pid, part),))
             for target, (part, units) in dumps.items()}
 
 

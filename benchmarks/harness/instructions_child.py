@@ -4,7 +4,9 @@ Run by ``instructions.count_in_child`` under ``valgrind --tool=callgrind --instr
 interpreter being measured, as ``python instructions_child.py --library LIB SPEC.json``. Start-up and imports run
 uninstrumented (fast). For each target: a warm-up, uninstrumented; then a thrown-away window and the counted
 window, each opened by zeroing callgrind's counters and closed by a dump. The last line on stdout is JSON:
-``{"pid": PID, "<target id>": [dump part, units in the window], ...}``; the parent reads the dumps.
+``{"pid": PID, "<target id>": [dump part, units in the window], ...}``; the parent reads the dumps. With
+``--tracer DIR`` instead of ``--library``, the same windows count bytecode per Python function (``tracer.py``),
+dumped as ``DIR/prof.<pid>.<part>.json``.
 
 It imports the harness from this checkout, placed after the installed packages on ``sys.path`` so that a core
 target imports the ``planet_tracker`` that is installed (under asv: the build of the commit being measured).
@@ -36,14 +38,50 @@ class Window:
     def count(self, work) -> int:
         """Run ``work`` twice, each time between a zero and a dump; the second dump's part number."""
         if not self.instrumented:
-            self.lib.pt_instrumentation_on()
+            self.on()
             self.instrumented = True
         for _ in range(2):
-            self.lib.pt_window_zero()
+            self.zero()
             work()
-            self.lib.pt_window_dump()
+            self.dump()
             self.dumps += 1
         return self.dumps
+
+    def on(self) -> None:
+        self.lib.pt_instrumentation_on()
+
+    def off(self) -> None:
+        self.lib.pt_instrumentation_off()
+
+    def zero(self) -> None:
+        self.lib.pt_window_zero()
+
+    def dump(self) -> None:
+        self.lib.pt_window_dump()
+
+
+class TracedWindow(Window):
+    """The same windows, counting bytecode per Python function (tracer.py) rather than machine instructions."""
+
+    def __init__(self, folder: str) -> None:
+        from benchmarks.harness import tracer
+
+        self.tracer, self.folder = tracer, Path(folder)
+        self.dumps = 0
+        self.instrumented = False
+
+    def on(self) -> None:
+        self.tracer.install(self.tracer.PROFILE)  # counts from the first zero()
+
+    def off(self) -> None:
+        pass  # the process ends
+
+    def zero(self) -> None:
+        self.tracer.PROFILE.zero()
+
+    def dump(self) -> None:
+        data = self.tracer.PROFILE.as_data()
+        (self.folder / f"prof.{os.getpid()}.{self.dumps + 1}.json").write_text(json.dumps(data))
 
 
 def client_targets(spec: dict, window: Window) -> dict:
@@ -81,14 +119,16 @@ def core_targets(spec: dict, window: Window) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--library", required=True)
+    meter = parser.add_mutually_exclusive_group(required=True)
+    meter.add_argument("--library", help="count machine instructions (callgrind's window library)")
+    meter.add_argument("--tracer", help="count bytecode per Python function, dumped into this folder")
     parser.add_argument("spec", type=Path)
     args = parser.parse_args()
     spec = json.loads(args.spec.read_text())
-    window = Window(args.library)
+    window = Window(args.library) if args.library else TracedWindow(args.tracer)
     targets = client_targets if spec["kind"] == "client" else core_targets
     found = targets(spec, window)
-    window.lib.pt_instrumentation_off()
+    window.off()
     print(json.dumps({"pid": os.getpid(), **found}), flush=True)
     return 0
 

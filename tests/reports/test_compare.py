@@ -170,7 +170,8 @@ def test_the_data_carries_what_the_markdown_shows_and_no_nan():
                       [row(None, params=("'a'",)), row(math.nan, params=("'b'",)), instructions(606_000)], 1.05)
     data = as_data(changes, ("main", "a" * 40), ("HEAD", "b" * 40), 1.05, confirmed=True)
     text = json.dumps(data, allow_nan=False)  # raises on a NaN or an infinity
-    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 2 and data["dependencies"] == []
+    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 3 and data["dependencies"] == []
+    assert data["attribution"] == []  # filled by python -m reports attribution
     assert data["base"] == {"name": "main", "commit": "a" * 40} and data["confirmed"] is True
     assert data["changes"] == [
         {"mark": "+", "benchmark": "instructions.ServerInstructions.track_instructions_per_request(aiohttp-dev)",

@@ -1,0 +1,46 @@
+"""Attribution: a profile of each flagged counted benchmark's target, for each commit a comparison measures.
+
+``make compare`` (and ``make profile``) run it, after the verdict, as ``asv run --dry-run --bench '^attribution\\.'``
+with ``PLANET_TRACKER_ATTRIBUTE`` set to the flagged benchmarks' labels (";"-separated) and
+``PLANET_TRACKER_ATTRIBUTE_DIR`` to a folder: asv installs each commit, with its own pins, and ``setup_cache``
+writes ``<folder>/<commit>/<target>.json`` (``benchmarks.harness.attribution``). ``--dry-run`` keeps its value
+out of the results. Without the variable, in every other run, it is skipped: asv records NaN, which no table
+shows.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from benchmarks import instructions
+from benchmarks.harness import attribution
+
+LABELS, FOLDER = "PLANET_TRACKER_ATTRIBUTE", "PLANET_TRACKER_ATTRIBUTE_DIR"
+
+
+def file_name(target: str) -> str:
+    return target.replace(":", "_") + ".json"
+
+
+class Attribution:
+    timeout = 1800.0
+
+    def setup_cache(self):
+        labels = [label for label in os.environ.get(LABELS, "").split(";") if label]
+        if not labels:
+            return None
+        folder = Path(os.environ[FOLDER]) / os.environ["ASV_COMMIT"]
+        folder.mkdir(parents=True, exist_ok=True)
+        for label in labels:
+            target = instructions.target_of(label)
+            if target is not None:
+                data = attribution.profile(target)
+                (folder / file_name(target)).write_text(json.dumps({**data, "benchmark": label}))
+        return len(labels)
+
+    def track_profiled(self, cache):
+        if cache is None:
+            raise NotImplementedError(f"set {LABELS} to profile the benchmarks it names")
+        return cache
+
+    track_profiled.unit = "profiles"

@@ -1,0 +1,153 @@
+"""Where a flagged counted benchmark's change is: two commits' profiles of its target (``python -m benchmarks``'s
+attribution files), ranked by the change in each function's own cost per request, as tables and a differential
+flame graph.
+
+Two rankings, each in its own unit, because the two meters count different things:
+
+* **Python functions** (``module:qualname``), in bytecode instructions executed per request (or call);
+* **C functions** (by symbol), in machine instructions per request, from callgrind.
+
+Each entry gives calls, self and inclusive cost per request at the base and the head. Attribution explains a
+flagged change; it never decides the comparison's verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import flamegraph
+from .errors import ReportError
+
+SCHEMA, VERSION = "planet-tracker-attribution", 1  # what benchmarks.harness.attribution writes
+TOP = 10
+KINDS = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    calls: tuple[float, float]  # per request (or call), base and head
+    own: tuple[float, float]
+    inclusive: tuple[float, float]
+
+    @property
+    def change(self) -> float:
+        return self.own[1] - self.own[0]
+
+    @property
+    def inclusive_change(self) -> float:
+        return self.inclusive[1] - self.inclusive[0]
+
+
+def read(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ReportError(f"cannot read the profile {path}: {error}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("version") != VERSION:
+        raise ReportError(f"{path} is not a {SCHEMA} file of version {VERSION}")
+    return data
+
+
+def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
+    """The ``top`` functions of one kind by the change in their own cost, largest first (then by the change with
+    callees, then by name); functions whose costs and calls did not change at all are left out."""
+    old, new = base.get(kind, {}), head.get(kind, {})
+    entries = []
+    for name in set(old) | set(new):
+        a, b = old.get(name, [0.0, 0.0, 0.0]), new.get(name, [0.0, 0.0, 0.0])
+        entry = Entry(name, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]))
+        if a != b:
+            entries.append(entry)
+    entries.sort(key=lambda e: (-abs(e.change), -abs(e.inclusive_change), e.name))
+    return entries[:top]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def _cell(pair: tuple[float, float]) -> str:
+    delta = pair[1] - pair[0]
+    return f"{_number(pair[0])} → {_number(pair[1])} ({'+' if delta >= 0 else '-'}{_number(abs(delta))})"
+
+
+def table(entries: list[Entry], kind: str, unit: str) -> str:
+    title, cost = KINDS[kind]
+    lines = [f"| {title} | calls per {unit} | self, {cost} per {unit} | with callees |", "|---|---|---|---|"]
+    for entry in entries:
+        lines.append(f"| `{entry.name}` | {_cell(entry.calls)} | {_cell(entry.own)} | {_cell(entry.inclusive)} |")
+    return "\n".join(lines)
+
+
+def section(label: str, ratio: float, base: dict, head: dict, graph: str | None = None, top: int = TOP) -> str:
+    """The markdown under one flagged benchmark: both rankings, and a link to its flame graph."""
+    unit = head.get("unit", "request")
+    change = "" if math.isnan(ratio) else f" ({100 * (ratio - 1):+.1f} %)"
+    parts = [f"**Where: `{label}`**{change}, base → head per {unit}; {head.get('python_version', '')} "
+             f"profiles of `{head['target']}` over the same fixed requests."]
+    for kind in KINDS:
+        entries = rank(base, head, kind, top)
+        parts.append(table(entries, kind, unit) if entries else f"No {KINDS[kind][0]} changed.")
+    if graph:
+        parts.append(f"Flame graph (Python functions, base against head): [{Path(graph).name}]({graph})")
+    return "\n\n".join(parts)
+
+
+def as_data(label: str, base: dict, head: dict, top: int = TOP) -> dict:
+    """One benchmark's attribution as the comparison's JSON carries it (compare.json's ``attribution``)."""
+    return {"benchmark": label, "target": head["target"], "unit": head.get("unit", "request"),
+            **{kind: [{"name": e.name, "calls": list(e.calls), "self": list(e.own), "inclusive": list(e.inclusive)}
+                      for e in rank(base, head, kind, top)] for kind in KINDS}}
+
+
+def flame(base: dict, head: dict, label: str, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    unit = head.get("unit", "request")
+    out.write_text(flamegraph.svg(base.get("stacks", {}), head.get("stacks", {}), f"{label}: base against head",
+                                  f"bytecodes per {unit}"))
+    return out
+
+
+# -- a comparison's attribution ----------------------------------------------------------------------------------
+
+
+def flagged(comparison: dict) -> list[str]:
+    """The counted benchmarks a comparison marked + or -: what attribution profiles."""
+    return [row["benchmark"] for row in comparison["changes"] if row["counted"] and row["mark"] in ("+", "-")]
+
+
+def profiles(folder: Path) -> dict[str, dict]:
+    """{benchmark label: profile} of one commit's folder (``<dir>/<commit>/``)."""
+    found = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        data = read(path)
+        found[data.get("benchmark", data["target"])] = data
+    return found
+
+
+def attribute(comparison: dict, folder: Path, graphs: Path, top: int = TOP) -> tuple[str, list[dict]]:
+    """The markdown to append under a comparison's tables, and its ``attribution`` data: for each flagged counted
+    benchmark, both rankings and a flame graph in ``graphs`` (or why there is none)."""
+    base = profiles(Path(folder) / comparison["base"]["commit"])
+    head = profiles(Path(folder) / comparison["head"]["commit"])
+    ratios = {row["benchmark"]: (row["head"] / row["base"] if row["base"] and row["head"] else math.nan)
+              for row in comparison["changes"]}
+    parts, data = [], []
+    for label in flagged(comparison):
+        if label not in base or label not in head:
+            parts.append(f"**Where: `{label}`**: no profile of " + " or ".join(
+                side for side, found in (("the base", base), ("the head", head)) if label not in found)
+                + " (see the log).")
+            continue
+        graph = flame(base[label], head[label], label, Path(graphs) / (head[label]["target"].replace(":", "_")
+                                                                        + ".svg"))
+        parts.append(section(label, ratios.get(label, math.nan), base[label], head[label],
+                             f"{Path(graphs).name}/{graph.name}", top))
+        data.append(as_data(label, base[label], head[label], top))
+    if not parts:
+        return "", []
+    return "## Where the flagged counts changed\n\n" + "\n\n".join(parts) + "\n", data

@@ -6,6 +6,8 @@
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a regression (instructions: THRESHOLD;
 #                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again)
+#   make profile TARGET=ID [AGAINST=HEAD~1]  where one target's instructions go, HEAD against AGAINST: Python functions
+#                             by bytecode, C functions by symbol (make compare does it for what it flags)
 #   make site                 serve the site on 127.0.0.1
 #   make sweep                where async overtakes sync: throughput over connections x handler wait, open-loop
 #                             latency (k6); the map and curves in reports/ (not part of make bench: ~10 minutes)
@@ -22,6 +24,8 @@ BIN := $(VENV)/bin
 EXTRAS ?= test,bench,report
 N ?= 10
 BASE ?= main
+TARGET ?=
+AGAINST ?= HEAD~1
 # FACTOR and THRESHOLD, when given, override reports.compare's defaults (1.05 and 0.01).
 FACTOR ?=
 THRESHOLD ?=
@@ -44,7 +48,8 @@ DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)
 # sub-make: make does not pass -o (make -o .venv/.installed: use this venv as it is) down to a sub-make.
 REPORT = $(ASV) publish && $(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
 
-.PHONY: venv k6 tools machine provenance test lint smoke bench report history compare site sweep rehearse clean \
+.PHONY: venv k6 tools machine provenance test lint smoke bench report history compare profile site sweep rehearse \
+	clean \
 	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
@@ -118,8 +123,7 @@ history: venv tools machine provenance
 # changed are ranked under the tables: attribution explains, it never changes the exit status.
 COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) \
 	$(if $(FACTOR),--factor $(FACTOR)) $(if $(THRESHOLD),--threshold $(THRESHOLD))
-ATTRIBUTE = $(ASV) run HASHFILE:.asv/compare.hashes --dry-run --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) \
-	--bench '^attribution\.'
+ATTRIBUTE = $(ASV) run --dry-run --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) --bench '^attribution\.'
 compare: venv tools machine provenance
 	@mkdir -p .asv reports && rm -rf reports/compare.md reports/compare.json .asv/compare.flagged \
 		.asv/attribution reports/attribution
@@ -141,11 +145,26 @@ compare: venv tools machine provenance
 	if [ -n "$$labels" ]; then \
 		echo "where the flagged counts changed: profiling $$labels"; \
 		PLANET_TRACKER_ATTRIBUTE="$$labels" PLANET_TRACKER_ATTRIBUTE_DIR="$(abspath .asv/attribution)" \
-			$(ATTRIBUTE) || true; \
+			$(ATTRIBUTE) HASHFILE:.asv/compare.hashes || true; \
 		$(BIN)/python -m reports attribution --json reports/compare.json --markdown reports/compare.md \
 			--dir .asv/attribution --graphs reports/attribution || true; \
 	fi; \
 	exit $$status
+
+# Where one target's instructions go, HEAD against AGAINST, each commit installed by asv with its own pins: the
+# rankings and flame graph make compare gives a flagged benchmark (reports/profile.md, reports/attribution/).
+# TARGET: a server scenario (python -m benchmarks scenarios), client:STRATEGY or core:FUNCTION. One commit, this
+# checkout: python -m benchmarks profile TARGET.
+profile: venv tools machine
+	@test -n "$(TARGET)" || { echo "make profile TARGET=ID [AGAINST=COMMIT]: ID a server scenario," \
+		"client:STRATEGY or core:FUNCTION" >&2; exit 2; }
+	@mkdir -p .asv reports && rm -rf .asv/profile reports/profile.md
+	git rev-parse --verify '$(AGAINST)^{commit}' > .asv/profile.hashes
+	git rev-parse --verify 'HEAD^{commit}' >> .asv/profile.hashes
+	PLANET_TRACKER_ATTRIBUTE='$(TARGET)' PLANET_TRACKER_ATTRIBUTE_DIR="$(abspath .asv/profile)" \
+		$(ATTRIBUTE) HASHFILE:.asv/profile.hashes
+	$(BIN)/python -m reports attribution --base '$(AGAINST)' --head HEAD --dir .asv/profile \
+		--markdown reports/profile.md --graphs reports/attribution
 
 # The sweep's results, then its section and charts, and the report and site with the section when asv results
 # exist. SWEEP_ARGS passes options to the harness's sweep. (Its asv benchmarks, benchmarks/sweep.py, measure the

@@ -1,7 +1,8 @@
 """Attribution: a profile of each flagged counted benchmark's target, for each commit a comparison measures.
 
 ``make compare`` (and ``make profile``) run it, after the verdict, as ``asv run --dry-run --bench '^attribution\\.'``
-with ``PLANET_TRACKER_ATTRIBUTE`` set to the flagged benchmarks' labels (";"-separated) and
+with ``PLANET_TRACKER_ATTRIBUTE`` set to the flagged benchmarks' labels, or the channel's target ids
+(``flask-dev``, ``core:parse_query``: ``make profile``), ";"-separated, and
 ``PLANET_TRACKER_ATTRIBUTE_DIR`` to a folder: asv installs each commit, with its own pins, and ``setup_cache``
 writes ``<folder>/<commit>/<target>.json`` (``benchmarks.harness.attribution``). ``--dry-run`` keeps its value
 out of the results. Without the variable, in every other run, it is skipped: asv records NaN, which no table
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from benchmarks import instructions
 from benchmarks.harness import attribution
+from benchmarks.harness import instructions as counting
 
 LABELS, FOLDER = "PLANET_TRACKER_ATTRIBUTE", "PLANET_TRACKER_ATTRIBUTE_DIR"
 
@@ -32,7 +34,7 @@ class Attribution:
         folder = Path(os.environ[FOLDER]) / os.environ["ASV_COMMIT"]
         folder.mkdir(parents=True, exist_ok=True)
         for label in labels:
-            target = instructions.target_of(label)
+            target = label if label in counting.all_ids() else instructions.target_of(label)
             if target is not None:
                 data = attribution.profile(target)
                 (folder / file_name(target)).write_text(json.dumps({**data, "benchmark": label}))

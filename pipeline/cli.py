@@ -139,7 +139,8 @@ def cmd_pr_artifact(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"\d+", args.pr) or not re.fullmatch(r"[0-9a-f]{40}", args.head):
         raise PipelineError("--pr must be a number and --head a full commit hash")
     # The comparison as data: the comment workflow validates it and renders the comment itself.
-    github.artifact(Path(args.out), args.pr, args.head, ROOT / "reports" / "compare.json")
+    github.artifact(Path(args.out), args.pr, args.head, ROOT / "reports" / "compare.json",
+                    ROOT / "reports" / "attribution")
     table = ROOT / "reports" / "compare.md"
     legs.step_summary(table.read_text() if table.exists() else "The comparison produced no table: see the log.")
     return 0

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import shutil
 import stat
 import string
 import urllib.error
@@ -32,6 +33,7 @@ BOT = "github-actions[bot]"  # who posts with the workflow's token: whose commen
 
 # What the artifact may hold, and how much of it.
 PR_FILE, COMPARISON_FILE = "pr.json", "compare.json"
+GRAPHS = "attribution"  # the flame graphs, for whoever downloads the artifact
 MAX_PR_BYTES = 4096
 MAX_COMPARISON_BYTES = 1_000_000
 MAX_ROWS = 1000
@@ -85,16 +87,23 @@ CONCLUSIONS = {
 _RUN_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/[\w.-]+/[\w.-]+/actions/runs/\d+(/attempts/\d+)?")
 
 
-def artifact(out: Path, pr: str, head_sha: str, compare_json: Path) -> None:
+def artifact(out: Path, pr: str, head_sha: str, compare_json: Path, graphs: Path | None = None) -> None:
     """What the comparison run hands to the comment workflow: whose it is (pr.json) and the comparison's data as
-    ``reports compare --json`` wrote it (copied as is; none when the comparison wrote none)."""
+    ``reports compare --json`` wrote it (copied as is; none when the comparison wrote none); and, for the reader
+    who downloads it (the comment workflow never reads them), the markdown table beside the JSON and the
+    attribution's flame graphs (``graphs``: reports/attribution)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / PR_FILE).write_text(json.dumps({"number": int(pr), "head_sha": head_sha}) + "\n")
-    target = out / COMPARISON_FILE
-    if compare_json.is_file():
-        target.write_bytes(compare_json.read_bytes())
-    else:
-        target.unlink(missing_ok=True)
+    for source, target in ((compare_json, out / COMPARISON_FILE),
+                           (compare_json.with_suffix(".md"), out / compare_json.with_suffix(".md").name)):
+        if source.is_file():
+            target.write_bytes(source.read_bytes())
+        else:
+            target.unlink(missing_ok=True)
+    shutil.rmtree(out / GRAPHS, ignore_errors=True)
+    for svg in sorted(graphs.glob("*.svg")) if graphs and graphs.is_dir() else []:
+        (out / GRAPHS).mkdir(exist_ok=True)
+        (out / GRAPHS / svg.name).write_bytes(svg.read_bytes())
 
 
 # -- reading the artifact ----------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from .errors import ReportError
 
 SCHEMA, VERSION = "planet-tracker-attribution", 1  # what benchmarks.harness.attribution writes
 TOP = 10
+# Less than this per request is no change: what background work left after the idle window's subtraction.
+NOISE = 0.5
 KINDS = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
 
 
@@ -54,13 +56,13 @@ def read(path: Path) -> dict:
 
 def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
     """The ``top`` functions of one kind by the change in their own cost, largest first (then by the change with
-    callees, then by name); functions whose costs and calls did not change at all are left out."""
+    callees, then by name); functions whose calls and costs moved by less than NOISE per unit are left out."""
     old, new = base.get(kind, {}), head.get(kind, {})
     entries = []
     for name in set(old) | set(new):
         a, b = old.get(name, [0.0, 0.0, 0.0]), new.get(name, [0.0, 0.0, 0.0])
         entry = Entry(name, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]))
-        if a != b:
+        if max(abs(y - x) for x, y in zip(a, b, strict=True)) >= NOISE:
             entries.append(entry)
     entries.sort(key=lambda e: (-abs(e.change), -abs(e.inclusive_change), e.name))
     return entries[:top]
@@ -132,12 +134,20 @@ def profiles(folder: Path) -> dict[str, dict]:
 def attribute(comparison: dict, folder: Path, graphs: Path, top: int = TOP) -> tuple[str, list[dict]]:
     """The markdown to append under a comparison's tables, and its ``attribution`` data: for each flagged counted
     benchmark, both rankings and a flame graph in ``graphs`` (or why there is none)."""
-    base = profiles(Path(folder) / comparison["base"]["commit"])
-    head = profiles(Path(folder) / comparison["head"]["commit"])
     ratios = {row["benchmark"]: (row["head"] / row["base"] if row["base"] and row["head"] else math.nan)
               for row in comparison["changes"]}
+    return between(Path(folder) / comparison["base"]["commit"], Path(folder) / comparison["head"]["commit"],
+                   flagged(comparison), graphs, ratios, top)
+
+
+def between(base_folder: Path, head_folder: Path, labels: list[str] | None, graphs: Path,
+            ratios: dict[str, float] | None = None, top: int = TOP) -> tuple[str, list[dict]]:
+    """Both rankings and a flame graph for each of ``labels`` (every benchmark profiled on both sides when
+    None), from two commits' profile folders."""
+    base, head = profiles(base_folder), profiles(head_folder)
+    ratios = ratios or {}
     parts, data = [], []
-    for label in flagged(comparison):
+    for label in labels if labels is not None else sorted(set(base) & set(head)):
         if label not in base or label not in head:
             parts.append(f"**Where: `{label}`**: no profile of " + " or ".join(
                 side for side, found in (("the base", base), ("the head", head)) if label not in found)

@@ -73,6 +73,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_attribution(args: argparse.Namespace) -> int:
+    if args.json is None:  # two commits' profiles, as make profile measures them
+        if not (args.base and args.head):
+            raise ReportError("give --json (a comparison's flagged benchmarks) or --base and --head (commits)")
+        base, head = _commit(args.base), _commit(args.head)
+        text, _ = attribution.between(Path(args.dir) / base, Path(args.dir) / head, None, Path(args.graphs))
+        if not text:
+            raise ReportError(f"no profiles of both {base[:8]} and {head[:8]} in {args.dir}")
+        print(text)
+        if args.markdown:
+            Path(args.markdown).write_text(text)
+        return 0
     path = Path(args.json)
     try:
         comparison = json.loads(path.read_text())
@@ -144,11 +155,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     attr = commands.add_parser("attribution", help="where a comparison's flagged counted benchmarks changed: both "
                                "commits' profiles ranked, into its markdown and JSON, and flame graphs")
-    attr.add_argument("--json", required=True, metavar="FILE", help="the comparison (compare --json's file)")
+    attr.add_argument("--json", metavar="FILE", help="the comparison (compare --json's file): its flagged counted "
+                      "benchmarks, ranked into it and into --markdown (appended)")
+    attr.add_argument("--base", help="without --json: the base commit of the profiles in --dir")
+    attr.add_argument("--head", help="without --json: the head commit (every benchmark profiled on both)")
     attr.add_argument("--flagged", action="store_true", help="print the flagged counted benchmarks, ';'-separated "
                       "(what to profile), and exit")
     attr.add_argument("--dir", default=".asv/attribution", help="the profiles: DIR/<commit>/<target>.json")
-    attr.add_argument("--markdown", metavar="FILE", help="append the rankings to this table (compare.md)")
+    attr.add_argument("--markdown", metavar="FILE", help="write the rankings here too (with --json: appended to the "
+                      "comparison's table)")
     attr.add_argument("--graphs", default="reports/attribution", help="where the flame graphs go")
     attr.set_defaults(func=cmd_attribution)
 

@@ -95,7 +95,7 @@ def read_callgrind(path: Path) -> dict[str, list[int]]:
         return NO_SYMBOL if found.startswith("0x") else _LEVEL.sub("", found)
 
     current = callee = None
-    pending = 0
+    pending: int | None = None  # the count of the call whose cost the next cost line is (callgrind writes 0 too)
     for line in path.read_text(errors="replace").splitlines():
         if line.startswith("fn="):
             current = name(line[3:])
@@ -107,11 +107,11 @@ def read_callgrind(path: Path) -> dict[str, list[int]]:
         elif current is not None and line[:1] in "0123456789+-*" and line[:1]:
             parts = line.split()
             cost = int(parts[1]) if len(parts) > 1 else 0
-            if pending:
+            if pending is not None:
                 functions.setdefault(callee, [0, 0, 0])[0] += pending
                 if callee != current:
                     functions[current][2] += cost
-                pending = 0
+                pending = None
             else:
                 functions[current][1] += cost
                 functions[current][2] += cost

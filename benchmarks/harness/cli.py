@@ -7,13 +7,16 @@ Exit status: 0 when everything measured cleanly, 1 when a scenario failed (it is
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import calibrate, client, instructions, openloop, results, runner, scenarios, sweep, tables
+from tabulate import tabulate
+
+from . import attribution, calibrate, client, instructions, openloop, results, runner, scenarios, sweep, tables
 from .errors import HarnessError
 from .launcher import check_port_free
 from .loadgen import GENERATORS
@@ -160,6 +163,29 @@ def cmd_instructions(args: argparse.Namespace) -> int:
     return 0 if all(run.status == "ok" for run in runs) else 1
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    """One target's deterministic profile at what is installed (this checkout, in the project's venv): its top
+    functions by their own cost. Two commits' profiles, ranked by their difference: make profile."""
+    try:
+        (target,) = instructions.check_ids([args.target])
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    say = Progress(args.quiet)
+    say(f"profiling {target}: Python functions by bytecode, C functions by instructions (callgrind)")
+    data = attribution.profile(target)
+    for kind, title, cost in (("python", "Python function", "bytecodes"), ("c", "C function", "instructions")):
+        top = sorted(data[kind].items(), key=lambda item: (-item[1][1], item[0]))[:args.top]
+        print(tabulate([[name, f"{calls:,.1f}", f"{own:,.0f}", f"{inclusive:,.0f}"]
+                               for name, (calls, own, inclusive) in top],
+                              [title, f"calls per {data['unit']}", f"self, {cost}", "with callees"],
+                              tablefmt="github", disable_numparse=True) + "\n")
+    print(f"{data['instructions_per_unit']:,.0f} instructions per {data['unit']} in all; "
+          f"{time.monotonic() - say.start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(data) + "\n")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Throughput over concurrency x handler wait, and open-loop latency at shares of capacity."""
     try:
@@ -276,6 +302,14 @@ def make_parser(extend: Callable[[argparse._SubParsersAction], None] | None = No
     count.add_argument("--json", type=Path, metavar="FILE")
     count.add_argument("--quiet", action="store_true")
     count.set_defaults(func=cmd_instructions)
+
+    prof = commands.add_parser("profile", help="where a target's instructions go: Python functions by bytecode, "
+                               "C functions by symbol (deterministic; two commits: make profile)")
+    prof.add_argument("target", help="a server scenario id, client:STRATEGY or core:FUNCTION (see instructions)")
+    prof.add_argument("--top", type=_positive_int, default=10)
+    prof.add_argument("--json", type=Path, metavar="FILE", help="the whole profile (make profile's format)")
+    prof.add_argument("--quiet", action="store_true")
+    prof.set_defaults(func=cmd_profile)
 
     swept = commands.add_parser("sweep", help="where async overtakes sync: throughput over connections x "
                                 "handler wait, and open-loop latency (k6)")

@@ -267,6 +267,56 @@ def test_the_comments_dependency_lines_are_reports_compares():
     assert ours == theirs and len(ours) == 1
 
 
+ATTRIBUTED = {"benchmark": "instructions.ServerInstructions.track_instructions_per_request(flask-dev)",
+              "target": "flask-dev", "unit": "request",
+              "python": [{"name": "planet_tracker.core:position_body", "calls": [1, 1], "self": [8, 716],
+                          "inclusive": [271, 979]}],
+              "c": [{"name": "_PyEval_EvalFrameDefault", "calls": [148, 148], "self": [321684, 336878],
+                     "inclusive": [5871729, 6024361]}]}
+
+
+def test_the_attribution_is_rendered_escaped_under_the_tables():
+    data = github.validate_comparison(document(attribution=[copy.deepcopy(ATTRIBUTED)]), HEAD)
+    url = "https://github.com/o/r/actions/runs/42"
+    text = github.render(data, 7, HEAD, "failure", url)
+    assert text.index("**Wall-clock**") < text.index("**Where: instructions\\.ServerInstructions")
+    assert "| planet\\_tracker\\.core\\:position\\_body | 1 → 1 (+0) | 8 → 716 (+708) | 271 → 979 (+708) |" in text
+    assert f"Flame graphs: in the comparison run's artifact ([the run]({url}))." in text
+
+
+def test_a_long_attribution_is_cut_with_a_link_to_the_artifact():
+    many = []
+    for i in range(MAX := github.MAX_ATTRIBUTED):
+        entry = copy.deepcopy(ATTRIBUTED)
+        entry["python"] = [{**entry["python"][0], "name": f"module{i}.{'x' * 150}:f{j}"} for j in range(10)]
+        many.append(entry)
+    data = github.validate_comparison(document(attribution=many), HEAD)
+    url = "https://github.com/o/r/actions/runs/42"
+    block = github.attribution_block(data, url)
+    assert len(block) <= github.MAX_ATTRIBUTION and len(many) == MAX
+    assert block.endswith(f"the full tables and the flame graphs are in the comparison run's artifact ([the run]"
+                          f"({url})).)")
+    text = github.render(data, 7, HEAD, "failure", url)
+    assert len(text) <= github.MAX_BODY and "Attribution cut to fit the comment" in text
+    tight = github.render(data, 7, HEAD, "failure", url, limit=9000)
+    assert len(tight) <= 9000 and "Attribution cut" in tight
+
+
+@pytest.mark.parametrize("mutate, what", [
+    (lambda e: e.update(target="flask dev; rm"), r"attribution\[0\]\.target is not a target's name"),
+    (lambda e: e.update(unit="hour"), r"attribution\[0\]\.unit is not request or call"),
+    (lambda e: e["python"][0].update(name="a\nb"), r"attribution\[0\]\.python\[0\]\.name is not"),
+    (lambda e: e["c"][0].update(self=[1, math.inf]), r"attribution\[0\]\.c\[0\]\.self is not two finite"),
+    (lambda e: e["c"][0].update(calls=[1]), r"attribution\[0\]\.c\[0\]\.calls is not two finite"),
+    (lambda e: e.update(python=[e["python"][0]] * 11), r"attribution\[0\]\.python is not a list of at most 10"),
+    (lambda e: e.update(note="x"), r"attribution\[0\]: unexpected"),
+])
+def test_an_attribution_off_is_refused(mutate, what):
+    entry = copy.deepcopy(ATTRIBUTED)
+    mutate(entry)
+    refused(document(attribution=[entry]), what)
+
+
 def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
     data = document([change(" "), change("x", base=None, head=2.0)])
     clean = github.validate_comparison(copy.deepcopy(data), HEAD)

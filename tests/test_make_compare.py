@@ -100,3 +100,42 @@ def test_a_bumped_pin_is_measured_on_each_side_with_its_own_version(tmp_path):
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in text.splitlines()
             if line.startswith("| !")]
     assert len(rows) == 7 and all(row[3].endswith("µs") and row[4] == "failed" for row in rows)
+
+
+def test_a_flagged_count_names_the_function_that_costs_more(tmp_path):
+    """Extra work injected into one function of planet_tracker: make compare flags the servers and the core
+    function that run it, and its attribution names that function first among the Python functions of each,
+    with a flame graph beside the table and the rankings in compare.json."""
+    clone = tmp_path / "repo"
+    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    core = clone / "planet_tracker" / "core.py"
+    core.write_text(core.read_text().replace(
+        "def position_body(query: Query) -> bytes:\n",
+        "def position_body(query: Query) -> bytes:\n    waste = 0\n    for step in range(100):\n"
+        "        waste += step\n"))
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "extra work in position_body")
+    done = subprocess.run(
+        ["make", "-o", f"{VENV}/.installed", "compare", f"VENV={VENV}", "BASE=HEAD~1",
+         r"BENCH=^instructions\.(Server|Position)Instructions",
+         "PLANET_TRACKER_INSTRUCTIONS=aiohttp-dev,flask-dev,core:position_body:mars"],
+        cwd=clone, capture_output=True, text=True, timeout=900)
+    assert done.returncode != 0, done.stdout[-3000:] + done.stderr[-3000:]  # a regression: attribution keeps it
+    data = json.loads((clone / "reports" / "compare.json").read_text())
+    flagged = {row["benchmark"] for row in data["changes"] if row["mark"] == "+"}
+    assert flagged == {"instructions.ServerInstructions.track_instructions_per_request(aiohttp-dev)",
+                       "instructions.ServerInstructions.track_instructions_per_request(flask-dev)",
+                       "instructions.PositionInstructions.track_instructions_position_body(mars)"}
+    attributed = {entry["benchmark"]: entry for entry in data["attribution"]}
+    assert set(attributed) == flagged
+    for label, entry in attributed.items():
+        names = [function["name"] for function in entry["python"]]
+        assert names[0] == "planet_tracker.core:position_body", (label, names)
+        first = entry["python"][0]
+        assert first["calls"][0] == first["calls"][1] == 1 and first["self"][1] - first["self"][0] > 500
+        assert entry["c"] and entry["c"][0]["self"][1] > entry["c"][0]["self"][0]
+    text = (clone / "reports" / "compare.md").read_text()
+    assert text.index("## Where the flagged counts changed") > text.index("**Instructions**")
+    for target in ("aiohttp-dev", "flask-dev", "core_position_body_mars"):
+        svg = (clone / "reports" / "attribution" / f"{target}.svg").read_text()
+        assert svg.startswith("<svg") and "planet_tracker.core:position_body" in svg
+        assert f"(attribution/{target}.svg)" in text

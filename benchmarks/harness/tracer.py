@@ -98,6 +98,10 @@ class Profile:
                 state[1][:] = [(code, state[0], key) for code, _, key in state[1]]
 
     def as_data(self) -> dict:
+        # Both tables copied before anything runs that is counted (naming a module runs the standard library's
+        # code, which the profile sees).
+        counted = [(code, list(counts)) for code, counts in self.functions.items()]
+        stacked = list(self.stacks.items())
         names: dict = {}
 
         def name(code) -> str:
@@ -106,14 +110,14 @@ class Profile:
             return names[code]
 
         functions: dict = {}
-        for code, (entries, own, inclusive) in list(self.functions.items()):
+        for code, (entries, own, inclusive) in counted:
             entry = functions.setdefault(name(code), {"calls": 0, "self": 0, "inclusive": 0,
                                                       "file": code.co_filename, "line": code.co_firstlineno})
             entry["calls"] += entries
             entry["self"] += own
             entry["inclusive"] += inclusive
         stacks: dict = {}
-        for key, own in list(self.stacks.items()):
+        for key, own in stacked:
             folded = ";".join(name(code) for code in key)
             stacks[folded] = stacks.get(folded, 0) + own
         return {"schema": SCHEMA, "version": VERSION, "pid": os.getpid(), "python": sys.version.split()[0],

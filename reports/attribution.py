@@ -90,7 +90,7 @@ def section(label: str, ratio: float, base: dict, head: dict, graph: str | None 
     unit = head.get("unit", "request")
     change = "" if math.isnan(ratio) else f" ({100 * (ratio - 1):+.1f} %)"
     parts = [f"**Where: `{label}`**{change}, base → head per {unit}; {head.get('python_version', '')} "
-             f"profiles of `{head['target']}` over the same fixed requests."]
+             f"profiles of `{head['target']}` over the same fixed {unit}s."]
     for kind in KINDS:
         entries = rank(base, head, kind, top)
         parts.append(table(entries, kind, unit) if entries else f"No {KINDS[kind][0]} changed.")
@@ -137,11 +137,12 @@ def attribute(comparison: dict, folder: Path, graphs: Path, top: int = TOP) -> t
     ratios = {row["benchmark"]: (row["head"] / row["base"] if row["base"] and row["head"] else math.nan)
               for row in comparison["changes"]}
     return between(Path(folder) / comparison["base"]["commit"], Path(folder) / comparison["head"]["commit"],
-                   flagged(comparison), graphs, ratios, top)
+                   flagged(comparison), graphs, ratios, top, "Where the flagged counts changed")
 
 
 def between(base_folder: Path, head_folder: Path, labels: list[str] | None, graphs: Path,
-            ratios: dict[str, float] | None = None, top: int = TOP) -> tuple[str, list[dict]]:
+            ratios: dict[str, float] | None = None, top: int = TOP,
+            heading: str = "Where the instructions went, base against head") -> tuple[str, list[dict]]:
     """Both rankings and a flame graph for each of ``labels`` (every benchmark profiled on both sides when
     None), from two commits' profile folders."""
     base, head = profiles(base_folder), profiles(head_folder)
@@ -160,4 +161,4 @@ def between(base_folder: Path, head_folder: Path, labels: list[str] | None, grap
         data.append(as_data(label, base[label], head[label], top))
     if not parts:
         return "", []
-    return "## Where the flagged counts changed\n\n" + "\n\n".join(parts) + "\n", data
+    return f"## {heading}\n\n" + "\n\n".join(parts) + "\n", data

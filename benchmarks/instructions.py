@@ -40,12 +40,17 @@ class InstructionsBenchmark:
         return counting.medians(counting.measure(only or counting.all_ids(), SETTINGS))
 
     @staticmethod
-    def _count(cache, target):
-        if target not in cache:
-            raise NotImplementedError(f"{target} is not counted: {ONLY} leaves it out")
-        value = cache[target]
+    def target(*params) -> str:
+        raise NotImplementedError
+
+    def setup(self, cache, *params):
+        if self.target(*params) not in cache:  # asv records a NotImplementedError in setup as skipped
+            raise NotImplementedError(f"{self.target(*params)} is not counted: {ONLY} leaves it out")
+
+    def _count(self, cache, *params):
+        value = cache[self.target(*params)]
         if isinstance(value, str):
-            raise RuntimeError(f"{target}: {value}")  # recorded by asv as failed, never as a number
+            raise RuntimeError(f"{self.target(*params)}: {value}")  # recorded by asv as failed, never as a number
         return value
 
 
@@ -54,6 +59,10 @@ class ServerInstructions(InstructionsBenchmark):
 
     params = [common.SCENARIO_IDS]
     param_names = ["scenario"]
+
+    @staticmethod
+    def target(scenario):
+        return scenario
 
     @counted
     def track_instructions_per_request(self, cache, scenario):
@@ -66,17 +75,25 @@ class ClientInstructions(InstructionsBenchmark):
     params = [list(client.STRATEGIES)]
     param_names = ["strategy"]
 
+    @staticmethod
+    def target(strategy):
+        return counting.CLIENT_PREFIX + strategy
+
     @counted
     def track_instructions_per_request(self, cache, strategy):
-        return self._count(cache, counting.CLIENT_PREFIX + strategy)
+        return self._count(cache, strategy)
 
 
 class QueryInstructions(InstructionsBenchmark):
     """Instructions per call of ``core.parse_query`` on the article's query."""
 
+    @staticmethod
+    def target():
+        return counting.CORE_PREFIX + "parse_query"
+
     @counted
     def track_instructions_parse_query(self, cache):
-        return self._count(cache, counting.CORE_PREFIX + "parse_query")
+        return self._count(cache)
 
 
 class PositionInstructions(InstructionsBenchmark):
@@ -85,9 +102,13 @@ class PositionInstructions(InstructionsBenchmark):
     params = [list(counting.PLANETS)]
     param_names = ["planet"]
 
+    @staticmethod
+    def target(planet):
+        return f"{counting.CORE_PREFIX}position_body:{planet}"
+
     @counted
     def track_instructions_position_body(self, cache, planet):
-        return self._count(cache, f"{counting.CORE_PREFIX}position_body:{planet}")
+        return self._count(cache, planet)
 
 
 def target_of(label: str) -> str | None:
@@ -95,11 +116,13 @@ def target_of(label: str) -> str | None:
     ``instructions.ServerInstructions.track_instructions_per_request(flask-dev)`` -> ``flask-dev``; None for a
     benchmark that is not counted here."""
     name, _, params = label.partition("(")
-    module, _, rest = name.partition(".")
-    params = params.rstrip(")")
-    if module != "instructions":
+    parts = name.split(".")
+    benchmark = globals().get(parts[1]) if len(parts) == 3 and parts[0] == "instructions" else None
+    if not (isinstance(benchmark, type) and issubclass(benchmark, InstructionsBenchmark)
+            and benchmark is not InstructionsBenchmark):
         return None
-    return {"ServerInstructions": params or None,
-            "ClientInstructions": params and counting.CLIENT_PREFIX + params,
-            "QueryInstructions": counting.CORE_PREFIX + "parse_query",
-            "PositionInstructions": params and f"{counting.CORE_PREFIX}position_body:{params}"}.get(rest.split(".")[0])
+    values = [value.strip().strip("'") for value in params.rstrip(")").split(",") if value.strip()]
+    try:
+        return benchmark.target(*values)
+    except TypeError:  # the wrong number of parameters for that benchmark
+        return None

@@ -55,8 +55,8 @@ def read(path: Path) -> dict:
 
 
 def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
-    """The ``top`` functions of one kind by the change in their own cost, largest first (then by the change with
-    callees, then by name); functions whose calls and costs moved by less than NOISE per unit are left out."""
+    """The ``top`` functions of one kind whose cost changed most, largest first; functions whose calls and costs
+    moved by less than NOISE per unit are left out."""
     old, new = base.get(kind, {}), head.get(kind, {})
     entries = []
     for name in set(old) | set(new):
@@ -64,7 +64,14 @@ def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
         entry = Entry(name, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]))
         if max(abs(y - x) for x, y in zip(a, b, strict=True)) >= NOISE:
             entries.append(entry)
-    entries.sort(key=lambda e: (-abs(e.change), -abs(e.inclusive_change), e.name))
+    if kind == "python":
+        # The larger of the two changes first, then the change in the function itself: what a change costs, and
+        # where it is, come before the frames that only carry it (a caller's change is all inclusive).
+        entries.sort(key=lambda e: (-max(abs(e.change), abs(e.inclusive_change)), -abs(e.change), e.name))
+    else:
+        # A C function's inclusive cost counts a cycle more than once (the evaluation loop calls C, which calls the
+        # loop again): its own change ranks.
+        entries.sort(key=lambda e: (-abs(e.change), -abs(e.inclusive_change), e.name))
     return entries[:top]
 
 

@@ -104,6 +104,20 @@ def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_u
     with pytest.raises(RuntimeError, match="aiohttp-dev: valgrind is not installed"):
         instructions.ServerInstructions().track_instructions_per_request(
             {**cache, "aiohttp-dev": "valgrind is not installed"}, "aiohttp-dev")
+    # A target left out of the count (PLANET_TRACKER_INSTRUCTIONS) is skipped, in setup, as asv skips.
+    with pytest.raises(NotImplementedError, match="core:parse_query is not counted"):
+        instructions.QueryInstructions().setup({"aiohttp-dev": 1.0})
+    instructions.ServerInstructions().setup({"aiohttp-dev": 1.0}, "aiohttp-dev")
+    # The suite's labels, as the reports print them, back to the channel's targets (what attribution profiles).
+    for label, target in (("instructions.ServerInstructions.track_instructions_per_request(flask-dev)", "flask-dev"),
+                          ("instructions.ClientInstructions.track_instructions_per_request(aiohttp-gather)",
+                           "client:aiohttp-gather"),
+                          ("instructions.QueryInstructions.track_instructions_parse_query", "core:parse_query"),
+                          ("instructions.PositionInstructions.track_instructions_position_body(mars)",
+                           "core:position_body:mars"),
+                          ("servers.ServerThroughput.time_batch(flask-dev)", None),
+                          ("instructions.PositionInstructions.track_instructions_position_body", None)):
+        assert instructions.target_of(label) == target, label
 
 
 def test_a_server_is_started_once_per_process_and_stopped_at_exit():

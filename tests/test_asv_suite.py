@@ -181,3 +181,19 @@ def test_no_recipe_runs_a_sub_make():
     """make does not pass -o down to a sub-make: `make -o .venv/.installed bench` in a clone (as the tests run
     it, with their own venv) would rebuild that venv from the clone in a `$(MAKE) report`."""
     assert "$(MAKE)" not in (ROOT / "Makefile").read_text()
+
+
+def test_attribution_runs_only_when_asked(monkeypatch):
+    """Without PLANET_TRACKER_ATTRIBUTE (every run but make compare's and make profile's) it profiles nothing and
+    is skipped, in setup, with a cache asv still passes (asv passes none when setup_cache returns None)."""
+    from benchmarks import attribution as attributed
+
+    monkeypatch.delenv(attributed.LABELS, raising=False)
+    bench = attributed.Attribution()
+    cache = bench.setup_cache()
+    assert cache == 0
+    with pytest.raises(NotImplementedError, match="set PLANET_TRACKER_ATTRIBUTE"):
+        bench.setup(cache)
+    bench.setup(2)
+    assert bench.track_profiled(2) == 2 and attributed.Attribution.track_profiled.unit == "profiles"
+    assert attributed.file_name("core:position_body:mars") == "core_position_body_mars.json"

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import client
+from .errors import HarnessError
 from .instructions import (
     CHILD,
     CLIENT_PREFIX,
@@ -67,7 +68,7 @@ class Tracer:
         return outdir / f"prof.{pid}.{part}.json"
 
     def total(self, outdir: Path, pid: int, part: int) -> int:
-        return sum(f["self"] for f in json.loads(self.dump(outdir, pid, part).read_text())["functions"].values())
+        return sum(own for _, own, _ in read_bytecode(self.dump(outdir, pid, part))[0].values())
 
 
 # -- reading the dumps -------------------------------------------------------------------------------------------
@@ -120,9 +121,14 @@ def read_callgrind(path: Path) -> dict[str, list[int]]:
 
 def read_bytecode(path: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
     """{function: [calls, self, inclusive]} and {folded stack: self} from one of tracer.py's dumps."""
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise HarnessError(f"no bytecode profile {path.name}: {error}") from None
     if data.get("schema") != "planet-tracker-bytecode-profile":
-        raise ValueError(f"{path.name} is not a bytecode profile")
+        raise HarnessError(f"{path.name} is not a bytecode profile")
+    if "error" in data:
+        raise HarnessError(f"the profiled process could not dump its profile: {data['error']}")
     functions = {name: [f["calls"], f["self"], f["inclusive"]] for name, f in data["functions"].items()}
     return functions, dict(data["stacks"])
 

@@ -43,6 +43,7 @@ class Profile:
         self._threads: list = []  # every thread's state, to restart its frames' marks at zero()
         self._lock = threading.Lock()
         self.start = None  # set by install(): turns the counting on, at the first zero()
+        self.pause = self.resume = lambda: None  # set by install(): stop and restart the counting (for a dump)
 
     def _state(self):
         state = getattr(self._local, "state", None)
@@ -98,9 +99,21 @@ class Profile:
                 state[1][:] = [(code, state[0], key) for code, _, key in state[1]]
 
     def as_data(self) -> dict:
+        """The counts, named; the counting pauses meanwhile (naming runs the standard library's code, which would
+        be counted, and slowly: a server must not spend seconds in a dump)."""
+        self.pause()
+        try:
+            return self._as_data()
+        finally:
+            self.resume()
+
+    def _as_data(self) -> dict:
         # Both tables copied before anything runs that is counted (naming a module runs the standard library's
         # code, which the profile sees).
-        counted = [(code, list(counts)) for code, counts in self.functions.items()]
+        # list(dict.items()) runs in C, under the GIL: another thread (gunicorn's gthread workers, Werkzeug's
+        # threads) cannot change the table while it is copied. The counts themselves may move on; they are copied
+        # right after.
+        counted = [(code, list(counts)) for code, counts in list(self.functions.items())]
         stacked = list(self.stacks.items())
         names: dict = {}
 
@@ -124,7 +137,8 @@ class Profile:
                 "functions": functions, "stacks": stacks}
 
 
-_MODULES: dict = {}
+_MODULES: dict = {}  # file -> module name
+_INDEXED: list = []  # whether the loaded modules' files are in _MODULES yet
 
 
 def module_of(filename: str) -> str:
@@ -132,12 +146,14 @@ def module_of(filename: str) -> str:
     that holds it, else the file's own path."""
     found = _MODULES.get(filename)
     if found is None:
+        if not _INDEXED:  # the loaded modules' files, once (a server has imported everything by its first dump)
+            for name, module in list(sys.modules.items()):
+                module_file = getattr(module, "__file__", None)
+                if isinstance(module_file, str) and module_file.endswith(".py"):
+                    _MODULES.setdefault(os.path.abspath(module_file), name)
+            _INDEXED.append(True)
         path = os.path.abspath(filename)
-        for name, module in list(sys.modules.items()):
-            module_file = getattr(module, "__file__", None)
-            if module_file and not module_file.endswith(".pyc") and os.path.abspath(module_file) == path:
-                found = name
-                break
+        found = _MODULES.get(path)
         if found is None:
             roots = sorted((os.path.abspath(p or ".") for p in sys.path), key=len, reverse=True)
             root = next((r for r in roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
@@ -179,8 +195,10 @@ def _install_monitoring(profile: Profile) -> None:
     for event, callback in ((events.PY_START, start), (events.PY_RESUME, start), (events.PY_RETURN, stop),
                             (events.PY_YIELD, stop), (events.PY_UNWIND, stop), (events.INSTRUCTION, instruction)):
         monitoring.register_callback(tool, event, callback)
-    profile.start = lambda: monitoring.set_events(tool, events.PY_START | events.PY_RESUME | events.PY_RETURN
-                                                  | events.PY_YIELD | events.PY_UNWIND | events.INSTRUCTION)
+    every = (events.PY_START | events.PY_RESUME | events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND
+             | events.INSTRUCTION)
+    profile.start = profile.resume = lambda: monitoring.set_events(tool, every)
+    profile.pause = lambda: monitoring.set_events(tool, 0)
 
 
 def _install_settrace(profile: Profile) -> None:
@@ -205,7 +223,9 @@ def _install_settrace(profile: Profile) -> None:
 
     threading.settrace(call)
     sys.settrace(call)
-    profile.start = lambda: active.append(True)
+    # Paused, the frames that begin are not traced (the frames being traced go on: the dump's caller, briefly).
+    profile.start = profile.resume = lambda: active.append(True)
+    profile.pause = active.clear
 
 
 def install(profile: Profile = PROFILE) -> Profile:
@@ -234,8 +254,12 @@ def _window_signals(profile: Profile, folder: str, signals: str) -> None:
     def on_dump(signum, frame):
         dumps[0] += 1
         path = os.path.join(folder, f"prof.{os.getpid()}.{dumps[0]}.json")
+        try:
+            data = profile.as_data()
+        except Exception as error:  # never into the server's own code: the dump says what went wrong
+            data = {"schema": SCHEMA, "version": VERSION, "error": f"{type(error).__name__}: {error}"}
         with open(path + ".tmp", "w") as file:
-            json.dump(profile.as_data(), file)
+            json.dump(data, file)
         os.replace(path + ".tmp", path)
         acknowledge("dump")
 

@@ -25,6 +25,9 @@ SCHEMA, VERSION = "planet-tracker-attribution", 1  # what benchmarks.harness.att
 TOP = 10
 # Less than this per request is no change: what background work left after the idle window's subtraction.
 NOISE = 0.5
+# An own change below this per request does not rank a function before the callers of a real one: gunicorn's
+# arbiter leaves up to ~2 bytecodes a request of once-a-second work, the allocator a few hundred instructions.
+FLOOR = {"python": 3.0, "c": 300.0}
 KINDS = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
 
 
@@ -64,14 +67,13 @@ def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
         entry = Entry(name, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]))
         if max(abs(y - x) for x, y in zip(a, b, strict=True)) >= NOISE:
             entries.append(entry)
-    if kind == "python":
-        # The larger of the two changes first, then the change in the function itself: what a change costs, and
-        # where it is, come before the frames that only carry it (a caller's change is all inclusive).
-        entries.sort(key=lambda e: (-max(abs(e.change), abs(e.inclusive_change)), -abs(e.change), e.name))
-    else:
-        # A C function's inclusive cost counts a cycle more than once (the evaluation loop calls C, which calls the
-        # loop again): its own change ranks.
-        entries.sort(key=lambda e: (-abs(e.change), -abs(e.inclusive_change), e.name))
+    # Where the change is comes first: the function whose own cost moved most (a change below FLOOR per unit
+    # counts as none: background work, or a caller's bookkeeping), then the functions that carry it (a caller's
+    # change is all inclusive). A C function's inclusive cost counts a cycle more than once (the evaluation loop
+    # calls C, which calls the loop again), so it only breaks ties.
+    floor = FLOOR[kind]
+    entries.sort(key=lambda e: (-(abs(e.change) if abs(e.change) >= floor else 0.0), -abs(e.inclusive_change),
+                                e.name))
     return entries[:top]
 
 

@@ -189,11 +189,3 @@ def profile(target: str, settings: CountSettings = SETTINGS) -> dict:
             "instructions_per_unit": machine.per_unit,
             "python": _per_unit(py_functions, bytecode.units), "c": _per_unit(c_functions, machine.units),
             "stacks": _per_unit(stacks, bytecode.units), "python_version": sys.version.split()[0]}
-
-
-def read(path: Path) -> dict:
-    """A profile file, checked to be one this code writes."""
-    data = json.loads(Path(path).read_text())
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("version") != VERSION:
-        raise ValueError(f"{path} is not a {SCHEMA} file of version {VERSION}")
-    return data

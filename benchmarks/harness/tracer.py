@@ -108,8 +108,6 @@ class Profile:
             self.resume()
 
     def _as_data(self) -> dict:
-        # Both tables copied before anything runs that is counted (naming a module runs the standard library's
-        # code, which the profile sees).
         # list(dict.items()) runs in C, under the GIL: another thread (gunicorn's gthread workers, Werkzeug's
         # threads) cannot change the table while it is copied. The counts themselves may move on; they are copied
         # right after.

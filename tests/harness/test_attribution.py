@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness import attribution, instructions
+from reports.attribution import FLOOR
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = """
@@ -57,7 +58,9 @@ def test_two_profiles_of_one_commit_agree(target):
         assert set(top(first, kind)) == set(top(second, kind)), kind
         for name in top(first, kind):
             for one, two in zip(first[kind][name], second[kind][name], strict=True):
-                assert two == pytest.approx(one, rel=0.005, abs=0.5), (kind, name)
+                # Or the ranking's floor per request: a once-a-second task (aiohttp's date header) lands in a
+                # window of 50 requests once more or less, about a bytecode a request in the functions around it.
+                assert two == pytest.approx(one, rel=0.005, abs=FLOOR[kind]), (kind, name)
     assert first["python"]["planet_tracker.core:position_body"][0] == 1  # one call per request (or call)
     assert sum(first["stacks"].values()) == pytest.approx(sum(f[1] for f in first["python"].values()))
 

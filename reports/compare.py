@@ -9,15 +9,22 @@ the others. Two rules, by kind of benchmark:
 * **Timed** benchmarks follow asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
   ``factor`` and asv's test on the samples or intervals), with two differences. Where a side has too little to
   test (a ``track_*`` value, one number per commit, or a single sample), asv trusts the factor alone; we mark it
-  ``~``, since one tail-latency run can double on a shared machine with no change in the code. And when the
-  comparison is confirmed (``make compare`` measures the flagged benchmarks again, interleaved), a slowdown
-  counts only if both measurements flag it; one that does not repeat is ``?``.
+  ``~``, since one tail-latency run can double on a shared machine with no change in the code. And one
+  measurement is not enough: a wall-clock run moves by more than the factor with no change in the code (a no-op
+  comparison once marked three KeepAliveOff rows 0.63-0.68), so what asv's rule flags in one measurement is
+  ``?``. ``make compare`` measures the flagged benchmarks again, both commits interleaved (``--flagged``, then
+  ``--confirm``): a change is ``+`` or ``-`` only if the second measurement flags it the same way, and ``~``
+  (measured again, not confirmed) otherwise.
 
-Marks, as asv's, plus ``?``:
+So ``+`` and ``-`` mean the same wherever they appear (compare.md, the pull-request comment, the summary's
+changes): established, by a count or by two timed measurements. The marks:
 
-    +   slower: a regression                      -   faster: an improvement
-    ~   beyond the factor but not significant     !   failed on the new commit (a regression too)
-    x   failed on the old commit only             ?   flagged once, not confirmed by a second measurement
+    +   slower, established: a regression            -   faster, established
+    ?   timed, flagged by asv's rule in one measurement, not confirmed (the summary's commits, measured in
+        separate runs; a comparison without --confirm)
+    ~   moved, not established: beyond the factor but not significant, nothing to test, or measured again and
+        not confirmed
+    !   failed on the new commit (a regression too)  x   failed on the old commit only
     (blank) no change
 """
 
@@ -41,7 +48,14 @@ FACTOR = 1.05  # the ratio a timed change must pass before asv's test counts (as
 # The comparison as data (``python -m reports compare --json``): what the pull-request comment is rendered from by
 # pipeline.github, which validates it against this name and version. Change the layout: bump the version there too.
 SCHEMA = "planet-tracker-compare"
-SCHEMA_VERSION = 3  # 2: the dependency versions that differ between the two sides; 3: attribution
+# 2: the dependency versions that differ between the two sides; 3: attribution; 4: a timed change is + or - only
+# when confirmed, either way, and a row says whether it was measured again ("remeasured")
+SCHEMA_VERSION = 4
+# The marks in a sentence: under every table that shows them (pipeline.github has a copy, kept equal by a test).
+LEGEND = ("+ slower, - faster: established (a count beyond the threshold, or a timing asv's rule flagged in two "
+          "measurements); ? a timing asv's rule flagged in one measurement, not confirmed; ~ moved, not established "
+          "(beyond the factor but not significant, nothing to test, or measured again and not confirmed); ! failed "
+          "on the new commit, x failed on the old one; lower is better for every benchmark")
 
 
 def counted(row: Row) -> bool:
@@ -58,6 +72,7 @@ class Change:
     mark: str
     key: tuple = ()  # the row's (benchmark, params, env)
     python: str = ""  # the environment's Python version: what a reader needs of the (long) environment name
+    remeasured: bool = False  # timed, flagged by a first comparison and measured again: its values are the second's
 
     @property
     def counted(self) -> bool:
@@ -110,13 +125,14 @@ def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> s
 
 
 def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = FACTOR, threshold: float = THRESHOLD,
-            flagged_before: set[tuple] | None = None) -> list[Change]:
+            flagged_before: dict[tuple, str] | None = None) -> list[Change]:
     """Every benchmark present on both commits: counted ones first, and in each kind regressions first, then
     improvements, then the rest.
 
-    ``flagged_before`` confirms the timed benchmarks: the keys that a first comparison flagged ``+`` before they
-    were measured again. A timed ``+`` stands only where the key is in it; a key flagged by one of the two
-    comparisons but not the other is ``?``.
+    A timed ``+`` or ``-`` from asv's rule is one measurement's: ``?``, unless ``flagged_before`` confirms it.
+    That is {key: mark} of the timed benchmarks a first comparison flagged, which were then measured again: a
+    mark stands only where the first comparison gave the same one; any other row it names is ``~`` (measured
+    again, not confirmed), unless it failed.
     """
     base = {row.key: row for row in base_rows}
     changes = []
@@ -125,9 +141,16 @@ def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 
         if old is None or (old.status == "skipped" and row.status == "skipped"):
             continue  # not measured on both (asv writes NaN for a parameter combination left out of a run)
         verdict = mark(old, row, factor, threshold)
-        if flagged_before is not None and not counted(row) and (verdict == "+") != (row.key in flagged_before):
-            verdict = "?"
-        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, verdict, row.key, row.python))
+        remeasured = not counted(row) and flagged_before is not None and row.key in flagged_before
+        if not counted(row) and verdict in ("+", "-"):
+            if flagged_before is None:
+                verdict = "?"
+            elif flagged_before.get(row.key) != verdict:
+                verdict = "~"  # flagged by one of the two measurements only, or each way once
+        elif remeasured and verdict == "":
+            verdict = "~"  # flagged by the first measurement; within the factor in the second
+        changes.append(Change(row.label, row.env, row.unit, old.value, row.value, verdict, row.key, row.python,
+                              remeasured))
     return sorted(changes, key=lambda c: (not c.counted, ORDER[c.mark],
                                           -(c.ratio if not math.isnan(c.ratio) else 0), c.label))
 
@@ -189,8 +212,21 @@ def dependency_lines(found: list[Dependencies], changes: Iterable[tuple[str, str
 
 
 def flagged_timed(changes: Iterable[Change]) -> list[Change]:
-    """The timed benchmarks flagged as slower: what a confirmation measures again."""
-    return [change for change in changes if change.mark == "+" and not change.counted]
+    """The timed benchmarks asv's rule flagged in one measurement, slower or faster (``?``): what a confirmation
+    measures again."""
+    return [change for change in changes if change.mark == "?" and not change.counted]
+
+
+def flags(changes: Iterable[Change]) -> list:
+    """The first comparison's flags as JSON can carry them, for ``compare(flagged_before=...)``: [benchmark,
+    params, env, mark] each. asv's rule flags only a ratio beyond the factor, so the ratio says which way."""
+    return [[change.key[0], list(change.key[1]), change.key[2], "+" if change.ratio > 1 else "-"]
+            for change in flagged_timed(changes)]
+
+
+def read_flags(data) -> dict[tuple, str]:
+    """``flags``'s list back as ``flagged_before``: {key: mark}."""
+    return {(name, tuple(params), env): flag for name, params, env, flag in data}
 
 
 def bench_regex(changes: Iterable[Change]) -> str:
@@ -204,7 +240,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "failed"
     if math.isnan(value):
-        return "n/a"
+        return "skipped"  # asv's NaN: NotImplementedError in setup, or a combination left out of the run
     if unit in COUNTED_UNITS:
         return f"{value:,.0f}"
     if unit == "seconds":
@@ -222,16 +258,29 @@ def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -
                     disable_numparse=True)
 
 
+def timed_title(factor: float, confirmed: bool) -> str:
+    """The wall-clock table's title: how its marks were decided (pipeline.github renders the same)."""
+    how = ("measured again, both commits interleaved, where the first measurement flagged a change: + or - only "
+           "when the second flags it the same way" if confirmed
+           else "one measurement: what it flags is ? until `make compare` measures it again")
+    return f"**Wall-clock** (asv's rule, factor {factor:g}; {how}):"
+
+
+NOT_CONFIRMED = ("Measured again, both commits interleaved, and not confirmed (flagged by the first measurement, "
+                 "not the same way by the second; marked ~, with the second measurement's values): ")
+
+
 def markdown(changes: list[Change], base_name: str, head_name: str, factor: float,
              threshold: float = THRESHOLD, confirmed: bool = False, deps: list[Dependencies] = ()) -> str:
     """The verdict, the dependency versions that differ, then the counted benchmarks' table, then the timed
-    benchmarks'."""
+    benchmarks' with the rows measured again and not confirmed named under it."""
     regressions = sum(c.regression for c in changes)
     verdict = (f"**{regressions} significant regression(s)**" if regressions
                else "No significant regression")
-    parts = [f"{verdict} between `{base_name}` and `{head_name}` (+ slower, - faster, ~ not significant, "
-             "? not confirmed, ! failed on the new commit, x failed on the old one; lower is better for every "
-             "benchmark)."]
+    flagged = sum(c.mark == "?" for c in changes)
+    pending = (f" {flagged} timed benchmark(s) flagged by asv's rule in one measurement, not confirmed: "
+               "`make compare` measures them again." if flagged else "")
+    parts = [f"{verdict} between `{base_name}` and `{head_name}`.{pending} Marks: {LEGEND}."]
     lines = dependency_lines(deps, ((c.python, c.mark, c.ratio) for c in changes), base_name, head_name)
     if lines:
         parts.append("**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"
@@ -242,10 +291,10 @@ def markdown(changes: list[Change], base_name: str, head_name: str, factor: floa
         parts.append(f"**Instructions** (counted under valgrind, deterministic: a change of "
                      f"{100 * threshold:g} % or more is marked):\n\n" + _table(counted_rows, base_name, head_name, 4))
     if timed_rows:
-        how = ("; a slowdown is marked + only when a second, interleaved measurement confirms it" if confirmed
-               else "")
-        parts.append(f"**Wall-clock** (asv's rule, factor {factor:g}{how}):\n\n"
-                     + _table(timed_rows, base_name, head_name, 2))
+        parts.append(timed_title(factor, confirmed) + "\n\n" + _table(timed_rows, base_name, head_name, 2))
+    unconfirmed = [f"`{c.label}` (Python {c.python or c.env})" for c in timed_rows if c.remeasured and c.mark == "~"]
+    if unconfirmed:
+        parts.append(NOT_CONFIRMED + ", ".join(unconfirmed) + ".")
     return "\n\n".join(parts) + "\n"
 
 
@@ -268,7 +317,7 @@ def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str],
         (base_value, base_status), (head_value, head_status) = _side(change.base), _side(change.head)
         rows.append({"mark": change.mark, "benchmark": change.label, "python": change.python, "unit": change.unit,
                      "counted": change.counted, "base": base_value, "head": head_value,
-                     "base_status": base_status, "head_status": head_status})
+                     "base_status": base_status, "head_status": head_status, "remeasured": change.remeasured})
     return {"schema": SCHEMA, "version": SCHEMA_VERSION,
             "base": {"name": base[0], "commit": base[1]}, "head": {"name": head[0], "commit": head[1]},
             "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows,

@@ -31,6 +31,7 @@ class Suite:
     article_rows: tuple[ArticleRow, ...]
     article_client: dict[str, str]  # strategy -> key in article_figures.json
     record: dict  # the whole record, for the provenance the summary prints
+    missing: tuple[dict, ...] = ()  # the measuring tools this machine lacks: {"command", "install", "without"}
 
     @classmethod
     def from_record(cls, data: dict) -> Suite:
@@ -41,7 +42,12 @@ class Suite:
         return cls(batch_requests=dict(suite["batch_requests"]), client_requests=int(client["requests"]),
                    client_delay_s=float(client["delay_ms"]) / 1000, client_concurrency=dict(client["concurrency"]),
                    article_rows=tuple(ArticleRow(**row) for row in data["article"]["rows"]),
-                   article_client=dict(data["article"]["client"]), record=data)
+                   article_client=dict(data["article"]["client"]), record=data,
+                   missing=tuple(data.get("missing", ())))
+
+    def lacks(self, *commands: str) -> dict | None:
+        """The first of these tools this machine lacks, or None."""
+        return next((tool for tool in self.missing if tool["command"] in commands), None)
 
     @classmethod
     def load(cls, path: Path) -> Suite:

@@ -74,10 +74,17 @@ def _load(config: Path, machine: str | None) -> _Results:
     return _Results(conf, machine, rows, df, commits, envs, Suite.load(provenance_file(conf, machine)))
 
 
-def _tables(found: _Results, back: int, factor: float) -> dict[str, pd.DataFrame]:
-    df, newest, suite, commits = found.df, found.newest, found.suite, found.commits
+def _compared(commits: list[str], back: int) -> tuple[str | None, str | None]:
+    """The commits the newest is compared with: the previous one, and the one ``back`` commits back when that is
+    another (with two commits they are the same: one table, not the same table twice)."""
     previous = commits[1] if len(commits) > 1 else None
-    further = commits[min(back, len(commits) - 1)] if len(commits) > 1 else None
+    further = commits[min(back, len(commits) - 1)] if previous else None
+    return previous, further if further != previous else None
+
+
+def _tables(found: _Results, back: int, factor: float) -> dict[str, pd.DataFrame]:
+    df, newest, suite = found.df, found.newest, found.suite
+    previous, further = _compared(found.commits, back)
     return {
         "server_table": tables.server_table(df, newest, suite),
         "article_ratios": tables.article_ratios(df, newest, suite),
@@ -137,10 +144,43 @@ def _provenance_markdown(found: _Results) -> str:
     return "\n".join(lines)
 
 
-def _intro(found: _Results, regressions: int) -> str:
-    newest_line = (f"**{regressions} significant regression(s)** since the previous commit (the two were measured "
-                   "in separate runs: confirm a change with `make compare`)." if regressions
-                   else "No significant regression since the previous commit." if len(found.commits) > 1 else "")
+def _many(count: int, one: str, more: str) -> str:
+    return f"{count} {one if count == 1 else more}"
+
+
+def _since_previous(changes: pd.DataFrame) -> str:
+    """What changed since the previous commit: what is established (counts, failures) first, in bold when it is a
+    regression; then what asv's rule flagged in the timings, which one measurement of each commit cannot
+    establish (two runs apart, a machine moves by more than the factor)."""
+    counted = changes["unit"].isin(compare.COUNTED_UNITS)
+    more, fewer = (int((counted & (changes["mark"] == mark)).sum()) for mark in ("+", "-"))
+    failed = int((changes["mark"] == "!").sum())
+    costs = " and ".join(part for part in (
+        more and f"**{_many(more, 'counted benchmark costs', 'counted benchmarks cost')} more**",
+        fewer and (f"{fewer} cost less" if more else
+                   f"{_many(fewer, 'counted benchmark costs', 'counted benchmarks cost')} less")) if part)
+    established = "; ".join(part for part in (
+        costs and f"{costs} (instructions: deterministic)",
+        failed and f"**{_many(failed, 'benchmark', 'benchmarks')} failed** on the newest commit") if part)
+    text = f"Since the previous commit: {established or 'no counted benchmark changed and none failed'}."
+    timed = changes[~counted & (changes["mark"] == "?")]
+    if not timed.empty:
+        slower = int((timed["ratio"] > 1).sum())
+        text += (f" {_many(len(timed), 'timed benchmark', 'timed benchmarks')} moved beyond asv's rule ({slower} "
+                 f"slower, {len(timed) - slower} faster), unconfirmed: measured in separate runs; `make compare` "
+                 "confirms.")
+    return text
+
+
+def _not_measured(suite: Suite) -> str:
+    """A newcomer's machine: what it lacks, what the suite did instead, and the command that installs each."""
+    return "\n".join(["Not measured on this machine, or measured another way:",
+                      *(f"- {tool['command']} is not installed, so {tool['without']}: `{tool['install']}`."
+                        for tool in suite.missing)]) if suite.missing else ""
+
+
+def _intro(found: _Results, changes: pd.DataFrame) -> str:
+    newest_line = _since_previous(changes) if len(found.commits) > 1 else ""
     return (f"{len(found.commits)} commit(s) measured on this machine; Python "
             f"{', '.join(e['python'] for e in found.envs)} at the newest. Lower is better for every asv benchmark; the "
             f"tables turn batch times back into requests per second. {newest_line}")
@@ -148,8 +188,7 @@ def _intro(found: _Results, regressions: int) -> str:
 
 def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> list[str]:
     commits, newest = found.commits, found.newest
-    previous = commits[1] if len(commits) > 1 else None
-    further = commits[min(back, len(commits) - 1)] if previous else None
+    previous, further = _compared(commits, back)
     envs = {e["env"]: e["python"] for e in found.envs} | dict(zip(found.df["env"], found.df["python"], strict=False))
 
     def versions(older: str, table: pd.DataFrame) -> str:
@@ -163,9 +202,10 @@ def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, bac
 
     return [
         f"`{newest[:8]}` against the previous commit" + (f" `{previous[:8]}`" if previous else "") +
-        f" (instructions by ratio, {100 * compare.THRESHOLD:g} % or more; timings by asv's rule, factor {factor:g}: "
-        "+ slower, - faster, ~ not significant, ! failed on the newer commit, x failed on the older one; "
-        "regressions first):",
+        f": instructions by ratio ({100 * compare.THRESHOLD:g} % or more), timings by asv's rule (factor "
+        f"{factor:g}) on one measurement of each commit, taken in separate runs, so a timed change is ? at most "
+        f"(`make compare` measures both commits in one run and confirms). Marks: {compare.LEGEND}; regressions "
+        "first.",
         versions(previous, parts["changes_previous"]) if previous else "",
         tables.changes_markdown(parts["changes_previous"], envs) if previous else "Only one commit measured.",
         f"Against `{further[:8]}`, {commits.index(further)} commit(s) back:" if further else "",
@@ -176,11 +216,12 @@ def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, bac
 
 def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> tuple[str, int]:
     changes, suite = parts["changes_previous"], found.suite
-    regressions = int(changes["regression"].sum()) if not changes.empty else 0
+    regressions = int(changes["regression"].sum()) if not changes.empty else 0  # established: counted + and !
     batch = suite.batch_requests[tables.SERVER]
     markdown = "\n\n".join([
         f"# planet-tracker benchmarks: `{found.newest[:8]}` on `{found.machine}`",
-        _intro(found, regressions),
+        _intro(found, changes),
+        _not_measured(suite),
         "## The article's table, re-measured",
         f"Requests per second, median (95 % interval), batches of {batch} requests as the article's `ab -k -c 20 -n "
         f"{batch}`; \"% difference\" is aiohttp over Flask and \"% increase\" is over the development server, as "
@@ -199,7 +240,7 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
         "slowdown, and `make compare` judges it by ratio. It cannot see time spent in the kernel and in system "
         "calls, waiting, lock contention, or how work spreads over cores: throughput stays the wall-clock "
         "benchmarks' job.",
-        tables.instructions_markdown(parts["instructions"]),
+        tables.instructions_markdown(parts["instructions"], suite.lacks("valgrind", "cc")),
         "The two frameworks' CPU cost compared without the machine in it, beside the throughput ratio measured "
         "on it (aiohttp also overlaps waiting, and the servers differ in how they use the cores):",
         tables.cost_ratios_markdown(parts["cost_ratios"]),

@@ -10,6 +10,10 @@ interval from a bootstrap that draws the same repeats for both (the harness inte
 repeat by repeat). "faster" and "slower" need the interval entirely above or below 1 once it is widened by the
 counts' own resolution: a run of n answers measures its rate only to 1/n (with a 100 ms wait and one connection
 a 1-second run holds ~10 answers, and its ratio moves in steps of 10 % that a bootstrap of three runs cannot see).
+
+Transport errors (a request that got no answer: a socket error or a timeout) are a property of an overloaded point,
+not a failure: each cell and each open-loop point counts them, and the section says where they happened. The
+section also says how the CPUs were split between servers and load generators, from what each record says.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ class Cell:
     ratio: intervals.Estimate
     failed: tuple[str, ...]  # scenarios that failed here
     fewest: int = 0  # the fewest answers in one run, on either side
+    requests: int = 0  # answers at this point, every scenario's runs
+    transport_errors: tuple[tuple[str, str, int], ...] = ()  # (scenario, kind, count) of requests with no answer
+
+    @property
+    def transport_error_count(self) -> int:
+        return sum(count for _, _, count in self.transport_errors)
 
     @property
     def verdict(self) -> str:
@@ -66,6 +76,25 @@ def _rates(record: dict) -> tuple[float, ...]:
     return tuple(sample["requests_per_s"] for sample in record["samples"])
 
 
+def _transport_errors(records: list[dict]) -> tuple[tuple[str, str, int], ...]:
+    """(scenario, kind, count) of the socket errors and timeouts the records' runs counted, in order."""
+    found = []
+    for record in records:
+        totals: dict[str, int] = {}
+        for sample in record["samples"]:
+            for kind, count in sample["load"].get("socket_errors", {}).items():
+                totals[kind] = totals.get(kind, 0) + count
+        found += [(record["id"], kind, count) for kind, count in sorted(totals.items()) if count]
+    return tuple(found)
+
+
+def _describe_errors(errors: tuple[tuple[str, str, int], ...]) -> str:
+    """"aiohttp-gunicorn: read 1" for each scenario that had any."""
+    scenarios = dict.fromkeys(scenario for scenario, _, _ in errors)
+    return "; ".join(f"{scenario}: " + ", ".join(f"{kind} {count:,}" for s, kind, count in errors if s == scenario)
+                     for scenario in scenarios)
+
+
 def cells(records: list[dict]) -> list[Cell]:
     """The grid's cells, ordered by io_ms then concurrency (the server records whose role is "grid")."""
     points: dict[tuple[int, int], list[dict]] = {}
@@ -85,11 +114,19 @@ def cells(records: list[dict]) -> list[Cell]:
                  if a and f else intervals.Estimate(math.nan))
         fewest = min((s["load"]["completed"] for r in (a, f) if r for s in r["samples"]), default=0)
         found.append(Cell(io_ms, concurrency, a and a["id"], f and f["id"], ratio,
-                          tuple(r["id"] for r in group if r["status"] != "ok"), fewest))
+                          tuple(r["id"] for r in group if r["status"] != "ok"), fewest,
+                          sum(s["load"]["completed"] for r in ok for s in r["samples"]), _transport_errors(ok)))
     return found
 
 
 def heatmap(found: list[Cell], path: Path) -> None:
+    if not found:  # an open-loop-only run (--no-grid)
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no grid point measured", ha="center", va="center")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return
     ios = sorted({c.io_ms for c in found})
     conns = sorted({c.concurrency for c in found})
     grid = np.full((len(ios), len(conns)), np.nan)
@@ -97,15 +134,20 @@ def heatmap(found: list[Cell], path: Path) -> None:
     for cell in found:
         i, j = ios.index(cell.io_ms), conns.index(cell.concurrency)
         grid[i, j] = math.log2(cell.ratio.value) if cell.ratio.value > 0 else np.nan
-        text = "n/a" if math.isnan(cell.ratio.value) else f"{cell.ratio.value:.2g}x\n{cell.verdict}"
-        ax.text(j, i, text, ha="center", va="center", fontsize=9)
     limit = max(1.0, float(np.nanmax(np.abs(grid)))) if not np.all(np.isnan(grid)) else 1.0
+    for cell in found:
+        i, j = ios.index(cell.io_ms), conns.index(cell.concurrency)
+        text = "n/a" if math.isnan(cell.ratio.value) else f"{cell.ratio.value:.2g}x\n{cell.verdict}"
+        if cell.transport_error_count:
+            text += f"\n{cell.transport_error_count:,} transport err."
+        dark = not math.isnan(grid[i, j]) and abs(grid[i, j]) > 0.6 * limit
+        ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if dark else "black")
     image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(len(conns)), [str(c) for c in conns])
     ax.set_yticks(range(len(ios)), [f"{ms} ms" for ms in ios])
     ax.set_xlabel("concurrent connections")
     ax.set_ylabel("handler waits")
-    ax.set_title("aiohttp / Flask throughput (best server of each); blue: async faster")
+    ax.set_title("aiohttp / Flask throughput (best server of each); blue: async faster", fontsize=10)
     fig.colorbar(image, ax=ax, label="log2 of the ratio")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -121,15 +163,23 @@ def latency_curves(records: list[dict], path: Path) -> None:
         p99 = [r["result"]["latency_ms"]["99"] for r in mine]
         line, = ax.plot(rates, p99, marker="o", label=scenario)
         for r, x, y in zip(mine, rates, p99, strict=True):
-            if r["status"] != "ok":  # k6 missed its schedule: not the server's number
+            if r["status"] != "ok":  # requests missed their schedule: not the server's number
                 ax.plot([x], [y], marker="o", markersize=11, fillstyle="none", color=line.get_color())
+    # A single rate (one scenario at one share), or a single latency, would leave a log axis no width.
+    for values, set_limits in (([r["settings"]["rate"] for r in runs], ax.set_xlim),
+                               ([r["result"]["latency_ms"]["99"] for r in runs], ax.set_ylim)):
+        if len(set(values)) == 1 and values[0] > 0:
+            set_limits(values[0] / 2, values[0] * 2)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("offered load, requests per second (open loop: 50 % and 80 % of capacity)")
-    ax.set_ylabel("p99 latency from the scheduled start, ms")
-    ax.set_title("Latency versus load (circled: requests could not start on schedule: not measured)")
+    ax.set_ylabel("p99 latency, ms (each request sent when due)")
+    ax.set_title("Latency versus load (circled: requests went out off schedule: not measured)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    if runs:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no open-loop point measured", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -160,6 +210,13 @@ def answer(found: list[Cell]) -> str:
         parts.append(f"Within noise: {where(by['cannot tell'])}.")
     if by["not measured"]:
         parts.append(f"Not measured (a side failed): {where(by['not measured'])}.")
+    errors = [c for c in found if c.transport_errors]
+    if errors:
+        parts.append("Transport errors (requests that got no answer: a socket error or a timeout), counted as a "
+                     "property of the point and not as a failure: " + "; ".join(
+                         f"{c.transport_error_count:,} of {c.requests + c.transport_error_count:,} requests at "
+                         f"{c.concurrency} connections / {c.io_ms} ms ({_describe_errors(c.transport_errors)})"
+                         for c in errors) + ".")
     parts.append("The answer to the article's question is this map rather than one number: read on one shared "
                  "2-core machine, its shape (where the ratio grows, where it cannot be told from 1) is what carries "
                  "over, not its values.")
@@ -167,30 +224,65 @@ def answer(found: list[Cell]) -> str:
 
 
 def _cells_table(found: list[Cell]) -> str:
-    lines = ["| handler waits | connections | best aiohttp | best Flask | aiohttp / Flask (95 % interval) | async |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| handler waits | connections | best aiohttp | best Flask | aiohttp / Flask (95 % interval) | async | "
+             "transport errors |",
+             "|---|---|---|---|---|---|---|"]
     for c in found:
         ratio = "n/a" if math.isnan(c.ratio.value) else f"{c.ratio.value:.2f} ({c.ratio.low:.2f}-{c.ratio.high:.2f})"
         failed = f" (failed: {', '.join(c.failed)})" if c.failed else ""
+        errors = f"{c.transport_error_count:,} ({_describe_errors(c.transport_errors)})" if c.transport_errors else "0"
         lines.append(f"| {c.io_ms} ms | {c.concurrency} | {c.aiohttp or '-'} | {c.flask or '-'} | {ratio} | "
-                     f"{c.verdict}{failed} |")
+                     f"{c.verdict}{failed} | {errors} |")
     return "\n".join(lines)
 
 
 def _latency_table(records: list[dict]) -> str:
-    lines = ["| scenario | offered req/s (share of capacity) | p50 ms | p99 ms | p99.9 ms | off schedule | status |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | offered req/s (share of capacity) | p50 ms | p99 ms | p99.9 ms | off schedule | "
+             "transport errors | status |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in (r for r in records if r["kind"] == "openloop"):
         s, res = r["settings"], r["result"]
         offered = f"{s['rate']:,.0f} ({s['share']:.0%})" if "rate" in s else f"({s['share']:.0%})"
         if res is None:
-            lines.append(f"| {r['id']} | {offered} | | | | | failed: {r['reason']} |")
+            lines.append(f"| {r['id']} | {offered} | | | | | | failed: {r['reason']} |")
             continue
         lat = res["latency_ms"]
         lines.append(f"| {r['id']} | {offered} | {lat['50']:.2f} | {lat['99']:.2f} | {lat['99.9']:.2f} | "
-                     f"{res['dropped']:,} ({res['dropped_share']:.2%}) | "
+                     f"{res.get('off_schedule', res['dropped']):,} ({res['dropped_share']:.2%}) | "
+                     f"{res.get('transport_errors', 0):,} | "
                      f"{'ok' if r['status'] == 'ok' else 'not measured: ' + r['reason']} |")
     return "\n".join(lines)
+
+
+def _open_loop_count(records: list[dict]) -> str:
+    runs = [r for r in records if r["kind"] == "openloop"]
+    if not runs:
+        return "No open-loop point was run."
+    measured = sum(r["status"] == "ok" for r in runs)
+    failed = sum(r["status"] == "failed" for r in runs)
+    return (f"{measured} of {len(runs)} open-loop points measured" + (f", {failed} failed" if failed else "")
+            + (f", {len(runs) - measured - failed} not measured (requests off schedule)"
+               if len(runs) - measured - failed else "") + ".")
+
+
+def cpu_splits(records: list[dict]) -> dict[str, str]:
+    """How the CPUs were split, in words, per part of the sweep ("grid", "open loop"), as the records say (files
+    written before the split was recorded say nothing)."""
+    found: dict[str, str] = {}
+    for record in records:
+        split = record.get("settings", {}).get("cpu_split")
+        if split:
+            part = "grid" if record["settings"].get("role") == "grid" else "open loop"
+            found.setdefault(part, split["note"])
+    return found
+
+
+def _cpus_text(records: list[dict]) -> str:
+    splits = cpu_splits(records)
+    if not splits:
+        return "How the CPUs were split is not recorded in these results."
+    names = {"grid": "the map", "open loop": "the open loop (capacity and latency)"}
+    return "CPUs: " + "; ".join(f"{names[part]}: {note}" for part, note in splits.items()) + "."
 
 
 def build(results: Path, out: Path) -> str:
@@ -207,15 +299,21 @@ def build(results: Path, out: Path) -> str:
         "each point verified and its four servers' runs interleaved; each cell divides the best aiohttp by the "
         "best Flask, and reads \"faster\" or \"slower\" only when its 95 % interval lies entirely on that side "
         "of 1, widened by one answer in the smallest run (a 1 s run of 9 answers resolves a rate to 11 %). "
+        "A request that got no answer (a socket error or a timeout) is counted in its cell, not failed. "
         "Wall-clock, on a shared machine: advisory, never a gate.",
+        _cpus_text(records),
         answer(found),
         "![aiohttp / Flask throughput over concurrency and handler wait](sweep_heatmap.png)",
         _cells_table(found),
         "### Latency at a fixed arrival rate",
-        "k6 sends requests on a fixed schedule (open loop) at 50 % and 80 % of each scenario's measured capacity; "
-        "latency runs from each request's scheduled start, so queueing shows. A point where k6 could not start "
-        "0.1 % of requests or more on schedule is not measured (the latency of those requests is unknown); its "
-        "status says whether k6 or the server fell behind.",
+        "The open-loop generator sends requests on a fixed schedule at 50 % and 80 % of each scenario's capacity, "
+        "measured just before on the same server with the CPUs split the same way; a request goes out when it is "
+        "due, whatever the answers before it do, so queueing shows in the latency (from its send to its answer). "
+        "A point where 0.1 % of requests or more could not go out on schedule (every allowed connection waiting, "
+        "or the generator late) is not measured: the latency of those requests is unknown; its status says whether "
+        "the server or the generator fell behind. Requests that got no answer are counted as transport errors, "
+        "not in the latency.",
+        _open_loop_count(records),
         "![p99 latency versus offered load](latency.png)",
         _latency_table(records),
     ]) + "\n"

@@ -32,6 +32,9 @@ FIGURES = Path(__file__).resolve().parent.parent / "benchmarks" / "harness" / "a
 
 
 NOT_MEASURED = "Not measured at this commit."
+# What a cell without a number says, by the row's status (asv's null is "failed", its NaN "skipped"; no row at all
+# is "missing").
+STATUS_TEXT = {"failed": "failed", "skipped": "skipped", "missing": "not measured"}
 
 
 def article_figures() -> dict:
@@ -136,7 +139,7 @@ def server_table(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:
 
 def _rate_cell(rate: float, low: float, high: float, status: str) -> str:
     if status != "ok":
-        return {"failed": "failed", "skipped": "skipped", "missing": "not measured"}.get(status, status)
+        return STATUS_TEXT.get(status, status)
     return f"{rate:,.0f} ({low:,.0f}-{high:,.0f})" if not math.isnan(low) else f"{rate:,.0f}"
 
 
@@ -393,22 +396,41 @@ def changes_markdown(table: pd.DataFrame, envs: dict[str, str]) -> str:
 
 def instructions_table(df: pd.DataFrame, commit: str) -> pd.DataFrame:
     """Instructions per request of every server scenario at one commit: one row per scenario, a column per Python
-    (NaN where it failed or was not counted)."""
+    (NaN where there is no number) and beside each its status ("<python> status": ok, failed, skipped, or
+    missing where that Python did not measure the scenario)."""
     part = df[(df["benchmark"] == INSTRUCTIONS) & (df["commit"] == commit)]
     if part.empty:
         return pd.DataFrame()
-    table = part.pivot_table(index="param", columns="python", values="value", aggfunc="first", dropna=False)
     order = list(dict.fromkeys(part["param"]))
-    return table.reindex(order).rename_axis(index="scenario", columns=None).reset_index()
+    values, statuses = (part.pivot_table(index="param", columns="python", values=column, aggfunc="first",
+                                         dropna=False).reindex(order) for column in ("value", "status"))
+    statuses = statuses.fillna("missing")
+    table = pd.DataFrame({"scenario": order})
+    for python in values.columns:
+        table[python] = values[python].to_numpy()
+        table[f"{python} status"] = statuses[python].to_numpy()
+    return table
 
 
-def instructions_markdown(table: pd.DataFrame) -> str:
+def instructions_markdown(table: pd.DataFrame, lacking: dict | None = None) -> str:
+    """The table; ``lacking``, the counting tool this machine lacks (the suite's record), names why a skipped
+    count is not measured."""
     if table.empty:
         return NOT_MEASURED
-    pythons = [c for c in table.columns if c != "scenario"]
-    lines = [[r["scenario"], *("failed" if math.isnan(r[p]) else f"{r[p]:,.0f}" for p in pythons)]
-             for _, r in table.iterrows()]
-    return tabulate(lines, ["scenario", *(f"Python {p}" for p in pythons)], tablefmt="github", disable_numparse=True)
+    pythons = [c for c in table.columns if c != "scenario" and not c.endswith(" status")]
+    skipped = STATUS_TEXT["missing"] if lacking else STATUS_TEXT["skipped"]
+    lines = [[r["scenario"], *(f"{r[p]:,.0f}" if r[f"{p} status"] == "ok" else
+                               skipped if r[f"{p} status"] == "skipped" else STATUS_TEXT[r[f"{p} status"]]
+                               for p in pythons)] for _, r in table.iterrows()]
+    text = tabulate(lines, ["scenario", *(f"Python {p}" for p in pythons)], tablefmt="github", disable_numparse=True)
+    if lacking and any((table[f"{p} status"] == "skipped").any() for p in pythons):
+        text += f"\n\nNot measured: {lacking['command']} is not installed: `{lacking['install']}`."
+    elif any((table[f"{p} status"] == "skipped").any() for p in pythons):
+        # asv keeps no reason for a skip in its results (a benchmark's output is not saved): the suite's is this.
+        text += ("\n\nSkipped: not counted in that run. The instructions benchmarks skip (NotImplementedError in "
+                 "setup) a scenario that `PLANET_TRACKER_INSTRUCTIONS` leaves out; asv records a skip without "
+                 "its reason.")
+    return text
 
 
 def cost_ratios(df: pd.DataFrame, commit: str, suite: Suite) -> pd.DataFrame:

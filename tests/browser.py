@@ -16,10 +16,14 @@ FLAGS = [
 ]
 
 
+# Debian's chromium here; GitHub's Ubuntu runners ship Google Chrome instead (Ubuntu's chromium is a snap). The
+# tests that render mark themselves @pytest.mark.needs("chromium"), skipped without one of these (conftest.py).
+NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
 def chromium() -> str:
-    # Debian's chromium here; GitHub's Ubuntu runners ship Google Chrome instead (Ubuntu's chromium is a snap).
-    path = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-    assert path, "headless browser tests need Chromium: apt-get install chromium"
+    path = next(filter(None, map(shutil.which, NAMES)), None)
+    assert path, "chromium is not installed: `sudo apt-get install chromium` (mark the test needs(\"chromium\"))"
     return path
 
 

@@ -88,6 +88,19 @@ def _benchmarks(module) -> dict[str, object]:
     return found
 
 
+def test_without_valgrind_every_count_is_skipped_saying_what_to_install(monkeypatch):
+    """A newcomer's machine: the channel's setup_cache does not raise (asv would fail every counted benchmark with
+    a traceback and exit 2); each count is skipped, in setup as asv skips, with the missing tool's line."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    cache = instructions.InstructionsBenchmark().setup_cache()
+    assert cache == {instructions.MISSING: "valgrind is not installed: `sudo apt-get install valgrind`"}
+    for benchmark, params in ((instructions.ServerInstructions(), ("aiohttp-dev",)),
+                              (instructions.ClientInstructions(), ("aiohttp-gather",)),
+                              (instructions.QueryInstructions(), ()), (instructions.PositionInstructions(), ("mars",))):
+        with pytest.raises(NotImplementedError, match=r"^valgrind is not installed: `sudo apt-get install valgrind`$"):
+            benchmark.setup(cache, *params)
+
+
 def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_unit():
     counted = _benchmarks(instructions)
     assert len(counted) == 4 and all("instructions" in name for name in counted)
@@ -168,6 +181,7 @@ def test_the_sweep_benchmarks_are_skipped_unless_make_sweep_asks(monkeypatch):
         sweep_suite.OpenLoopLatency().track_p99_at_half_capacity({"flask-dev": "failed: no capacity"}, "flask-dev")
 
 
+@pytest.mark.needs("wrk")
 def test_a_corner_ratio_is_measured_on_real_servers(monkeypatch):
     monkeypatch.setattr(sweep_suite, "ENABLED", True)
     monkeypatch.setattr(sweep_suite, "CORNERS", {"2 x 0 ms": (2, 0)})

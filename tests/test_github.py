@@ -31,7 +31,7 @@ LABEL = "servers.ServerThroughput.time_batch(aiohttp-dev)"
 def change(mark="", benchmark=LABEL, unit="seconds", base=1.0, head=1.0, **fields) -> dict:
     row = {"mark": mark, "benchmark": benchmark, "python": "3.12", "unit": unit, "counted": unit == "instructions",
            "base": base, "head": head, "base_status": "ok" if base is not None else "failed",
-           "head_status": "ok" if head is not None else "failed"}
+           "head_status": "ok" if head is not None else "failed", "remeasured": False}
     return {**row, **fields}
 
 
@@ -41,7 +41,7 @@ def document(changes=None, **fields) -> dict:
                           "instructions", 600_000, 612_000),
                    change("!", "core.Query.time_parse_query", base=5e-6, head=None),
                    change("-", LABEL, base=0.1, head=0.08), change("", "core.Position.time_position_body(mars)")]
-    return {"schema": "planet-tracker-compare", "version": 3, "base": {"name": "main", "commit": BASE},
+    return {"schema": "planet-tracker-compare", "version": 4, "base": {"name": "main", "commit": BASE},
             "head": {"name": "HEAD", "commit": HEAD}, "factor": 1.05, "threshold": 0.01, "confirmed": True,
             "changes": changes, "dependencies": [copy.deepcopy(DEPENDENCIES)], "attribution": [], **fields}
 
@@ -78,7 +78,11 @@ def test_the_comment_reads_the_format_reports_compare_writes():
         for unit in ("seconds", "instructions", "ms", "ratio"):
             assert github.format_value(value, "ok", unit) == reports_compare.format_value(value, unit)
     assert github.format_value(None, "failed", "ms") == reports_compare.format_value(None, "ms")
-    assert github.format_value(None, "skipped", "ms") == reports_compare.format_value(math.nan, "ms")
+    assert github.format_value(None, "skipped", "ms") == reports_compare.format_value(math.nan, "ms") == "skipped"
+    # The marks read the same in the comment as in compare.md and the summary.
+    assert github.LEGEND == reports_compare.LEGEND and github.NOT_CONFIRMED == reports_compare.NOT_CONFIRMED
+    for confirmed in (True, False):
+        assert github.timed_title(1.05, confirmed) == reports_compare.timed_title(1.05, confirmed)
 
 
 def test_a_valid_comparison_renders_under_the_trusted_header(tmp_path):
@@ -89,7 +93,7 @@ def test_a_valid_comparison_renders_under_the_trusted_header(tmp_path):
     assert text.startswith(f"{github.MARKER}\n### Benchmarks for #7 at `{HEAD[:8]}`\n\nThe comparison run **failed** "
                            f"(a regression, or an error): [see the run]({run}).\n\n**2 regression(s)** in the "
                            "comparison's data, between main \\(cdcdcdcd\\) and HEAD \\(abababab\\)")
-    assert text.index("**Instructions**") < text.index("**Wall-clock**") and "confirms it" in text
+    assert text.index("**Instructions**") < text.index("**Wall-clock**") and "flags it the same way" in text
     assert ("| \\+ | instructions\\.ServerInstructions\\.track\\_instructions\\_per\\_request\\(flask\\-dev\\) | "
             "3\\.12 | 600,000 | 612,000 | 1.0200 |") in text
     assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.12 | 5 µs | failed |  |" in text
@@ -188,8 +192,8 @@ def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
 
 @pytest.mark.parametrize("mutate, what", [
     (lambda d: d.update(schema="something-else"), "not a planet-tracker-compare document"),
-    (lambda d: d.update(version=2), "schema version 2; this code reads version 3"),
-    (lambda d: d.update(version="3"), "schema version '3'"),
+    (lambda d: d.update(version=3), "schema version 3; this code reads version 4"),
+    (lambda d: d.update(version="4"), "schema version '4'"),
     (lambda d: d.update(version=True), "schema version True"),
     (lambda d: d.update(verdict="**0 regressions**"), "unexpected \\['verdict'\\]"),
     (lambda d: d.pop("factor"), "missing factor"),
@@ -218,6 +222,9 @@ def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
     (lambda d: d["changes"][1].update(head_status="ok"), r"changes\[1\]\.head is not a finite number"),
     (lambda d: d["changes"][1].update(head_status="great"), r"changes\[1\]\.head_status is not one of"),
     (lambda d: d["changes"][2].update(note="hi"), r"changes\[2\]: unexpected"),
+    (lambda d: d["changes"][2].pop("remeasured"), r"changes\[2\]: missing remeasured"),
+    (lambda d: d["changes"][2].update(remeasured=1), r"changes\[2\]\.remeasured is not false, or true for a timed"),
+    (lambda d: d["changes"][0].update(remeasured=True), r"changes\[0\]\.remeasured is not false, or true for a timed"),
     (lambda d: d.pop("dependencies"), "missing dependencies"),
     (lambda d: d.update(dependencies={}), "dependencies is not a list"),
     (lambda d: d["dependencies"][0].update(python="<b>"), r"dependencies\[0\]\.python is not a Python version"),
@@ -315,6 +322,27 @@ def test_an_attribution_off_is_refused(mutate, what):
     entry = copy.deepcopy(ATTRIBUTED)
     mutate(entry)
     refused(document(attribution=[entry]), what)
+
+
+def test_a_timed_change_measured_again_and_not_confirmed_is_named_under_its_table():
+    label = "methodology.KeepAliveOff.time_batch(aiohttp-dev)"
+    rows = [change("~", label, base=0.15, head=0.149, remeasured=True), change("~", base=1.0, head=1.2),
+            change("-", "core.Query.time_parse_query", base=1.0, head=0.8, remeasured=True)]
+    text = github.render(github.validate_comparison(document(rows)), 7, HEAD, "success")
+    assert "No regression in the comparison's data" in text
+    assert "+ or - only when the second flags it the same way" in text
+    note = github.NOT_CONFIRMED + "methodology\\.KeepAliveOff\\.time\\_batch\\(aiohttp\\-dev\\) (Python 3\\.12)."
+    assert note in text.splitlines()  # only the row not confirmed: not the plain ~, not the confirmed -
+    assert text.index("**Wall-clock**") < text.index(note)
+    assert github.NOT_CONFIRMED not in github.render(github.validate_comparison(document(rows[1:])), 7, HEAD,
+                                                     "success")
+
+
+def test_an_unconfirmed_comparison_says_what_its_question_marks_are():
+    text = github.render(github.validate_comparison(document([change("?", base=1.0, head=1.2)], confirmed=False)),
+                         7, HEAD, "success")
+    assert "No regression" in text and "1 timed benchmark(s) flagged by asv's rule in one measurement" in text
+    assert "one measurement: what it flags is ? until `make compare` measures it again" in text
 
 
 def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
@@ -426,7 +454,8 @@ def test_a_huge_comparison_is_cut_to_githubs_limit_keeping_the_header_and_regres
 
 
 def test_the_cap_holds_at_any_limit():
-    data = github.validate_comparison(document([change("~", base=float(i)) for i in range(1, 300)]))
+    data = github.validate_comparison(document([change("~", base=float(i), remeasured=i % 2 == 0)
+                                                for i in range(1, 300)]))
     full = github.render(data, 7, HEAD, "success")
     for limit in (2000, 5000, len(full) - 1, len(full)):
         text = github.render(data, 7, HEAD, "success", limit=limit)

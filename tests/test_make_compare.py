@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)  # the venv running the tests
 
@@ -102,6 +104,7 @@ def test_a_bumped_pin_is_measured_on_each_side_with_its_own_version(tmp_path):
     assert len(rows) == 7 and all(row[3].endswith("µs") and row[4] == "failed" for row in rows)
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_a_flagged_count_names_the_function_that_costs_more(tmp_path):
     """Extra work injected into one function of planet_tracker: make compare flags the servers and the core
     function that run it, and its attribution names that function first among the Python functions of each,

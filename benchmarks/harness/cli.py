@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import attribution, calibrate, client, instructions, openloop, results, runner, scenarios, sweep, tables
+from . import attribution, calibrate, client, instructions, results, runner, scenarios, sweep, tables, tools
 from .errors import HarnessError
 from .launcher import check_port_free
 from .loadgen import GENERATORS
@@ -195,8 +195,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             open_loop_ids=tuple(args.open_loop_scenario or sweep.SweepSettings.open_loop_ids))
     except ValueError as error:
         raise HarnessError(str(error)) from None
-    if not args.no_open_loop:
-        openloop.executable()  # a missing k6 is one error line now, not after the grid's minutes of measuring
     say = Progress(args.quiet)
     records: list = []
     if not args.no_grid:
@@ -312,7 +310,7 @@ def make_parser(extend: Callable[[argparse._SubParsersAction], None] | None = No
     prof.set_defaults(func=cmd_profile)
 
     swept = commands.add_parser("sweep", help="where async overtakes sync: throughput over connections x "
-                                "handler wait, and open-loop latency (k6)")
+                                "handler wait, and open-loop latency")
     swept.add_argument("--scenario", action="append", metavar="ID", help="sweep scenarios (default: "
                        f"{', '.join(sweep.SWEEP_IDS)})")
     swept.add_argument("--concurrency", type=_int_list, default=list(sweep.CONCURRENCY), metavar="N,N,...")
@@ -329,9 +327,23 @@ def make_parser(extend: Callable[[argparse._SubParsersAction], None] | None = No
 
     listing = commands.add_parser("scenarios", help="list the server scenarios")
     listing.set_defaults(func=cmd_scenarios)
+
+    needed = commands.add_parser("tools", help="one warning line per measuring tool that is missing (ab, wrk, "
+                                 "valgrind, cc); --install: apt-get them first, as root or with passwordless sudo")
+    needed.add_argument("--install", action="store_true")
+    needed.add_argument("--quiet", action="store_true", help="no warnings (make bench prints them at its end)")
+    needed.set_defaults(func=cmd_tools)
     if extend:
         extend(commands)
     return parser
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    if args.install:
+        tools.install(tools.missing())
+    for tool in [] if args.quiet else tools.missing():
+        print(tool.warning(), file=sys.stderr)
+    return 0  # what a missing tool leaves unmeasured is recorded as such; it is not an error
 
 
 def _terminate(signum, frame) -> None:

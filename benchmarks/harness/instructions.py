@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import median
 
-from . import client, launcher, procstat, verify
+from . import client, launcher, procstat, tools, verify
 from .errors import HarnessError, LoadFailed, ServerError, ToolMissing, VerificationFailed
 from .launcher import HOST, Server, ServerSpec
 from .results import InstructionRun
@@ -106,16 +106,25 @@ class CountSettings:
     window_instructions: int = 300_000_000
     requests: int | None = None  # a fixed number of requests in every server's window instead
     warmup_per_worker: int = 50
+    # The idle window's length, as a share of the requests' window: its count is scaled up by the ratio of the two
+    # lengths. Half as long saves a quarter of a server's count; a heartbeat landing once more or less then
+    # weighs twice as much (see docs/measured.md for the spread this leaves).
+    idle_share: float = 0.5
     prime_per_worker: int = 2  # requests in the thrown-away window
     calls: int = 200  # calls of a core function in its window
+    # Requests (a client) or calls (the core) in the thrown-away window of a child: the switch to instrumented
+    # code needs a few, not a whole batch (a client's batch of 100 costs ~200 million instructions).
+    prime_in_child: int = 20
     repeats: int = 1  # each in fresh processes
     client: client.ClientSettings = CLIENT_SETTINGS
     jobs: int = len(os.sched_getaffinity(0))  # counts at once, each on a CPU of its own
 
     def __post_init__(self) -> None:
         if min(self.window_instructions, 1 if self.requests is None else self.requests, self.warmup_per_worker,
-               self.prime_per_worker, self.calls, self.repeats, self.jobs) < 1:
+               self.prime_per_worker, self.prime_in_child, self.calls, self.repeats, self.jobs) < 1:
             raise ValueError("window, requests, warm-up, priming, calls, repeats and jobs must all be >= 1")
+        if not 0 < self.idle_share <= 1:
+            raise ValueError("the idle window's share must be above 0 and at most 1")
 
     def window_requests(self, per_request: float) -> int:
         """Requests in a server's window, from a first estimate of what one costs."""
@@ -186,18 +195,16 @@ def window_env(outdir: Path) -> dict[str, str]:
 
 def prepare(workdir: Path) -> Toolchain:
     """Find valgrind and build the window library into ``workdir``; ToolMissing naming what to install."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise ToolMissing("valgrind is not installed: apt-get install valgrind")
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise ToolMissing("a C compiler is needed to build the counting window: apt-get install gcc")
+    for tool in (tools.VALGRIND, tools.CC):
+        if not tool.installed():
+            raise ToolMissing(tool.problem)
+    valgrind, compiler = shutil.which(tools.VALGRIND.command), shutil.which(tools.CC.command)
     library = workdir / "libptwindow.so"
     built = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-pthread", "-o", str(library), str(SOURCE)],
                            capture_output=True, text=True, timeout=120)
     if built.returncode != 0:
         first = (built.stderr.strip().splitlines() or ["no message"])[0]
-        raise ToolMissing(f"cannot build the counting window ({first}): apt-get install valgrind gcc")
+        raise ToolMissing(f"cannot build the counting window ({first}): `sudo apt-get install valgrind gcc libc6-dev`")
     version = subprocess.run([valgrind, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     no_aslr = ("setarch", platform.machine(), "-R")
     if not shutil.which("setarch") or subprocess.run([*no_aslr, "true"], capture_output=True).returncode != 0:
@@ -231,6 +238,7 @@ class Count:
     units: int = 0  # requests or calls in the window
     dumps: tuple[Path, ...] = ()  # the window's dump of each process (kept while the count's folder is)
     idle_dumps: tuple[Path, ...] = ()
+    idle_scale: float = 1.0  # the requests' window's length over the idle one's: what the idle dumps count for
 
 
 class PacedClient:
@@ -324,20 +332,26 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
             paced.send(requests)
             _window(server, pids, DUMP_SIGNAL, "dump", outdir)
             lasted = time.monotonic() - opened
-            # As long again with no request: what the server does by the clock alone (heartbeats, timeouts).
+            # Then a window with no request: what the server does by the clock alone (heartbeats, timeouts), per
+            # second, subtracted for as long as the requests' window lasted.
             _window(server, pids, ZERO_SIGNAL, "zero", outdir)
-            time.sleep(lasted)
+            opened = time.monotonic()
+            time.sleep(lasted * settings.idle_share)
             _window(server, pids, DUMP_SIGNAL, "dump", outdir)
+            idle_scale = lasted / (time.monotonic() - opened)
             if server.pids() != pids:
                 raise ServerError("a server process started or ended during the count", server.log_tail())
         finally:
             paced.close()
         server.check_alive()
+        # Every dump is written: no need for a graceful stop, which takes gunicorn 1-3 s under valgrind.
+        server.stop(grace_s=0.0)
     window = {pid: tools.total(outdir, pid, 2) for pid in pids}
-    idle = {pid: tools.total(outdir, pid, 3) for pid in pids}
+    idle = {pid: round(tools.total(outdir, pid, 3) * idle_scale) for pid in pids}
     return Count((sum(window.values()) - sum(idle.values())) / requests, tuple(sorted(window.values(), reverse=True)),
                  time.monotonic() - started, tuple(sorted(idle.values(), reverse=True)), requests,
-                 tuple(tools.dump(outdir, pid, 2) for pid in pids), tuple(tools.dump(outdir, pid, 3) for pid in pids))
+                 tuple(tools.dump(outdir, pid, 2) for pid in pids), tuple(tools.dump(outdir, pid, 3) for pid in pids),
+                 idle_scale)
 
 
 def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
@@ -365,11 +379,11 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
 
 def client_spec(strategy_id: str, url: str, settings: CountSettings) -> dict:
     return {"kind": "client", "id": CLIENT_PREFIX + strategy_id, "strategy": strategy_id, "url": url,
-            "settings": asdict(settings.client)}
+            "settings": asdict(settings.client), "prime": settings.prime_in_child}
 
 
 def core_spec(ids: Sequence[str], settings: CountSettings) -> dict:
-    return {"kind": "core", "calls": settings.calls,
+    return {"kind": "core", "calls": settings.calls, "prime": settings.prime_in_child,
             "items": [{"id": target, "setup": CORE_STATEMENTS[target][0], "statement": CORE_STATEMENTS[target][1]}
                       for target in ids]}
 

@@ -273,7 +273,7 @@ class InstructionRun:
     reason: str | None = None
     counts: tuple[float, ...] = ()  # instructions per unit, one per repeat
     processes: tuple[tuple[int, ...], ...] = ()  # per repeat, each process's instructions in the window, most first
-    idle: tuple[tuple[int, ...], ...] = ()  # per repeat, the same in as long a window with no request (subtracted)
+    idle: tuple[tuple[int, ...], ...] = ()  # per repeat, the idle window scaled to the requests' length (subtracted)
     units: tuple[int, ...] = ()  # per repeat, requests or calls in the window
     seconds: tuple[float, ...] = ()  # per repeat, wall time of the whole count, start-up included
 
@@ -312,11 +312,11 @@ class InstructionRun:
 @dataclass(frozen=True)
 class OpenLoopRun:
     """One scenario under open-loop load at a share of its measured capacity (``openloop``): "ok", "failed" (an
-    answer was not a verified 2xx, or k6 measured nothing: a reason, no numbers), or "not measured" (k6 could not
-    keep the schedule: its numbers are kept, and are not the server's)."""
+    answer was not a verified 2xx, or the generator measured nothing: a reason, no numbers), or "not measured"
+    (the schedule was not kept: its numbers are kept, and are not the server's)."""
 
     id: str  # the scenario
-    settings: dict  # rate, share of capacity, capacity req/s, duration, VUs, k6 version
+    settings: dict  # rate, share of capacity, capacity req/s, duration, connections, generator
     status: str
     reason: str | None = None
     result: OpenLoopResult | None = None

@@ -4,7 +4,9 @@ For a set of scenarios: start every server (measuring start-to-ready time) and v
 warm-up per scenario (discarded); then ``repeats`` rounds with the scenarios interleaved (A B A B ...), so that
 a slow spell of the machine hits all of them alike. Around every run the server's process group, the generator
 and the whole machine are measured from /proc; a repeat disturbed by steal time or other processes is run again.
-Any non-2xx answer, socket error, timeout or dead server fails the scenario, which then yields no number.
+Any non-2xx answer, socket error, timeout or dead server fails the scenario, which then yields no number (unless
+the settings count socket errors and timeouts instead: the sweep's overloaded points). ``measure`` starts and stops
+the servers; ``measure_started`` applies the same protocol to servers the caller keeps, for several settings in turn.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class RunSettings:
     warmup: bool = True
     io_ms: int = 0  # the handler's simulated downstream wait
     pin: bool = False  # server on CPU 0, generator on CPU 1 (taskset); off by default: it made spread worse here
+    cpus: tuple[int, int] = (0, 1)  # with pin: the server's CPU and the generator's
+    # Socket errors and timeouts counted in the samples instead of failing the run (non-2xx answers still fail it):
+    # under overload they are a property of the point (the sweep).
+    count_transport_errors: bool = False
     steal_limit: float = 0.05  # a repeat with more steal than this share of capacity is disturbed...
     other_limit: float = 0.10  # ... or with more CPU used by other processes than this share
     max_reruns: int = 3  # disturbed repeats measured again, per scenario
@@ -73,6 +79,11 @@ class RunSettings:
         data["load"] = asdict(self.load)
         data.update(generator=generator.name, generator_version=generator.version(), path=self.path)
         return data
+
+
+def on_cpu(cpu: int) -> tuple[str, ...]:
+    """The prefix that runs a command on one CPU only (util-linux's taskset)."""
+    return ("taskset", "-c", str(cpu))
 
 
 def choose_generator(name: str, load: LoadSettings) -> LoadGenerator:
@@ -114,13 +125,35 @@ def measure(scenarios: Sequence[Scenario], settings: RunSettings, progress: Prog
     generator.version()  # ToolMissing now, before any server starts, not as every scenario's warm-up failure
     with contextlib.ExitStack() as stack:
         states = _start(stack, scenarios, settings, port, say)
-        rounds = [("warm-up", 0)] if settings.warmup else []
-        rounds += [(f"repeat {r + 1}/{settings.repeats}", r + 1) for r in range(settings.repeats)]
-        for label, number in rounds:
-            for state in states:
-                if not state.failure:
-                    _one_round(state, generator, settings, label, number, say)
+        _rounds(states, generator, settings, say)
         return [_record(state, settings.to_dict(generator)) for state in states]
+
+
+def measure_started(servers: Sequence[tuple[Scenario, Server | str]], settings: RunSettings,
+                    progress: Progress | None = None) -> list[ServerRun]:
+    """``measure`` on servers the caller started, verified and will stop (each scenario with its server, or the
+    reason it has none: recorded as failed): to measure several settings on the same servers, whose start, warm-up
+    and stop cost more than one setting's runs, or to do more with a server once it is measured. With ``pin`` the
+    caller starts each server on ``cpus[0]`` (``on_cpu``)."""
+    if settings.pin and not shutil.which("taskset"):
+        raise ToolMissing("taskset is not installed: apt-get install util-linux")
+    say = progress or (lambda message: None)
+    generator = choose_generator(settings.generator, settings.load)
+    generator.version()
+    states = [_Measured(scenario, None, server) if isinstance(server, str) else _Measured(scenario, server, None)
+              for scenario, server in servers]
+    _rounds(states, generator, settings, say)
+    return [_record(state, settings.to_dict(generator)) for state in states]
+
+
+def _rounds(states: Sequence[_Measured], generator: LoadGenerator, settings: RunSettings, say: Progress) -> None:
+    """The warm-up (if any), then the repeats, the scenarios interleaved within each."""
+    rounds = [("warm-up", 0)] if settings.warmup else []
+    rounds += [(f"repeat {r + 1}/{settings.repeats}", r + 1) for r in range(settings.repeats)]
+    for label, number in rounds:
+        for state in states:
+            if not state.failure:
+                _one_round(state, generator, settings, label, number, say)
 
 
 def _start(stack: contextlib.ExitStack, scenarios: Sequence[Scenario], settings: RunSettings, port: int | None,
@@ -130,7 +163,7 @@ def _start(stack: contextlib.ExitStack, scenarios: Sequence[Scenario], settings:
     for scenario in scenarios:
         spec = scenario.spec()
         if settings.pin:
-            spec = replace(spec, argv=("taskset", "-c", "0", *spec.argv))  # keeps the stop signal and the rest
+            spec = replace(spec, argv=(*on_cpu(settings.cpus[0]), *spec.argv))  # keeps the stop signal and the rest
         say(f"starting {scenario.id}: {' '.join(spec.argv[1:])}")
         try:
             server = stack.enter_context(Server(spec, port=port))
@@ -149,7 +182,7 @@ def _one_round(state: _Measured, generator: str, settings: RunSettings, label: s
                say: Progress) -> None:
     """One load run against one server (round 0 is the warm-up, kept nowhere); a disturbed repeat is measured
     again up to ``max_reruns`` times; a failure ends the scenario."""
-    pin_load = ("taskset", "-c", "1") if settings.pin else ()
+    pin_load = on_cpu(settings.cpus[1]) if settings.pin else ()
     try:
         sample = _run_once(state.server, generator, settings, pin_load)
         while sample.disturbed and number and state.reruns < settings.max_reruns:
@@ -197,7 +230,8 @@ def _run_once(server: Server, generator: LoadGenerator, settings: RunSettings, p
     pids = server.pids()
     cpu_after = procstat.cpu_seconds(pids)
     server.check_alive()
-    problem = verify.check_load(result)
+    # Counted transport errors stay in the sample (result.socket_errors); only the answers are judged.
+    problem = verify.check_load(replace(result, socket_errors={}) if settings.count_transport_errors else result)
     if problem:
         raise LoadFailed(f"{generator.name} against {server.url(settings.path)}: {problem}")
     # Still answering correctly after the load, within a request's own timeout: an overloaded server may first

@@ -172,7 +172,7 @@ def sweep_table(runs: Sequence[ServerRun]) -> str:
 
 
 def openloop_table(runs: Sequence[OpenLoopRun]) -> str:
-    """Latency from the scheduled start at each share of capacity, and whether k6 kept the schedule."""
+    """Latency from the scheduled start at each share of capacity, and whether the generator kept the schedule."""
     rows = []
     for run in runs:
         result, settings = run.result, run.settings
@@ -185,6 +185,6 @@ def openloop_table(runs: Sequence[OpenLoopRun]) -> str:
         cpu = result.generator_cpu_s / result.wall_s if result.wall_s else math.nan
         rows.append([run.id, rate, f"{lat['50']:.2f}", f"{lat['99']:.2f}", f"{lat['99.9']:.2f}",
                      f"{result.dropped:,} ({result.dropped_share:.2%})",
-                     f"k6 CPU {cpu:.0%}" + ("" if run.status == "ok" else f"; NOT MEASURED: {run.reason}")])
+                     f"generator CPU {cpu:.0%}" + ("" if run.status == "ok" else f"; NOT MEASURED: {run.reason}")])
     return tabulate(rows, headers=["scenario", "req/s (share of capacity)", "p50 ms", "p99 ms", "p99.9 ms",
                                    "off schedule", "notes"], tablefmt="github")

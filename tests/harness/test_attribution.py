@@ -23,6 +23,7 @@ for thread in threads: thread.join()
 """
 
 
+@pytest.mark.needs("valgrind")
 def test_a_callgrind_dump_is_read_to_its_total(tmp_path):
     """Self costs add up to callgrind's own total; a thread's start (a call callgrind records with a count of 0)
     is a call, not the caller's own cost; a recursion's levels (f'2) are one function."""
@@ -43,6 +44,7 @@ def test_a_callgrind_dump_is_read_to_its_total(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["aiohttp-dev", "core:position_body:mars"])
+@pytest.mark.needs("valgrind", "cc")
 def test_two_profiles_of_one_commit_agree(target):
     """The same top 10 of each kind, with the same costs within the channel's spread: a server's event loop does
     its once-a-second work a window more or less often, which moves a loop function by about 0.3 % (424 and

@@ -40,6 +40,7 @@ def test_server_run_writes_versioned_results(tmp_path):
     assert run.scenario["workers"] == 2 and run.settings["repeats"] == 2
 
 
+@pytest.mark.needs("ab")
 def test_article_in_one_go(tmp_path):
     out = tmp_path / "article.json"
     done = bench("article", "--repeats", "1", "--client-repeats", "1", "--client-delay-ms", "10", "--quiet",
@@ -86,7 +87,7 @@ def test_bad_arguments(args, message):
 def test_missing_tool_names_the_package():
     # A PATH with the interpreter but neither ab nor wrk on it.
     done = bench("server", "--framework", "flask", "--load", "ab", env={"PATH": os.path.dirname(sys.executable)})
-    assert one_error_line(done).endswith("ab is not installed: apt-get install apache2-utils")
+    assert one_error_line(done).endswith("ab is not installed: `sudo apt-get install apache2-utils`")
 
 
 def test_busy_port():

@@ -31,6 +31,7 @@ def counted() -> dict[str, results.InstructionRun]:
     return {run.id: run for run in instructions.measure(TARGETS, SMALL)}
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_every_kind_of_target_is_counted_and_repeats(counted):
     assert list(counted) == TARGETS
     for run in counted.values():
@@ -59,6 +60,7 @@ def test_a_server_window_holds_about_the_same_number_of_instructions():
     assert instructions.CountSettings(requests=40).window_requests(600_000) == 40
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_a_server_is_summed_over_its_arbiter_and_every_worker(counted):
     run = counted["flask-gunicorn-w4"]
     for processes in run.processes:
@@ -72,6 +74,7 @@ def test_a_server_is_summed_over_its_arbiter_and_every_worker(counted):
     assert counted["aiohttp-dev"].processes[0] and len(counted["aiohttp-dev"].processes[0]) == 1
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_results_round_trip(counted, tmp_path):
     path = tmp_path / "counts.json"
     results.dump(results.Results(results.environment(), tuple(counted.values())), path)
@@ -86,12 +89,14 @@ class FlakyScenario(Scenario):
         return ServerSpec((python, str(FLAKY), "--port", "{port}", "--good", "3"))
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_a_wrong_answer_fails_the_count(tmp_path):
     tools = instructions.prepare(tmp_path)
     with pytest.raises(VerificationFailed, match="500"):
         instructions.count_server(FlakyScenario("flask", "dev"), SMALL, tools, tmp_path / "out")
 
 
+@pytest.mark.needs("valgrind", "cc")
 def test_a_failed_target_is_recorded_without_a_number(monkeypatch):
     monkeypatch.setitem(instructions.CORE_STATEMENTS, "core:parse_query",
                         ("from planet_tracker import core", "core.no_such_function()"))
@@ -123,7 +128,7 @@ def test_without_valgrind_the_command_line_says_what_to_install(tmp_path):
                           env={**os.environ, "PATH": str(tmp_path)})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "python -m benchmarks: error: valgrind is not installed: apt-get install valgrind")
+        "python -m benchmarks: error: valgrind is not installed: `sudo apt-get install valgrind`")
 
 
 def _counting_processes(parent: int | None = None, marker: bytes = b"planet-instructions-") -> list[int]:
@@ -152,6 +157,7 @@ def _count_folder(pid: int) -> bytes:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+@pytest.mark.needs("valgrind", "cc")
 def test_an_interrupted_count_leaves_nothing_running(sig):
     """Ctrl-C ends every server and counting process at once; SIGKILL leaves them to the parent-death signal."""
     cli = subprocess.Popen([sys.executable, "-m", "benchmarks", "instructions", "--scenario", "flask-gunicorn-w4",

@@ -167,8 +167,9 @@ def _children(parent: int, name: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize(("generator", "size"), [("wrk", {"duration_s": 60}),
-                                                ("ab", {"requests": 10**7, "duration_s": None})])
+@pytest.mark.parametrize(("generator", "size"), [
+    pytest.param("wrk", {"duration_s": 60}, marks=pytest.mark.needs("wrk")),
+    pytest.param("ab", {"requests": 10**7, "duration_s": None}, marks=pytest.mark.needs("ab"))])
 def test_a_harness_killed_mid_load_leaves_no_generator(generator, size):
     """SIGKILL gives the harness no chance to clean up: the server and the load generator die with it all the same
     (parent-death signal), rather than sending load until their own deadline."""

@@ -73,6 +73,7 @@ def test_url_without_path_gets_one():
     assert Ab().command("http://127.0.0.1:8080", ARTICLE_SETTINGS)[-1] == "http://127.0.0.1:8080/"
 
 
+@pytest.mark.needs("ab")
 def test_version_is_asked_once():
     assert re.fullmatch(r"\d+\.\d+\S*( r\d+)?", Ab().version())
     assert Ab(version="2.3 r1").version() == "2.3 r1"
@@ -195,6 +196,7 @@ def aiohttp_server():
         yield server
 
 
+@pytest.mark.needs("ab")
 def test_live_duration_run(aiohttp_server):
     result = run_load(Ab(), aiohttp_server.url(PLANET), LoadSettings(concurrency=4, duration_s=1, timeout_s=5))
     assert result.completed > 0
@@ -206,6 +208,7 @@ def test_live_duration_run(aiohttp_server):
     assert result.version == Ab().version()
 
 
+@pytest.mark.needs("ab")
 def test_live_500_answers_fail_the_run():
     with launch(ANSWER500) as server:
         result = run_load(Ab(), server.url(PLANET), LoadSettings(concurrency=4, requests=100, duration_s=None))

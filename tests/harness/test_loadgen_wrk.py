@@ -67,6 +67,7 @@ def test_settings_wrk_cannot_run():
         Wrk().command(URL, LoadSettings(duration_s=1.5))
 
 
+@pytest.mark.needs("wrk")
 def test_version():
     assert re.fullmatch(r"\S*\d+\.\d+\S*", Wrk().version())
     assert Wrk(version="4.2.0").version() == "4.2.0"
@@ -177,6 +178,7 @@ def aiohttp_server():
         yield server
 
 
+@pytest.mark.needs("wrk")
 def test_live_duration_run(aiohttp_server):
     result = run_load(Wrk(), aiohttp_server.url(PLANET), LoadSettings(concurrency=4, duration_s=1, timeout_s=5))
     assert result.completed > 0
@@ -187,6 +189,7 @@ def test_live_duration_run(aiohttp_server):
     assert result.generator_cpu_s > 0
 
 
+@pytest.mark.needs("wrk")
 def test_live_500_answers_fail_the_run():
     with launch(ANSWER500) as server:
         result = run_load(Wrk(), server.url(PLANET), LoadSettings(concurrency=2, duration_s=1, timeout_s=5))

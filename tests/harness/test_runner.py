@@ -35,7 +35,6 @@ class SleepyGenerator:
 
     name = "sleepy"
     executable = sys.executable
-    package = "(test fake)"
 
     def version(self) -> str:
         return "0"
@@ -52,6 +51,7 @@ class ShortDeadline(LoadSettings):
     deadline_s = 1.0
 
 
+@pytest.mark.needs("wrk")
 def test_clean_run_measures_everything():
     settings = RunSettings(load=ONE_SECOND, generator="wrk", repeats=3)
     (run,) = measure([Scenario("aiohttp", "dev")], settings)
@@ -69,7 +69,7 @@ def test_clean_run_measures_everything():
     assert run.settings["path"] == runner.PLANET_PATH and run.scenario["id"] == "aiohttp-dev"
 
 
-@pytest.mark.parametrize("generator", ["ab", "builtin"])
+@pytest.mark.parametrize("generator", [pytest.param("ab", marks=pytest.mark.needs("ab")), "builtin"])
 def test_keepalive_share_from_the_generator(generator):
     settings = RunSettings(load=ONE_SECOND, generator=generator, repeats=1, warmup=False)
     (kept,) = measure([Scenario("aiohttp", "dev")], settings)
@@ -77,6 +77,7 @@ def test_keepalive_share_from_the_generator(generator):
     assert kept.samples[0].keepalive_share > 0.9 and closed.samples[0].keepalive_share == 0
 
 
+@pytest.mark.needs("wrk")
 def test_workers_share_the_cpu():
     settings = RunSettings(load=ONE_SECOND, generator="wrk", repeats=1, warmup=False)
     (run,) = measure([Scenario("flask", "gunicorn", workers=2)], settings)
@@ -86,6 +87,7 @@ def test_workers_share_the_cpu():
     assert abs(sum(sample.worker_cpu_shares) - 1) < 1e-9
 
 
+@pytest.mark.needs("wrk")
 def test_verification_rejects_a_server_that_answers_500():
     # The aiohttp app under gunicorn's sync worker starts fine and answers every request with 500.
     broken = Scenario("aiohttp", "gunicorn", worker_class="sync")
@@ -94,6 +96,7 @@ def test_verification_rejects_a_server_that_answers_500():
     assert "answered 500, not 200" in run.reason
 
 
+@pytest.mark.needs("wrk")
 def test_errors_during_load_fail_the_run():
     (run,) = measure([FlakyScenario("flask", "dev")], RunSettings(load=ONE_SECOND, generator="wrk", repeats=2))
     assert run.status == "failed" and "non-2xx responses" in run.reason and run.samples == ()
@@ -124,6 +127,7 @@ def test_scenarios_are_interleaved(monkeypatch):
     assert [run.id for run in runs] == ["aiohttp-dev", "flask-dev"]
 
 
+@pytest.mark.needs("wrk")
 def test_disturbed_repeats_are_measured_again():
     # A busy loop on the other core: "other processes" take a large share of the machine during the run.
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -162,6 +166,7 @@ def test_results_refuse_other_versions(tmp_path):
         results.load(tmp_path / "r.json")
 
 
+@pytest.mark.needs("ab", "wrk")
 def test_choose_generator(monkeypatch):
     assert runner.choose_generator("auto", LoadSettings(requests=100, duration_s=None)).name == "ab"
     assert runner.choose_generator("auto", LoadSettings(duration_s=1)).name == "wrk"

@@ -4,6 +4,7 @@ settrace, 3.12 and later with sys.monitoring: each interpreter here that has it)
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,8 @@ os.kill(os.getpid(), dump)
 
 def pythons() -> list[str]:
     found = [sys.executable]
+    if not shutil.which("pyenv"):  # the other Pythons are pyenv's; without it (GitHub's runners), this one alone
+        return found
     for version in ("3.12", "3.13"):
         prefix = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True)
         candidate = Path(prefix.stdout.strip()) / "bin" / f"python{version}"

@@ -292,6 +292,7 @@ def push_commit(work: Path, files: dict[str, str], message: str, ref: str = "mai
 # -- checkout ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs("node")
 def test_checkout_of_a_push_is_a_local_branch(gh, work):
     side = push_commit(work, {"side.txt": "side\n"}, "a side branch", "refs/heads/side")
     run = gh.run("push", "checkout.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=1)
@@ -306,6 +307,7 @@ def test_checkout_of_a_push_is_a_local_branch(gh, work):
     assert fact(run, "count") == "1"
 
 
+@pytest.mark.needs("node")
 def test_checkout_of_a_pull_request_is_detached_without_a_branch(gh, work):
     head = push_commit(work, {"feature.txt": "feature\n"}, "a feature", "refs/pull/5/head")
     git(work, "checkout", "-q", "--detach", "origin/main")
@@ -331,6 +333,7 @@ def pyenv_prefix(version: str) -> Path | None:
 
 
 @pytest.mark.skipif(pyenv_prefix("3.12") is None, reason="setup-python's stand-in takes Python 3.12 from pyenv")
+@pytest.mark.needs("node")
 def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(gh):
     prefix = pyenv_prefix("3.12")
     run = gh.run("workflow_dispatch", "python.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=3)
@@ -351,6 +354,7 @@ def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(g
 # -- artifacts ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs("node")
 def test_artifacts_belong_to_their_run_attempt(gh):
     first = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=40)
     assert first.jobs == {"up": "success", "twice": "failure", "down": "success", "again": "skipped",
@@ -377,6 +381,7 @@ def test_artifacts_belong_to_their_run_attempt(gh):
 # -- cache -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs("node")
 def test_cache_saves_after_a_successful_job_and_restores(gh):
     def cached(run_id: int, **variables: str):
         return gh.run("workflow_dispatch", "cache.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=run_id,
@@ -396,6 +401,7 @@ def test_cache_saves_after_a_successful_job_and_restores(gh):
 # -- Pages -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs("node")
 def test_pages_deployments_are_recorded_and_a_failed_one_is_run_again(gh):
     (gh.state / "fail").mkdir(exist_ok=True)
     (gh.state / "fail" / "deploy-pages").write_text("once\n")

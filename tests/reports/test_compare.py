@@ -14,6 +14,8 @@ from pipeline import github
 from reports import synthetic
 from reports.asvdata import Row
 from reports.compare import (
+    LEGEND,
+    NOT_CONFIRMED,
     SCHEMA,
     SCHEMA_VERSION,
     Dependencies,
@@ -24,9 +26,11 @@ from reports.compare import (
     dependencies,
     dependency_lines,
     flagged_timed,
+    flags,
     format_value,
     mark,
     markdown,
+    read_flags,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,14 +81,16 @@ def test_failures_do_not_hide_the_rest_and_regressions_come_first():
             row(1.2045, SAMPLES_SLOW, params=("'c'",)), row(1.0, SAMPLES_FAST, params=("'gone'",))]
     head = [row(None, params=("'a'",)), row(1.2045, SAMPLES_SLOW, params=("'b'",)),
             row(1.0045, SAMPLES_FAST, params=("'c'",)), row(1.0, SAMPLES_FAST, params=("'new'",))]
-    changes = compare(base, head, 1.05)
+    # b and c measured again, and flagged the same way: confirmed.
+    confirmed = {c.key: "+" if c.ratio > 1 else "-" for c in compare(base, head, 1.05) if c.mark == "?"}
+    changes = compare(base, head, 1.05, flagged_before=confirmed)
     assert [(c.label, c.mark) for c in changes] == [
         ("servers.ServerThroughput.time_batch(a)", "!"),
         ("servers.ServerThroughput.time_batch(b)", "+"),
         ("servers.ServerThroughput.time_batch(c)", "-"),
     ]
     assert [c.regression for c in changes] == [True, True, False]
-    text = markdown(changes, "main", "HEAD", 1.05)
+    text = markdown(changes, "main", "HEAD", 1.05, confirmed=True)
     assert text.startswith("**2 significant regression(s)** between `main` and `HEAD`")
     assert "| !  | servers.ServerThroughput.time_batch(a) | 3.11     | 1 s    | failed |" in text
     assert "virtualenv" not in text and "| Python" in text  # the Python version, not asv's environment name
@@ -96,7 +102,7 @@ def test_values_are_formatted_with_units():
     assert format_value(0.1234, "seconds") == "123 ms"
     assert format_value(3.5, "ms") == "3.5 ms"
     assert format_value(None, "seconds") == "failed"
-    assert format_value(math.nan, "seconds") == "n/a"
+    assert format_value(math.nan, "seconds") == "skipped"  # asv's NaN; its null is a failure
     assert format_value(602_307.5, "instructions") == "602,308"
 
 
@@ -112,41 +118,81 @@ def test_counted_benchmarks_are_judged_by_their_ratio_against_the_threshold():
     assert mark(base, instructions(594_000), 1.05) == "-"
     assert mark(base, instructions(605_000), 1.05, threshold=0.005) == "+"
     assert mark(base, instructions(None), 1.05) == "!"
+    # One measurement: the count is established, the timing is not (it is ? until measured again).
     changes = compare([base, row(1.0045, SAMPLES_FAST)], [instructions(606_000), row(1.2045, SAMPLES_SLOW)], 1.05)
-    assert [(c.counted, c.mark, c.regression) for c in changes] == [(True, "+", True), (False, "+", True)]
+    assert [(c.counted, c.mark, c.regression) for c in changes] == [(True, "+", True), (False, "?", False)]
 
 
-def test_a_timed_slowdown_stands_only_when_confirmed():
+def test_a_timed_change_is_unconfirmed_in_one_measurement_either_way():
     fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
-    (first,) = compare([fast], [slow], 1.05)
-    assert first.mark == "+" and first.key == ("servers.ServerThroughput.time_batch", ("'aiohttp-dev'",), "env")
-    # Flagged twice: confirmed.
-    assert compare([fast], [slow], 1.05, flagged_before={first.key})[0].mark == "+"
-    # Flagged first, not when measured again (and the other way round): not confirmed, not a regression.
-    (unconfirmed,) = compare([fast], [row(1.0046, SAMPLES_FAST)], 1.05, flagged_before={first.key})
-    assert unconfirmed.mark == "?" and not unconfirmed.regression
-    assert compare([fast], [slow], 1.05, flagged_before=set())[0].mark == "?"
-    # Counted benchmarks need no confirmation.
-    assert compare([instructions(600_000)], [instructions(606_000)], 1.05, flagged_before=set())[0].mark == "+"
+    (slower,), (faster,) = compare([fast], [slow], 1.05), compare([slow], [fast], 1.05)
+    assert (slower.mark, faster.mark) == ("?", "?") and not slower.regression
+    assert markdown([slower, faster], "main", "HEAD", 1.05).startswith(
+        "No significant regression between `main` and `HEAD`. 2 timed benchmark(s) flagged by asv's rule in one "
+        f"measurement, not confirmed: `make compare` measures them again. Marks: {LEGEND}.\n")
 
 
-def test_the_confirmation_selects_exactly_the_flagged_rows():
+def test_a_timed_change_stands_only_when_a_second_measurement_flags_it_the_same_way():
     fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
-    changes = compare([fast, row(1.0045, SAMPLES_FAST, params=("'flask-dev'",)), instructions(600_000)],
-                      [slow, row(1.0045, SAMPLES_FAST, params=("'flask-dev'",)), instructions(660_000)], 1.05)
+    same = row(1.0046, SAMPLES_FAST)
+    key = ("servers.ServerThroughput.time_batch", ("'aiohttp-dev'",), "env")
+    # Slower twice, faster twice: confirmed, each way.
+    (confirmed,) = compare([fast], [slow], 1.05, flagged_before={key: "+"})
+    assert confirmed.mark == "+" and confirmed.regression and confirmed.remeasured
+    assert compare([slow], [fast], 1.05, flagged_before={key: "-"})[0].mark == "-"
+    # Flagged first, not when measured again (the no-op's KeepAliveOff rows, faster at 0.63-0.68 once): ~.
+    for first in ("+", "-"):
+        (again,) = compare([fast], [same], 1.05, flagged_before={key: first})
+        assert again.mark == "~" and again.remeasured and not again.regression
+    # Each way once, or flagged only by the second: not confirmed either.
+    assert compare([fast], [slow], 1.05, flagged_before={key: "-"})[0].mark == "~"
+    (second_only,) = compare([fast], [slow], 1.05, flagged_before={})
+    assert second_only.mark == "~" and not second_only.remeasured
+    # A failure stays a failure; counted benchmarks need no confirmation.
+    assert compare([fast], [row(None)], 1.05, flagged_before={key: "+"})[0].mark == "!"
+    (count,) = compare([instructions(600_000)], [instructions(606_000)], 1.05, flagged_before={})
+    assert count.mark == "+" and not count.remeasured
+
+
+def test_the_confirmation_measures_again_what_was_flagged_either_way():
+    fast, slow = row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW)
+    keep = row(1.0045, SAMPLES_FAST, params=("'flask-dev'",))
+    changes = compare([fast, row(1.2045, SAMPLES_SLOW, params=("'aiohttp-gunicorn'",)), keep, instructions(600_000)],
+                      [slow, row(1.0045, SAMPLES_FAST, params=("'aiohttp-gunicorn'",)), keep,
+                       instructions(660_000)], 1.05)
     regex = bench_regex(flagged_timed(changes))
-    assert regex == r"^servers\.ServerThroughput\.time_batch\('aiohttp\-dev'\)$"
+    assert regex == (r"^servers\.ServerThroughput\.time_batch\('aiohttp\-dev'\)$|"
+                     r"^servers\.ServerThroughput\.time_batch\('aiohttp\-gunicorn'\)$")
     # asv matches it against "name(params)", the way it names a parameter combination.
     assert re.search(regex, "servers.ServerThroughput.time_batch('aiohttp-dev')")
+    assert re.search(regex, "servers.ServerThroughput.time_batch('aiohttp-gunicorn')")
     assert not re.search(regex, "servers.ServerThroughput.time_batch('flask-dev')")
+    # The file between the two comparisons carries which way each moved, through JSON.
+    written = json.loads(json.dumps(flags(changes)))
+    assert sorted(written) == [["servers.ServerThroughput.time_batch", ["'aiohttp-dev'"], "env", "+"],
+                               ["servers.ServerThroughput.time_batch", ["'aiohttp-gunicorn'"], "env", "-"]]
+    assert read_flags(written) == {("servers.ServerThroughput.time_batch", ("'aiohttp-dev'",), "env"): "+",
+                                   ("servers.ServerThroughput.time_batch", ("'aiohttp-gunicorn'",), "env"): "-"}
 
 
-def test_markdown_puts_the_counted_benchmarks_first():
-    changes = compare([row(1.0045, SAMPLES_FAST), instructions(600_000)],
-                      [row(1.2045, SAMPLES_SLOW), instructions(603_000)], 1.05)
+def test_markdown_puts_the_counted_benchmarks_first_and_names_what_was_not_confirmed():
+    base = [row(1.0045, SAMPLES_FAST), row(1.2045, SAMPLES_SLOW, name="methodology.KeepAliveOff.time_batch"),
+            instructions(600_000)]
+    head = [row(1.2045, SAMPLES_SLOW), row(1.2046, SAMPLES_SLOW, name="methodology.KeepAliveOff.time_batch"),
+            instructions(603_000)]
+    # The first measurement flagged both: the server slower, KeepAliveOff faster (as in the no-op comparison).
+    first = {("servers.ServerThroughput.time_batch", ("'aiohttp-dev'",), "env"): "+",
+             ("methodology.KeepAliveOff.time_batch", ("'aiohttp-dev'",), "env"): "-"}
+    changes = compare(base, head, 1.05, flagged_before=first)
     text = markdown(changes, "main", "HEAD", 1.05, confirmed=True)
     assert text.index("**Instructions**") < text.index("**Wall-clock**")
-    assert "| 600,000 | 603,000 | 1.0050  |" in text and "confirms it" in text
+    assert "| 600,000 | 603,000 | 1.0050  |" in text and "+ or - only when the second flags it the same way" in text
+    table = text.split("**Wall-clock**", 1)[1]
+    assert "| ~  | methodology.KeepAliveOff.time_batch(aiohttp-dev)" in table
+    assert "| +  | servers.ServerThroughput.time_batch(aiohttp-dev)" in table
+    assert text.rstrip().endswith(NOT_CONFIRMED + "`methodology.KeepAliveOff.time_batch(aiohttp-dev)` (Python 3.11).")
+    # Not confirmed is not a regression, and nothing else is named.
+    assert text.startswith("**1 significant regression(s)**") and text.count("(Python 3.11)") == 1
 
 
 def test_asvs_own_rule_as_pinned_here():
@@ -170,17 +216,19 @@ def test_the_data_carries_what_the_markdown_shows_and_no_nan():
                       [row(None, params=("'a'",)), row(math.nan, params=("'b'",)), instructions(606_000)], 1.05)
     data = as_data(changes, ("main", "a" * 40), ("HEAD", "b" * 40), 1.05, confirmed=True)
     text = json.dumps(data, allow_nan=False)  # raises on a NaN or an infinity
-    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 3 and data["dependencies"] == []
+    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 4 and data["dependencies"] == []
     assert data["attribution"] == []  # filled by python -m reports attribution
     assert data["base"] == {"name": "main", "commit": "a" * 40} and data["confirmed"] is True
     assert data["changes"] == [
         {"mark": "+", "benchmark": "instructions.ServerInstructions.track_instructions_per_request(aiohttp-dev)",
          "python": "3.11", "unit": "instructions", "counted": True, "base": 600_000, "head": 606_000,
-         "base_status": "ok", "head_status": "ok"},
+         "base_status": "ok", "head_status": "ok", "remeasured": False},
         {"mark": "!", "benchmark": "servers.ServerThroughput.time_batch(a)", "python": "3.11", "unit": "seconds",
-         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "failed"},
+         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "failed",
+         "remeasured": False},
         {"mark": "", "benchmark": "servers.ServerThroughput.time_batch(b)", "python": "3.11", "unit": "seconds",
-         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "skipped"}]
+         "counted": False, "base": 1.0045, "head": None, "base_status": "ok", "head_status": "skipped",
+         "remeasured": False}]
     assert "NaN" not in text and "Infinity" not in text
 
 
@@ -215,32 +263,63 @@ def test_the_versions_that_differ_per_python_and_a_side_that_could_not_be_instal
     assert "**Dependencies**" not in markdown([], "main", "HEAD", 1.05)
 
 
-def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
-    """``python -m reports compare --json`` on real (synthetic) asv results, read back as the comment workflow
-    reads it: validated, then rendered with the same verdict as the markdown."""
+def _results(tmp_path: Path) -> tuple[str, str]:
+    """Two commits of synthetic asv results in a git repository: (base, head)."""
     git = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.invalid", "-c", "commit.gpgsign=false"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
     for day in (1, 2):
         subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"day {day}"], cwd=tmp_path, check=True)
     head, base = subprocess.run(["git", "log", "--format=%H"], cwd=tmp_path, capture_output=True, text=True,
                                 check=True).stdout.split()
+
+    def value(benchmark: str, param: str | None, commit: int, python: int) -> float | None:
+        # synthetic's values (mars 20 % slower at the head), and jupiter 20 % faster there
+        found = synthetic.default_value(benchmark, param, commit, python)
+        return found / 1.2 if benchmark == "core.Position.time_position_body" and param == "jupiter" and not commit \
+            else found
+
     synthetic.write(tmp_path, commits=[(head, 1_700_172_800_000), (base, 1_700_086_400_000)], pythons=["3.11"],
-                    failed={("core.Query.time_parse_query", None, 0, 0)},
+                    value=value, failed={("core.Query.time_parse_query", None, 0, 0)},
                     skipped={("core.Position.time_position_body", "venus", 0, 0)},
                     dependencies=lambda commit, python: {"packages": {"ephem": ["4.2.1", "4.2"][commit],
                                                                       "Flask": "3.1.3"}})
-    done = subprocess.run([sys.executable, "-m", "reports", "compare", base, head, "--config", "asv.conf.json",
-                           "--machine", "fixture-machine", "--markdown", "out/compare.md", "--json",
-                           "out/compare.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    return base, head
+
+
+def _reports_compare(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reports", "compare", *args, "--config", "asv.conf.json",
+                           "--machine", "fixture-machine"], cwd=cwd, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
+    """``python -m reports compare`` on real (synthetic) asv results, in make compare's two steps (--flagged, then
+    --confirm with the same file; here nothing is measured in between, so what was flagged repeats), its --json
+    read back as the comment workflow reads it: validated, then rendered with the same verdict as the markdown."""
+    base, head = _results(tmp_path)
+    first = _reports_compare(tmp_path, base, head, "--flagged", "flagged.json")
+    assert first.returncode == 0, first.stderr
+    written = {(name, tuple(params)): flag for name, params, _, flag in json.loads((tmp_path / "flagged.json")
+                                                                                    .read_text())}
+    # Slower and faster alike are measured again.
+    assert written == {("core.Position.time_position_body", ("'mars'",)): "+",
+                       ("core.Position.time_position_body", ("'jupiter'",)): "-"}
+    assert re.search(first.stdout.strip(), "core.Position.time_position_body('mars')")
+    assert re.search(first.stdout.strip(), "core.Position.time_position_body('jupiter')")
+    done = _reports_compare(tmp_path, base, head, "--confirm", "flagged.json", "--markdown", "out/compare.md",
+                            "--json", "out/compare.json")
     assert done.returncode == 1, done.stderr  # core.Position(mars) is 20 % slower, core.Query failed
     raw = (tmp_path / "out" / "compare.json").read_text()
     assert "NaN" not in raw
     data = github.read_comparison(tmp_path / "out", head)
     assert data["base"] == {"name": base, "commit": base} and data["head"]["commit"] == head
+    assert data["confirmed"] is True
     marks = {change["benchmark"]: change["mark"] for change in data["changes"]}
     assert marks["core.Query.time_parse_query"] == "!"
     assert marks["core.Position.time_position_body(mars)"] == "+"
+    assert marks["core.Position.time_position_body(jupiter)"] == "-"
+    assert sorted(c["benchmark"] for c in data["changes"] if c["remeasured"]) == [
+        "core.Position.time_position_body(jupiter)", "core.Position.time_position_body(mars)"]
     venus = next(c for c in data["changes"] if c["benchmark"] == "core.Position.time_position_body(venus)")
     assert venus["head"] is None and venus["head_status"] == "skipped"
     markdown_text = (tmp_path / "out" / "compare.md").read_text()
@@ -249,8 +328,32 @@ def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
     assert f"**{regressions} regression(s)** in the comparison's data" in comment
     assert comment.index("**Instructions**") < comment.index("**Wall-clock**")
     assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.11 | 5.25 µs | failed |  |" in comment
+    for text in (comment, markdown_text):  # venus, on the head: skipped, not failed
+        (venus_line,) = [line for line in text.splitlines() if "time" in line and "venus" in line]
+        assert [cell.strip() for cell in venus_line.split("|")][5] == "skipped"
     # The versions each side recorded, named in both.
     assert data["dependencies"] == [{"python": "3.11", "base_error": "", "head_error": "",
                                      "moved": [{"name": "ephem", "base": "4.2", "head": "4.2.1"}]}]
     assert "- Python 3.11: ephem 4.2 -> 4.2.1: " in markdown_text
     assert "- Python 3\\.11: ephem 4\\.2 \\-&gt; 4\\.2\\.1: " in comment
+
+
+def test_what_the_second_measurement_does_not_repeat_is_named_in_the_table_and_the_comment(tmp_path):
+    """The first measurement flagged mars faster (say); the second, slower: measured again, not confirmed."""
+    base, head = _results(tmp_path)
+    assert _reports_compare(tmp_path, base, head, "--flagged", "flagged.json").returncode == 0
+    flagged = json.loads((tmp_path / "flagged.json").read_text())
+    for entry in flagged:
+        if entry[:2] == ["core.Position.time_position_body", ["'mars'"]]:
+            entry[3] = "-"
+    (tmp_path / "flagged.json").write_text(json.dumps(flagged))
+    done = _reports_compare(tmp_path, base, head, "--confirm", "flagged.json", "--markdown", "out/compare.md",
+                            "--json", "out/compare.json")
+    assert done.returncode == 1, done.stderr  # core.Query failed still
+    data = github.read_comparison(tmp_path / "out", head)
+    (mars,) = [c for c in data["changes"] if c["benchmark"] == "core.Position.time_position_body(mars)"]
+    assert mars["mark"] == "~" and mars["remeasured"]
+    text = (tmp_path / "out" / "compare.md").read_text()
+    assert NOT_CONFIRMED + "`core.Position.time_position_body(mars)` (Python 3.11)." in text
+    comment = github.render(data, 7, head, "failure")
+    assert (github.NOT_CONFIRMED + "core\\.Position\\.time\\_position\\_body\\(mars\\) (Python 3\\.11).") in comment

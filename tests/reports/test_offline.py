@@ -74,6 +74,7 @@ def parse(html: str) -> Loads:
     return parser
 
 
+@pytest.mark.needs("chromium")
 def test_offline_site_renders_with_nothing_but_loopback(offline_site):
     with serve(offline_site) as port:
         dom, requests = rendered_dom_and_requests(f"http://127.0.0.1:{port}/index.html")
@@ -85,6 +86,7 @@ def test_offline_site_renders_with_nothing_but_loopback(offline_site):
     assert f"{local}vendor/bootstrap-3.1.1/dist/css/bootstrap.min.css" in requests
 
 
+@pytest.mark.needs("chromium")
 def test_the_request_log_sees_the_cdns_of_the_published_site(site):
     """The control: without make_offline the same check fails, so the test above is not blind."""
     with serve(site) as port:

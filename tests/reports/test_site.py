@@ -51,6 +51,7 @@ def built_site(published, npm_cache, tmp_path_factory):
     return tmp / "site"
 
 
+@pytest.mark.needs("chromium")
 def test_landing_page_and_asv_site_render_offline(built_site):
     with serve(built_site) as port:
         local = f"http://127.0.0.1:{port}/"

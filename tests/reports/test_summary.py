@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import markdown
 import pandas as pd
 import pytest
 
-from reports import asvdata, summary
+from pipeline import github
+from reports import asvdata, compare, summary, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "data" / "asv"
@@ -67,7 +69,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_files(built):
-    assert built.commit == "c" * 40 and built.machine == "fixture-machine" and built.regressions == 5
+    # Established regressions only: the two counts and the failure (the timed + of one measurement is ? here).
+    assert built.commit == "c" * 40 and built.machine == "fixture-machine" and built.regressions == 3
     for chart in ("server.png", "history.png", "instructions.png"):
         width, height = png_size(built.out / chart)
         assert width > 300 and height > 200
@@ -123,11 +126,57 @@ def test_the_changes_name_the_dependency_bump_beside_the_marks(built):
     marked = pd.read_json(built.out / "exports" / "changes_previous.json")
     ours = marked[marked["env"] == "virtualenv-py3.11"]
     slower, faster = (ours["mark"] == "+").sum(), (ours["mark"] == "-").sum()
-    assert slower == 2 and faster > 0
-    assert line.endswith(f": {slower} slower (+2.0 % to +20.0 %) and {faster} faster (-4.8 %), of {len(ours)} "
-                         "compared.")
+    assert slower == 1 and faster > 0  # established only: the count 2 % up, not mars's one timed measurement
+    assert line.endswith(f": {slower} slower (+2.0 %) and {faster} faster (-4.8 %), of {len(ours)} compared.")
     provenance = built.markdown.split("## Settings and provenance", 1)[1]
     assert "- Python 3.11: aiohttp 3.14.5, ephem 4.2.1, Flask 3.1.3, gunicorn 27.0.1, multidict 7.2.1." in provenance
+
+
+def test_the_headline_counts_what_is_established_apart_from_what_one_measurement_suggests(built):
+    """Counted changes and failures are established (bold where they are regressions); timed changes between two
+    commits measured in separate runs are not, and the headline says so rather than calling them regressions."""
+    intro = built.markdown.split("\n\n")[1]
+    changes = pd.read_json(built.out / "exports" / "changes_previous.json")
+    counted = changes["unit"] == "instructions"
+    more, fewer = ((counted & (changes["mark"] == mark)).sum() for mark in ("+", "-"))
+    failed = (changes["mark"] == "!").sum()
+    timed = changes[~counted & (changes["mark"] == "?")]
+    assert more and fewer and failed and len(timed)  # the fixture has each kind
+    assert (f"Since the previous commit: **{more} counted benchmarks cost more** and {fewer} cost less "
+            f"(instructions: deterministic); **{failed} benchmark failed** on the newest commit.") in intro
+    assert (f" {len(timed)} timed benchmarks moved beyond asv's rule ({(timed['ratio'] > 1).sum()} slower, "
+            f"{(timed['ratio'] < 1).sum()} faster), unconfirmed: measured in separate runs; `make compare` "
+            "confirms.") in intro
+    assert "significant regression" not in intro
+    assert not [bold for bold in re.findall(r"\*\*(.*?)\*\*", intro) if "timed" in bold]
+
+
+def test_plus_means_in_the_summary_what_it_means_in_the_comparison(built):
+    """+ and - are established changes everywhere: here a timed benchmark (one measurement of each commit) is ?
+    at most, and the legend under the changes is the comparison's and the comment's."""
+    changes = pd.read_json(built.out / "exports" / "changes_previous.json")
+    assert set(changes.loc[changes["unit"] != "instructions", "mark"]) <= {"?", "~", "!", "x", ""}
+    assert "?" in set(changes["mark"]) and "+" in set(changes.loc[changes["unit"] == "instructions", "mark"])
+    section = built.markdown.split("## Changes", 1)[1]
+    assert f"Marks: {compare.LEGEND}; regressions first." in section
+    assert compare.LEGEND == github.LEGEND
+
+
+def test_two_commits_give_one_table_of_changes(tmp_path):
+    """The previous commit is also the furthest back: its comparison is printed once."""
+    from reports import synthetic
+
+    synthetic.write(tmp_path, [("e" * 40, T), ("d" * 40, T - DAY_MS)], ["3.11"])
+    built = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
+    section = built.markdown.split("## Changes", 1)[1].split("## History", 1)[0]
+    assert section.count("| benchmark") == 1 and "commit(s) back" not in section
+    assert pd.read_csv(built.out / "exports" / "changes_previous.csv").shape[0] > 0
+    assert (built.out / "exports" / "changes_back.csv").read_text().strip() == ""
+    # Three commits: two tables, the previous one and the furthest back.
+    synthetic.write(tmp_path, [("f" * 40, T + DAY_MS), ("e" * 40, T), ("d" * 40, T - DAY_MS)], ["3.11"])
+    three = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
+    section = three.markdown.split("## Changes", 1)[1].split("## History", 1)[0]
+    assert section.count("| benchmark") == 2 and "2 commit(s) back" in section
 
 
 def test_no_results_is_one_line(tmp_path):
@@ -207,3 +256,35 @@ def test_default_machine_ties_go_to_more_commits_then_to_the_name(tmp_path):
     conf = asvdata.load_config(tmp_path / "asv.conf.json")
     assert asvdata.machines(conf) == ["b-two", "a-one", "c-one", "0-older", "0-empty"]
     assert asvdata.measured_commits(tmp_path / "results" / "b-two") == {"c" * 40: T, "d" * 40: T - DAY_MS}
+
+
+def test_what_a_machine_without_the_tools_could_not_measure_is_a_row_that_says_why(tmp_path):
+    """A newcomer's machine without valgrind and ab: the counts are skipped (NaN, as the suite's setup records them)
+    and the suite's record names the missing tools; the summary says, in the counts' rows and under the headline,
+    what is not measured and the command that installs it, and never shows a number or "failed" for them."""
+    from reports import synthetic
+
+    commit = "d" * 40
+    scenarios = [s.strip("'") for s in synthetic.benchmark_table()[tables.INSTRUCTIONS]["params"][0]]
+    synthetic.write(tmp_path, [(commit, T)], ["3.11"],
+                    skipped={(tables.INSTRUCTIONS, scenario, 0, 0) for scenario in scenarios})
+    record_file = tmp_path / "provenance" / "fixture-machine.json"
+    record = json.loads(record_file.read_text())
+    record["missing"] = [
+        {"command": "ab", "install": "sudo apt-get install apache2-utils",
+         "without": "the built-in generator stands in for ab, the article's load generator"},
+        {"command": "valgrind", "install": "sudo apt-get install valgrind", "without": "instructions are not counted"}]
+    record_file.write_text(json.dumps(record))
+    text = summary.build(tmp_path / "asv.conf.json", tmp_path / "out").markdown
+    assert ("- valgrind is not installed, so instructions are not counted: `sudo apt-get install valgrind`."
+            in text.split("## The article's table", 1)[0])
+    assert "- ab is not installed, so the built-in generator stands in for ab" in text
+    counts = text.split("## What a request costs, in instructions", 1)[1].split("The two frameworks", 1)[0]
+    rows = [line for line in counts.splitlines() if line.startswith("| ") and "scenario" not in line]
+    assert len(rows) == len(scenarios) and all(row.split("|")[2].strip() == "not measured" for row in rows)
+    assert "Not measured: valgrind is not installed: `sudo apt-get install valgrind`." in counts
+    assert "failed" not in counts
+
+
+def test_a_machine_with_every_tool_names_none_missing(built):
+    assert "Not measured on this machine" not in built.markdown

@@ -14,19 +14,28 @@ from reports.errors import ReportError
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "asv"
 
 
-def grid_record(scenario: str, framework: str, io_ms: int, concurrency: int, rates, completed: int = 1000) -> dict:
-    samples = [{"requests_per_s": rate, "load": {"completed": completed}} for rate in rates]
+GRID_CPUS = {"server": None, "generator": None, "note": "not pinned: the servers and wrk share every CPU"}
+OPEN_LOOP_CPUS = {"server": 0, "generator": 1, "note": "server on CPU 0, load generator on CPU 1, with taskset"}
+
+
+def grid_record(scenario: str, framework: str, io_ms: int, concurrency: int, rates, completed: int = 1000,
+                errors: dict | None = None) -> dict:
+    """``errors``: socket errors of the first run, by kind (wrk's connect, read, write, timeout)."""
+    samples = [{"requests_per_s": rate, "load": {"completed": completed, "socket_errors": {
+        "connect": 0, "read": 0, "write": 0, "timeout": 0, **(errors if i == 0 and errors else {})}}}
+        for i, rate in enumerate(rates)]
     return {"kind": "server", "id": scenario, "scenario": {"id": scenario, "framework": framework},
-            "settings": {"role": "grid", "io_ms": io_ms, "load": {"concurrency": concurrency}},
+            "settings": {"role": "grid", "io_ms": io_ms, "load": {"concurrency": concurrency}, "cpu_split": GRID_CPUS},
             "status": "ok" if rates else "failed", "reason": None if rates else "answered 500", "samples": samples}
 
 
-def openloop_record(scenario: str, share: float, rate: float, p99: float, status: str = "ok") -> dict:
+def openloop_record(scenario: str, share: float, rate: float, p99: float, status: str = "ok",
+                    transport_errors: int = 0) -> dict:
     result = {"scheduled": 100, "sent": 100, "dropped": 0 if status == "ok" else 5, "failed": 0,
               "latency_ms": {"50": p99 / 4, "99": p99, "99.9": p99 * 2, "max": p99 * 3},
-              "dropped_share": 0.0 if status == "ok" else 0.05}
-    return {"kind": "openloop", "id": scenario, "settings": {"share": share, "rate": rate}, "status": status,
-            "reason": None if status == "ok" else "k6 missed the schedule", "result": result}
+              "dropped_share": 0.0 if status == "ok" else 0.05, "transport_errors": transport_errors}
+    return {"kind": "openloop", "id": scenario, "settings": {"share": share, "rate": rate, "cpu_split": OPEN_LOOP_CPUS},
+            "status": status, "reason": None if status == "ok" else "k6 missed the schedule", "result": result}
 
 
 def write(tmp_path: Path, records: list[dict]) -> Path:
@@ -37,10 +46,10 @@ def write(tmp_path: Path, records: list[dict]) -> Path:
 
 
 RECORDS = [
-    # Clearly separated: aiohttp ~2x Flask's best in every repeat.
-    grid_record("aiohttp-gunicorn", "aiohttp", 0, 32, [2000, 2050, 1980]),
+    # Clearly separated: aiohttp ~2x Flask's best in every repeat; one read error and two timeouts under that load.
+    grid_record("aiohttp-gunicorn", "aiohttp", 0, 32, [2000, 2050, 1980], errors={"read": 1}),
+    grid_record("flask-gunicorn-gthread", "flask", 0, 32, [700, 720, 690], errors={"timeout": 2}),
     grid_record("flask-gunicorn-wauto", "flask", 0, 32, [1000, 990, 1010]),
-    grid_record("flask-gunicorn-gthread", "flask", 0, 32, [700, 720, 690]),
     # Clearly reversed.
     grid_record("aiohttp-gunicorn", "aiohttp", 0, 1, [800, 810, 790]),
     grid_record("flask-gunicorn-wauto", "flask", 0, 1, [1000, 1010, 990]),
@@ -56,7 +65,7 @@ RECORDS = [
     openloop_record("aiohttp-dev", 0.5, 4000, 3.0),
     openloop_record("aiohttp-dev", 0.8, 6400, 40.0, status="not measured"),
     openloop_record("flask-dev", 0.5, 600, 5.0),
-    openloop_record("flask-dev", 0.8, 960, 9.0),
+    openloop_record("flask-dev", 0.8, 960, 9.0, transport_errors=3),
 ]
 
 
@@ -83,8 +92,10 @@ def test_the_section_answers_from_the_map_and_the_summary_includes_it(tmp_path):
            "2." in text
     assert "Not measured (a side failed): 512 connections / 100 ms." in text
     assert "Flask was faster at 1 connections / 0 ms." in text
-    assert "| aiohttp-dev | 6,400 (80%) | 10.00 | 40.00 | 80.00 | 5 (5.00%) | not measured: k6 missed the schedule |" \
-        in text
+    assert "| aiohttp-dev | 6,400 (80%) | 10.00 | 40.00 | 80.00 | 5 (5.00%) | 0 | not measured: k6 missed the " \
+           "schedule |" in text
+    assert "| flask-dev | 960 (80%) | 2.25 | 9.00 | 18.00 | 0 (0.00%) | 3 | ok |" in text
+    assert "3 of 4 open-loop points measured, 1 not measured (requests off schedule)." in text
     for chart in ("sweep_heatmap.png", "latency.png"):
         width, height = png_size(out / chart)
         assert width > 300 and height > 200
@@ -100,3 +111,33 @@ def test_a_file_that_is_not_results_is_a_clear_error(tmp_path):
         sweep.load(path)
     with pytest.raises(ReportError, match="cannot read sweep results"):
         sweep.load(tmp_path / "missing.json")
+
+
+def test_transport_errors_are_counted_in_their_cell_and_shown(tmp_path):
+    records = sweep.load(write(tmp_path, RECORDS))
+    cells = {(c.io_ms, c.concurrency): c for c in sweep.cells(records)}
+    assert cells[0, 32].transport_errors == (("aiohttp-gunicorn", "read", 1), ("flask-gunicorn-gthread", "timeout", 2))
+    assert cells[0, 32].verdict == "faster" and cells[0, 32].requests == 9000
+    assert cells[0, 1].transport_errors == ()
+    text = sweep.build(write(tmp_path, RECORDS), tmp_path / "out")
+    (row,) = [line for line in text.splitlines() if line.startswith("| 0 ms | 32 |")]
+    assert row.endswith("| faster | 3 (aiohttp-gunicorn: read 1; flask-gunicorn-gthread: timeout 2) |")
+    assert "Transport errors (requests that got no answer: a socket error or a timeout), counted as a property of " \
+           "the point and not as a failure: 3 of 9,003 requests at 32 connections / 0 ms (aiohttp-gunicorn: read 1; " \
+           "flask-gunicorn-gthread: timeout 2)." in text
+
+
+def test_the_section_says_how_the_cpus_were_split(tmp_path):
+    text = sweep.build(write(tmp_path, RECORDS), tmp_path / "out")
+    assert "CPUs: the map: not pinned: the servers and wrk share every CPU; the open loop (capacity and latency): " \
+           "server on CPU 0, load generator on CPU 1, with taskset." in text
+    older = [{**r, "settings": {k: v for k, v in r["settings"].items() if k != "cpu_split"}} for r in RECORDS]
+    assert "How the CPUs were split is not recorded in these results." in sweep.build(write(tmp_path, older),
+                                                                                       tmp_path / "old")
+
+
+def test_requests_off_schedule_count_the_late_with_the_dropped(tmp_path):
+    late = openloop_record("flask-gunicorn", 0.8, 1900, 30.0, status="not measured")
+    late["result"].update(dropped=5, late=3, off_schedule=8, dropped_share=0.08)
+    text = sweep.build(write(tmp_path, [late]), tmp_path / "out")
+    assert "| flask-gunicorn | 1,900 (80%) | 7.50 | 30.00 | 60.00 | 8 (8.00%) | 0 | not measured:" in text

@@ -155,13 +155,15 @@ def test_changes(rows):
     assert set(counts.head(2)["benchmark"]) == {f"{tables.INSTRUCTIONS}(flask-gunicorn)"}
     assert list(counts.head(2)["ratio"]) == pytest.approx([1.02, 1.02])
     assert set(counts.iloc[2:]["mark"]) == {"-"}  # every other count fell by 1/1.05: beyond the 1 % threshold
+    # Two commits measured in separate runs: what asv's rule flags in the timings is ?, not + (one measurement).
     top = timed.head(3)
-    assert list(top["mark"]) == ["!", "+", "+"]
+    assert list(top["mark"]) == ["!", "?", "?"]
     assert top.iloc[0]["benchmark"] == "servers.ServerThroughput.time_batch(flask-gunicorn-gthread)"
     assert top.iloc[0]["newer_text"] == "failed"
     assert set(top.iloc[1:]["benchmark"]) == {"core.Position.time_position_body(mars)"}
     assert list(top.iloc[1:]["ratio"]) == pytest.approx([1.2, 1.2])
-    assert changes["regression"].sum() == 5
+    assert not set(timed["mark"]) & {"+", "-"}
+    assert changes["regression"].sum() == 3  # the two counts and the failure
     markdown = tables.changes_markdown(changes, {})
     assert markdown.splitlines()[2].startswith(f"| +  | {tables.INSTRUCTIONS}(flask-gunicorn)")
     back = tables.changes_table(rows, NEWEST, OLDEST, 1.05)
@@ -170,7 +172,8 @@ def test_changes(rows):
 
 def test_instructions_and_cost_ratios(df):
     table = tables.instructions_table(df, NEWEST).set_index("scenario")
-    assert list(table.columns) == ["3.11", "3.12"] and len(table) == 10
+    assert list(table.columns) == ["3.11", "3.11 status", "3.12", "3.12 status"] and len(table) == 10
+    assert set(table["3.11 status"]) == {"ok"}
     assert table.loc["aiohttp-dev", "3.11"] == pytest.approx(600_000)
     assert table.loc["flask-gunicorn", "3.12"] == pytest.approx(1_300_000 * 1.02 * 1.05 * 1.1)
     ratios = tables.cost_ratios(df, NEWEST, SUITE).set_index(["python", "server"])
@@ -179,6 +182,28 @@ def test_instructions_and_cost_ratios(df):
     assert dev["throughput_ratio"] == pytest.approx(12000 / 1600)
     text = tables.cost_ratios_markdown(tables.cost_ratios(df, NEWEST, SUITE))
     assert "| Development server | 600,000" in text and "| 2.17 " in text
+
+
+def test_a_count_without_a_number_says_why(tmp_path):
+    """asv records a failed benchmark as null and a skipped one (NotImplementedError in setup: the instructions
+    benchmarks skip what PLANET_TRACKER_INSTRUCTIONS leaves out) as NaN; a Python that has no row for a scenario
+    did not measure it. Each cell says which."""
+    synthetic.write(tmp_path, [("d" * 40, 1764100000000)], ["3.11", "3.12"],
+                    failed={(synthetic.INSTRUCTIONS, "flask-dev", 0, 0)},
+                    skipped={(synthetic.INSTRUCTIONS, "aiohttp-gunicorn", 0, 0)})
+    conf = asvdata.load_config(tmp_path / "asv.conf.json")
+    df = tables.frame(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), "fixture-machine"))
+    df = df[~((df["python"] == "3.12") & (df["param"] == "aiohttp-dev"))]  # never measured there
+    table = tables.instructions_table(df, "d" * 40)
+    cells = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:4]]
+             for line in tables.instructions_markdown(table).splitlines() if line.startswith("| ")}
+    assert cells["flask-dev"] == ["failed", "1,430,000"]
+    assert cells["aiohttp-gunicorn"] == ["skipped", "660,000"]
+    assert cells["aiohttp-dev"] == ["600,000", "not measured"]
+    # Why a count is skipped (asv keeps no reason), said under the table when one is.
+    assert "PLANET_TRACKER_INSTRUCTIONS" in tables.instructions_markdown(table)
+    unskipped = tables.instructions_table(df[df["status"] != "skipped"], "d" * 40)
+    assert "PLANET_TRACKER_INSTRUCTIONS" not in tables.instructions_markdown(unskipped)
 
 
 def test_rates_follow_the_batch_size_the_suite_recorded(df):

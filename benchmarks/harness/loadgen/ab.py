@@ -53,7 +53,6 @@ class Ab(Installed):
 
     name = "ab"
     executable = "ab"
-    package = "apache2-utils"
     ask_version = staticmethod(_version_of)  # what ``ab -V`` says, e.g. "2.3"; asked once per executable
 
     def command(self, url: str, settings: LoadSettings) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from ..errors import LoadFailed, ToolMissing
 from ..launcher import run_command
+from ..tools import TOOLS
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,6 @@ class Installed:
 
     name: str
     executable: str
-    package: str
 
     def __init__(self, version: str | None = None) -> None:
         self._version = version
@@ -139,7 +139,8 @@ def require(generator: LoadGenerator) -> str:
     """The generator's executable path, or ToolMissing naming the package to install."""
     path = shutil.which(generator.executable)
     if path is None:
-        raise ToolMissing(f"{generator.name} is not installed: apt-get install {generator.package}")
+        tool = TOOLS.get(generator.executable)
+        raise ToolMissing(tool.problem if tool else f"{generator.name} is not installed")
     return path
 
 

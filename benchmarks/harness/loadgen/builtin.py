@@ -28,7 +28,6 @@ class Builtin:
 
     name = "builtin"
     executable = sys.executable
-    package = "(built in; install apache2-utils or wrk for better numbers)"
 
     def __init__(self, use_uvloop: bool = True) -> None:
         self.use_uvloop = use_uvloop

@@ -43,7 +43,6 @@ class Wrk(Installed):
 
     name = "wrk"
     executable = "wrk"
-    package = "wrk"
     ask_version = staticmethod(_version_of)  # what ``wrk -v`` says, e.g. "debian/4.1.0-3+b2"; asked once
 
     def command(self, url: str, settings: LoadSettings) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 
 from benchmarks.harness import verify
 from benchmarks.harness.errors import LoadFailed
@@ -27,6 +28,8 @@ SCENARIO_IDS = list(SCENARIOS)
 ARTICLE_IDS = [scenario.id for scenario in ARTICLE_SCENARIOS]
 # The article's batch: ab -k -c 20 -n 1000. One batch is one sample; asv times it.
 BATCH = ARTICLE_LOAD
+# Before the first sample: this many requests per worker. With 200 in all, the first sample of every round of the
+# four- and five-worker servers was the slowest, by up to 2.5x (each worker warms its own interpreter).
 WARMUP = LoadSettings(concurrency=20, requests=200, duration_s=None, keepalive=True)
 
 _KEPT: dict[str, Server] = {}
@@ -61,14 +64,16 @@ def stop_all() -> None:
     _KEPT.clear()
 
 
-def _verified_and_warm(server: Server) -> None:
+def _verified_and_warm(server: Server, workers: int = 1) -> None:
     verify.check_target(server.port, PLANET_PATH)
-    load(server, PLANET_PATH, WARMUP)
+    load(server, PLANET_PATH, replace(WARMUP, requests=WARMUP.requests * workers))
 
 
 def server_for(scenario_id: str) -> Server:
     """The running, verified and warmed-up server of a scenario."""
-    return kept(scenario_id, lambda: Server(SCENARIOS[scenario_id].spec()), _verified_and_warm)
+    scenario = SCENARIOS[scenario_id]
+    return kept(scenario_id, lambda: Server(scenario.spec()),
+                lambda server: _verified_and_warm(server, scenario.resolved_workers))
 
 
 def load(server: Server, path: str, settings: LoadSettings) -> None:

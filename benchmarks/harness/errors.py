@@ -1,7 +1,7 @@
 """The harness's one exception tree.
 
     HarnessError                 base; its message is one line fit for the command line
-    ├── ToolMissing              a load generator is not installed (names the Debian package)
+    ├── ToolMissing              a measuring tool is not installed (names the Debian package: tools.py)
     ├── PortBusy                 the requested port on 127.0.0.1 is taken
     ├── ServerError              adds the last lines of the server's log below its one line
     │   ├── ServerStartFailed    exited or never answered /healthz before the deadline

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from .errors import LoadFailed
 from .launcher import run_command
+from .loadgen.builtin import json_result
 
-CLIENT = Path(__file__).with_name("openloop_client.py")
+CLIENT = Path(__file__).with_name("loadgen") / "openloop_client.py"
 VERSION = "openloop-1"
 MAX_OFF_SCHEDULE_SHARE = 0.001  # below 0.1 % of requests dropped or late, the generator kept the schedule
 ERROR_KINDS = ("connect", "read", "timeout")
@@ -131,14 +132,7 @@ def command(url: str, settings: OpenLoopSettings, prefix: tuple[str, ...] | list
 
 def parse(stdout: str, stderr: str, returncode: int) -> OpenLoopResult:
     """Read the generator's JSON line; LoadFailed, with its last error line, when it measured nothing."""
-    lines = stdout.strip().splitlines()
-    try:
-        data = json.loads(lines[-1]) if lines else None
-    except ValueError:
-        data = None
-    if returncode != 0 or not isinstance(data, dict):
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise LoadFailed(f"the open-loop generator exited with status {returncode}: {last}")
+    data = json_result(stdout, stderr, returncode, "the open-loop generator")
     try:
         if not data["sent"]:
             raise LoadFailed("the open-loop generator sent no request")
@@ -152,8 +146,8 @@ def parse(stdout: str, stderr: str, returncode: int) -> OpenLoopResult:
                          for key, value in data["lateness_ms"].items()},
             connections=int(data["connections"]))
     except (KeyError, TypeError, ValueError) as error:
-        raise LoadFailed(f"the open-loop generator printed an unreadable result ({error!r}): {lines[-1][:200]}") \
-            from None
+        raise LoadFailed(f"the open-loop generator printed an unreadable result ({error!r}): "
+                         f"{json.dumps(data)[:200]}") from None
 
 
 def run(url: str, settings: OpenLoopSettings, prefix: tuple[str, ...] | list[str] = ()) -> OpenLoopResult:

@@ -100,8 +100,8 @@ def test_bad_settings_are_refused(kwargs, message):
 
 
 @pytest.mark.parametrize(("stdout", "returncode", "message"), [
-    ("", 2, r"exited with status 2: openloop_client: need an http:// URL"),
-    ("not json", 0, r"exited with status 0: openloop_client: need an http:// URL"),
+    ("", 2, r"printed no result \(exit status 2\): openloop_client: need an http:// URL"),
+    ("not json", 0, r"printed no result \(exit status 0\): openloop_client: need an http:// URL"),
     ('{"sent": 0}', 0, "sent no request"),
     ('{"sent": 3}', 0, r"unreadable result \(KeyError"),
 ])

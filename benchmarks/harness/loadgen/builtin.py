@@ -53,14 +53,7 @@ class Builtin:
         return argv
 
     def parse(self, stdout: str, stderr: str, returncode: int, argv: list[str]) -> LoadResult:
-        lines = stdout.strip().splitlines()
-        try:
-            data = json.loads(lines[-1]) if lines else None
-        except ValueError:
-            data = None
-        if returncode != 0 or not isinstance(data, dict):
-            last = (stderr.strip().splitlines() or ["(no output on stderr)"])[-1]
-            raise LoadFailed(f"builtin printed no result (exit status {returncode}): {last}")
+        data = json_result(stdout, stderr, returncode, "builtin")
         try:
             return LoadResult(
                 generator=self.name,
@@ -79,4 +72,18 @@ class Builtin:
                 extra={"loop": data["loop"]},
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise LoadFailed(f"builtin printed an unreadable result ({error!r}): {lines[-1][:200]}") from None
+            raise LoadFailed(f"builtin printed an unreadable result ({error!r}): {json.dumps(data)[:200]}") from None
+
+
+def json_result(stdout: str, stderr: str, returncode: int, name: str) -> dict:
+    """The JSON object a generator of ours printed last (this one, and the open loop's); LoadFailed with its last
+    error line when it printed none."""
+    lines = stdout.strip().splitlines()
+    try:
+        data = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        data = None
+    if returncode != 0 or not isinstance(data, dict):
+        last = (stderr.strip().splitlines() or ["(no output on stderr)"])[-1]
+        raise LoadFailed(f"{name} printed no result (exit status {returncode}): {last}")
+    return data

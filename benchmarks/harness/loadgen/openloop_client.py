@@ -27,16 +27,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import sys
 from array import array
 from time import perf_counter
-from urllib.parse import urlsplit
+
+# Run by path, so this folder is first on sys.path: the closed-loop generator next to it frames the same requests.
+from builtin_client import _percentile, build_request, new_loop
 
 ERROR_KINDS = ("connect", "read", "timeout")
-USER_AGENT = "planet-tracker-openloop/1"
 TICK_S = 0.001  # the schedule's resolution: the loop sleeps no less than this between sends
 
 
@@ -119,13 +119,6 @@ class Run:
             "connections": self.opened, "cpu_s": cpu_s, "loop": loop_name, "uvloop": uvloop_version,
             "python": platform.python_version(),
         }
-
-
-def _percentile(ordered, percent: float) -> float | None:
-    """Nearest-rank percentile of sorted seconds, in ms; None when there is no sample."""
-    if not ordered:
-        return None
-    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1] * 1000
 
 
 class Connection(asyncio.Protocol):
@@ -259,27 +252,6 @@ async def drive(run: Run, rate: float, duration_s: float) -> None:
     await asyncio.sleep(0)
 
 
-def build_request(url: str) -> tuple[str, int, bytes]:
-    """(host, port, request bytes) for a keep-alive GET of an http:// URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"need an http:// URL with a host, got {url!r}")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", f"User-Agent: {USER_AGENT}", "Accept: */*"]
-    return parts.hostname, parts.port or 80, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def new_loop(use_uvloop: bool) -> tuple[asyncio.AbstractEventLoop, str, str | None]:
-    if use_uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.new_event_loop(), "uvloop", uvloop.__version__
-    return asyncio.new_event_loop(), "asyncio", None
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="http://host:port/path?query to GET")
@@ -313,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     allow_files(args.connections)
     try:
-        host, port, request = build_request(args.url)
+        host, port, request = build_request(args.url, keepalive=True)
     except ValueError as error:
         print(f"openloop_client: {error}", file=sys.stderr)
         return 2

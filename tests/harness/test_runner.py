@@ -185,6 +185,7 @@ def test_pinned_run_is_recorded():
     assert run.samples[0].load.argv[:3] == ("taskset", "-c", "1")
 
 
+@pytest.mark.needs("wrk")  # asked for its version before any server starts
 def test_pinning_keeps_the_way_a_server_stops(monkeypatch):
     """With --pin the command line gains a taskset prefix; the spec's other fields, gunicorn's quick SIGINT stop
     among them, must survive (they were once rebuilt by position and lost)."""

@@ -12,12 +12,12 @@ This module counts it with valgrind's callgrind for three kinds of target:
   imports the subject; this process never does.
 
 A server is counted in a window: after a warm-up, the harness signals every process of the server to zero its
-counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded). Start-up and shutdown
-are outside the window. A second window, half as long and with no request, counts what the server does by the
-clock alone (gunicorn's arbiter and its aiohttp workers wake every second: ~50,000-70,000 instructions each
-time); scaled to the first window's length, it is subtracted: the longer a window lasts (a busy machine, or
-valgrind's own slowness), the more of that it holds, and without the subtraction aiohttp's multi-worker counts rose by 1-2 % on a loaded machine. What would make the
-count vary from run to run is fixed:
+counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded). Start-up and shutdown are
+outside the window. A second window, half as long and with no request, counts what the server does by the clock
+alone (gunicorn's arbiter and its aiohttp workers wake every second: ~50,000-70,000 instructions each time); scaled
+to the first window's length, it is subtracted: the longer a window lasts (a busy machine, or valgrind's own
+slowness), the more of that it holds, and without the subtraction aiohttp's multi-worker counts rose by 1-2 % on a
+loaded machine. What would make the count vary from run to run is fixed:
 
 * each request is sent only when every thread of every server process is asleep (``procstat.all_asleep``), so a
   request never meets a server still busy with the previous one: with ``ab -c 1`` the number of event-loop

@@ -1,11 +1,14 @@
 # The project's commands. CI and the workflows call these, unchanged.
 #
 #   make test                 lint, the asv suite's smoke run, and the test suite
+#   make smoke                asv's check of the suite, then every benchmark once against the working tree
+#                             (nothing recorded; part of make test)
 #   make bench [QUICK=1]      the main job: the asv suite on HEAD with the default Python, published, summarised
 #   make report               the summary, charts and exports (reports/) and the site (site/) from asv's results
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
 #   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a regression (instructions: THRESHOLD;
-#                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again)
+#                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again), 2 on
+#                             an error
 #   make profile TARGET=ID [AGAINST=HEAD~1]  where one target's instructions go, HEAD against AGAINST: Python functions
 #                             by bytecode, C functions by symbol (make compare does it for what it flags)
 #   make site                 serve the site on 127.0.0.1
@@ -16,6 +19,11 @@
 #   make ci-measure / ci-merge / ci-publish / pages-newest / pr-compare / pr-artifact / pr-comment: the workflows'
 #                             steps
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
+# QUICK=1 (bench, ci-measure) means one thing: every benchmark run once, as asv's --quick runs it, on the same
+# commits, recorded as without it; a check that the job runs, not a measurement (pipeline/asvrun.py).
+# The recipes that run asv are python -m pipeline commands: pipeline/asvrun.py builds every asv command line
+# (machine, environment, PATH with scripts/python-dirs first, and python -m pipeline dependencies after every
+# asv run that records); python -m pipeline --help lists them.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -35,18 +43,10 @@ ASV_ARGS ?=
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-# asv finds interpreters on PATH: put each installed one's real folder first (pyenv shims crash asv).
-PY_DIRS := $(shell scripts/python-dirs 2>/dev/null)
-ASV := PATH="$(PY_DIRS):$$PATH" $(BIN)/asv
 MACHINE ?= $(shell scripts/machine-name)
-DEFAULT_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-BENCH_ARGS = $(if $(BENCH),--bench '$(BENCH)') $(ASV_ARGS)
-# After every asv run that records: the versions each commit was installed with, into its results (asv drops
-# them when it rewrites a results file; pipeline/installs.py).
-DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)
-# asv's site, then the summary and ours. The targets that run it after asv run it in their own recipe, not as a
-# sub-make: make does not pass -o (make -o .venv/.installed: use this venv as it is) down to a sub-make.
-REPORT = $(ASV) publish && $(BIN)/python -m reports summary --machine $(MACHINE) --out reports --site site
+PIPELINE = $(BIN)/python -m pipeline
+# What the targets that run asv hand on: BENCH and ASV_ARGS as given (empty: none).
+RUN_ARGS = --machine $(MACHINE) --bench='$(BENCH)' --asv-args='$(ASV_ARGS)'
 
 .PHONY: venv tools machine provenance test lint smoke bench report history compare profile site sweep rehearse \
 	clean \
@@ -66,7 +66,7 @@ tools: venv
 	@$(BIN)/python -m benchmarks tools --install $(TOOLS_ARGS)
 
 machine: venv
-	@$(BIN)/python -m pipeline machine --name $(MACHINE)
+	@$(PIPELINE) machine --name $(MACHINE)
 
 # What the suite's load looks like on this machine (generator, flags, sizes), for the report's provenance.
 provenance: venv
@@ -81,88 +81,36 @@ lint: venv
 
 # asv's own check of the suite, then every benchmark once against the working tree (nothing recorded).
 smoke: venv machine
-	$(ASV) check -E existing:$(abspath $(BIN)/python)
-	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
+	$(PIPELINE) smoke $(RUN_ARGS)
 
 test: lint smoke
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Its warnings come once, under the summary (make hands a target's variables down to its prerequisites).
+# HEAD on the default Python, recorded; then the report, the summary printed, and the tools still missing. Their
+# warnings come once, under the summary (make hands a target's variables down to its prerequisites).
 bench: TOOLS_ARGS = --quiet
 bench: venv tools machine provenance
-ifdef QUICK
-	$(ASV) run --quick --show-stderr --machine $(MACHINE) -E existing:$(abspath $(BIN)/python) $(BENCH_ARGS)
-	@echo "QUICK=1: every benchmark ran once against the working tree; nothing was recorded."
-else
-	$(ASV) run HEAD^! --record-samples --show-stderr --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS); \
-	status=$$?; $(DEPENDENCIES); exit $$status
-	$(REPORT)
-	@cat reports/summary.md
-	@echo
-	@echo "summary: $(abspath reports/summary.md); site: $(abspath site)/index.html (make site serves it)"
-	@$(BIN)/python -m benchmarks tools
-endif
+	$(PIPELINE) bench $(RUN_ARGS) $(if $(QUICK),--quick)
 
 # Needs results: make bench or make history first (or results fetched by CI).
 report: venv
-	$(REPORT)
+	$(PIPELINE) report --machine $(MACHINE)
 
 history: venv tools machine provenance
-	git rev-list --max-count=$(N) HEAD > .asv/history.hashes
-	$(ASV) run HASHFILE:.asv/history.hashes --record-samples --skip-existing --machine $(MACHINE) \
-		$(shell scripts/python-dirs --specs) $(BENCH_ARGS); status=$$?; $(DEPENDENCIES); exit $$status
-	$(REPORT)
+	$(PIPELINE) history --count $(N) $(RUN_ARGS)
 
-# Both commits in one asv run, rounds interleaved, so that the machine's drift hits both alike. A failed
-# benchmark does not stop the comparison: it is one row of the table (and a regression if HEAD broke it).
-# Counted (instructions) benchmarks are judged by ratio; a timed benchmark flagged either way is measured again,
-# both commits interleaved, and is a regression only if that second measurement flags it too. Then each counted
-# benchmark marked + or - is profiled on both commits (benchmarks/attribution.py), and the functions whose cost
-# changed are ranked under the tables: attribution explains, it never changes the exit status.
-COMPARE = $(BIN)/python -m reports compare '$(BASE)' HEAD --machine $(MACHINE) \
-	$(if $(FACTOR),--factor $(FACTOR)) $(if $(THRESHOLD),--threshold $(THRESHOLD))
-ATTRIBUTE = $(ASV) run --dry-run --machine $(MACHINE) -E virtualenv:$(DEFAULT_PY) --bench '^attribution\.'
+# BASE and HEAD in one asv run, rounds interleaved; the timed benchmarks flagged measured again; the table in
+# reports/compare.md and .json; then where the flagged counts changed (pipeline/gate.py). Exit status 0, 1 on a
+# regression, 2 on an error; a failed benchmark is a row of the table, attribution never changes the status.
 compare: venv tools machine provenance
-	@mkdir -p .asv reports && rm -rf reports/compare.md reports/compare.json .asv/compare.flagged \
-		.asv/attribution reports/attribution
-	git rev-parse --verify '$(BASE)^{commit}' > .asv/compare.hashes
-	git rev-parse --verify 'HEAD^{commit}' >> .asv/compare.hashes
-	-$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
-		-E virtualenv:$(DEFAULT_PY) $(BENCH_ARGS)
-	@$(DEPENDENCIES)
-	@flagged=$$($(COMPARE) --flagged .asv/compare.flagged) || exit 2; \
-	if [ -n "$$flagged" ]; then \
-		echo "confirming the timed benchmarks flagged as slower or faster: $$flagged"; \
-		$(ASV) run HASHFILE:.asv/compare.hashes --record-samples --interleave-rounds --machine $(MACHINE) \
-			-E virtualenv:$(DEFAULT_PY) $(ASV_ARGS) --bench "$$flagged" || true; \
-		$(DEPENDENCIES); \
-	fi
-	@$(COMPARE) --confirm .asv/compare.flagged --markdown reports/compare.md --json reports/compare.json; \
-	status=$$?; [ $$status -le 1 ] || exit $$status; \
-	labels=$$($(BIN)/python -m reports attribution --json reports/compare.json --flagged) || exit 2; \
-	if [ -n "$$labels" ]; then \
-		echo "where the flagged counts changed: profiling $$labels"; \
-		PLANET_TRACKER_ATTRIBUTE="$$labels" PLANET_TRACKER_ATTRIBUTE_DIR="$(abspath .asv/attribution)" \
-			$(ATTRIBUTE) HASHFILE:.asv/compare.hashes || true; \
-		$(BIN)/python -m reports attribution --json reports/compare.json --markdown reports/compare.md \
-			--dir .asv/attribution --graphs reports/attribution || true; \
-	fi; \
-	exit $$status
+	$(PIPELINE) compare --base '$(BASE)' $(RUN_ARGS) --factor='$(FACTOR)' --threshold='$(THRESHOLD)'
 
 # Where one target's instructions go, HEAD against AGAINST, each commit installed by asv with its own pins: the
 # rankings and flame graph make compare gives a flagged benchmark (reports/profile.md, reports/attribution/).
 # TARGET: a server scenario (python -m benchmarks scenarios), client:STRATEGY or core:FUNCTION. One commit, this
 # checkout: python -m benchmarks profile TARGET.
 profile: venv tools machine
-	@test -n "$(TARGET)" || { echo "make profile TARGET=ID [AGAINST=COMMIT]: ID a server scenario," \
-		"client:STRATEGY or core:FUNCTION" >&2; exit 2; }
-	@mkdir -p .asv reports && rm -rf .asv/profile reports/profile.md
-	git rev-parse --verify '$(AGAINST)^{commit}' > .asv/profile.hashes
-	git rev-parse --verify 'HEAD^{commit}' >> .asv/profile.hashes
-	PLANET_TRACKER_ATTRIBUTE='$(TARGET)' PLANET_TRACKER_ATTRIBUTE_DIR="$(abspath .asv/profile)" \
-		$(ATTRIBUTE) HASHFILE:.asv/profile.hashes
-	$(BIN)/python -m reports attribution --base '$(AGAINST)' --head HEAD --dir .asv/profile \
-		--markdown reports/profile.md --graphs reports/attribution
+	$(PIPELINE) profile --machine $(MACHINE) --target '$(TARGET)' --against '$(AGAINST)'
 
 # The sweep's results, then its section and charts, and the report and site with the section when asv results
 # exist. SWEEP_ARGS passes options to the harness's sweep. (Its asv benchmarks, benchmarks/sweep.py, measure the
@@ -170,12 +118,7 @@ profile: venv tools machine
 # answer, a server that died, nothing measured; after writing everything that was measured), 2 when nothing could
 # be measured. Socket errors under overload are counted in the point, not failures.
 sweep: venv tools
-	@mkdir -p reports
-	@$(BIN)/python -m benchmarks sweep $(SWEEP_ARGS) --json reports/sweep-results.json; status=$$?; \
-	if [ $$status -ge 2 ]; then exit $$status; fi; \
-	$(BIN)/python -m reports sweep reports/sweep-results.json --out reports || exit 2; \
-	if ls .asv/results/*/*-*.json >/dev/null 2>&1; then $(REPORT) || exit 2; fi; \
-	exit $$status
+	$(PIPELINE) sweep --machine $(MACHINE) --sweep-args='$(SWEEP_ARGS)'
 
 # The workflow files themselves, every event, under act (the stand-ins: rehearsal/); part of make test too.
 rehearse: venv tools
@@ -190,17 +133,17 @@ site:
 # CONCLUSION, RUN_URL, GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results branch. pages-newest, pr-artifact
 # and pr-comment run under the runner's bare python3 (PYTHON): the standard library only, no venv.
 ci-measure: venv tools
-	$(BIN)/python -m pipeline measure --python "$$PY" --before "$${BEFORE:-}" --after "$${AFTER:-HEAD}" \
+	$(PIPELINE) measure --python "$$PY" --before "$${BEFORE:-}" --after "$${AFTER:-HEAD}" \
 		$${COMMITS:+--last "$$COMMITS"} --out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
 		$(if $(BENCH),--bench '$(BENCH)')
 
 # The one step given the job's write token (build the venv in a step before it): python -m pipeline takes the
 # token out of its environment and hands it to git's fetch and push alone.
 ci-merge: venv
-	$(BIN)/python -m pipeline merge artifacts --message "Add benchmark results for $$(git rev-parse --short HEAD)"
+	$(PIPELINE) merge artifacts --message "Add benchmark results for $$(git rev-parse --short HEAD)"
 
 ci-publish: venv
-	$(BIN)/python -m pipeline publish --no-fetch --site site
+	$(PIPELINE) publish --no-fetch --site site
 
 pages-newest:
 	$(PYTHON) -m pipeline newest --tip "$$HISTORY_TIP"

@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 
 from benchmarks import instructions
-from benchmarks.harness import attribution
-from benchmarks.harness import instructions as counting
+from benchmarks.harness import attribution, callgrind
 
 LABELS, FOLDER = "PLANET_TRACKER_ATTRIBUTE", "PLANET_TRACKER_ATTRIBUTE_DIR"
 
@@ -34,7 +33,7 @@ class Attribution:
         folder = Path(os.environ[FOLDER]) / os.environ["ASV_COMMIT"]
         folder.mkdir(parents=True, exist_ok=True)
         for label in labels:
-            target = label if label in counting.all_ids() else instructions.target_of(label)
+            target = label if label in callgrind.all_ids() else instructions.target_of(label)
             if target is not None:
                 data = attribution.profile(target)
                 (folder / file_name(target)).write_text(json.dumps({**data, "benchmark": label}))

@@ -1,17 +1,16 @@
-"""The article's client side: 100 requests to a slow server, sequentially, in threads, or with asyncio.gather.
-
-The local latency server answers after 10 ms (the article's remote site took ~130 ms; 10 ms keeps the
-sequential batch at about a second per sample while the ratios between strategies stay the same).
+"""The article's client side: its batch of requests to a slow local server (``harness.article``), sequentially,
+in threads, or with asyncio.gather.
 """
 
 from benchmarks import common
 from benchmarks.harness import client
+from benchmarks.harness.article import ARTICLE
 
-SETTINGS = client.ClientSettings(requests=100, delay_ms=10.0)
+SETTINGS = ARTICLE.client
 
 
 class ClientStrategies:
-    """Wall seconds for 100 checked requests, each answered after 10 ms."""
+    """Wall seconds for the article's batch of checked requests, each answered after a delay."""
 
     params = [list(client.STRATEGIES)]
     param_names = ["strategy"]

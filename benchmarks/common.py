@@ -17,20 +17,20 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from benchmarks.harness import verify
+from benchmarks.harness.article import ARTICLE
 from benchmarks.harness.errors import LoadFailed
 from benchmarks.harness.launcher import Server
 from benchmarks.harness.loadgen import preferred, run_load
 from benchmarks.harness.loadgen.base import LoadSettings
-from benchmarks.harness.runner import ARTICLE_LOAD, PLANET_PATH
 from benchmarks.harness.scenarios import ARTICLE_SCENARIOS, SCENARIOS
 
 SCENARIO_IDS = list(SCENARIOS)
 ARTICLE_IDS = [scenario.id for scenario in ARTICLE_SCENARIOS]
-# The article's batch: ab -k -c 20 -n 1000. One batch is one sample; asv times it.
-BATCH = ARTICLE_LOAD
+# The article's batch. One batch is one sample; asv times it.
+BATCH = ARTICLE.load
 # Before the first sample: this many requests per worker. With 200 in all, the first sample of every round of the
 # four- and five-worker servers was the slowest, by up to 2.5x (each worker warms its own interpreter).
-WARMUP = LoadSettings(concurrency=20, requests=200, duration_s=None, keepalive=True)
+WARMUP = replace(ARTICLE.load, requests=200)
 
 _KEPT: dict[str, Server] = {}
 _RUNNING = contextlib.ExitStack()  # closed at exit: stops every kept server
@@ -65,8 +65,8 @@ def stop_all() -> None:
 
 
 def _verified_and_warm(server: Server, workers: int = 1) -> None:
-    verify.check_target(server.port, PLANET_PATH)
-    load(server, PLANET_PATH, replace(WARMUP, requests=WARMUP.requests * workers))
+    verify.check_target(server.port, ARTICLE.path)
+    load(server, ARTICLE.path, replace(WARMUP, requests=WARMUP.requests * workers))
 
 
 def server_for(scenario_id: str) -> Server:

@@ -5,12 +5,11 @@ The only benchmarks that import the subject: they time ``planet_tracker.core`` a
 
 from urllib.parse import parse_qsl, urlsplit
 
-from benchmarks.harness.instructions import PLANETS
-from benchmarks.harness.runner import FIXED_PATH
+from benchmarks.harness.article import ARTICLE
 from planet_tracker import core
 
 # The article's query at the article's instant, as the instructions channel counts it.
-ARTICLE_QUERY = parse_qsl(urlsplit(FIXED_PATH).query)
+ARTICLE_QUERY = parse_qsl(urlsplit(ARTICLE.fixed_path).query)
 
 
 class CoreBenchmark:
@@ -32,13 +31,13 @@ class Query(CoreBenchmark):
 
 # Built at import, not in setup(): with a setup hook asv times every call on its own (number = 1), far too
 # coarse for a call of ~20 µs; without one it times batches of calls.
-QUERIES = {planet: core.parse_query(planet, ARTICLE_QUERY) for planet in PLANETS}
+QUERIES = {planet: core.parse_query(planet, ARTICLE_QUERY) for planet in core.PLANETS}
 
 
 class Position(CoreBenchmark):
     """Computing and encoding the answer, as the handler does, for each planet."""
 
-    params = [list(PLANETS)]
+    params = [list(core.PLANETS)]
     param_names = ["planet"]
 
     def time_position_body(self, planet):

@@ -1,5 +1,5 @@
 """The deterministic channel: instructions per request of every server scenario and client strategy, and per call
-of the core functions, counted under valgrind (``benchmarks.harness.instructions``).
+of the core functions, counted under valgrind (``benchmarks.harness.callgrind``).
 
 A count does not see the machine's noise: repeated on one commit it agrees to well within 1 % (docs/measured.md
 gives the spread of each), so ``make compare`` judges these benchmarks by their ratio against a threshold (1 % by
@@ -16,11 +16,10 @@ code below does not reset their history; changing what is counted must change th
 import os
 
 from benchmarks import common
-from benchmarks.harness import client
-from benchmarks.harness import instructions as counting
+from benchmarks.harness import callgrind, client, subject
 from benchmarks.harness.errors import ToolMissing
 
-SETTINGS = counting.CountSettings()
+SETTINGS = callgrind.CountSettings()
 # A comma-separated subset of the targets to count (the tests, a quick look); the others are then skipped.
 ONLY = "PLANET_TRACKER_INSTRUCTIONS"
 # The cache's key for why nothing was counted: a tool is missing (valgrind, or the compiler of its window).
@@ -43,7 +42,7 @@ class InstructionsBenchmark:
     def setup_cache(self):
         only = [target for target in os.environ.get(ONLY, "").split(",") if target]
         try:
-            return counting.medians(counting.measure(only or counting.all_ids(), SETTINGS))
+            return callgrind.medians(callgrind.measure(only or callgrind.all_ids(), SETTINGS))
         except ToolMissing as error:  # a newcomer's machine: every count is skipped, saying why
             return {MISSING: str(error)}
 
@@ -86,7 +85,7 @@ class ClientInstructions(InstructionsBenchmark):
 
     @staticmethod
     def target(strategy):
-        return counting.CLIENT_PREFIX + strategy
+        return callgrind.CLIENT_PREFIX + strategy
 
     @counted
     def track_instructions_per_request(self, cache, strategy):
@@ -98,7 +97,7 @@ class QueryInstructions(InstructionsBenchmark):
 
     @staticmethod
     def target():
-        return counting.CORE_PREFIX + "parse_query"
+        return callgrind.CORE_PREFIX + "parse_query"
 
     @counted
     def track_instructions_parse_query(self, cache):
@@ -108,12 +107,12 @@ class QueryInstructions(InstructionsBenchmark):
 class PositionInstructions(InstructionsBenchmark):
     """Instructions per call of ``core.position_body``, for each planet."""
 
-    params = [list(counting.PLANETS)]
+    params = [list(subject.planets())]
     param_names = ["planet"]
 
     @staticmethod
     def target(planet):
-        return f"{counting.CORE_PREFIX}position_body:{planet}"
+        return f"{callgrind.CORE_PREFIX}position_body:{planet}"
 
     @counted
     def track_instructions_position_body(self, cache, planet):

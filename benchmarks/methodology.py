@@ -6,18 +6,19 @@ changed: keep-alive off (a new connection per request, for every server alike), 
 worker cannot.
 """
 
+from dataclasses import replace
+
 from benchmarks import common
-from benchmarks.harness import runner
-from benchmarks.harness.loadgen.base import LoadSettings
+from benchmarks.harness.article import ARTICLE
 
 IO_MS = 20
 # With 20 ms waits a single sync worker manages ~50 req/s: a smaller batch keeps a sample near 1 s.
-IO_BATCH = LoadSettings(concurrency=20, requests=50, duration_s=None, keepalive=True)
-NO_KEEPALIVE_BATCH = LoadSettings(concurrency=20, requests=1000, duration_s=None, keepalive=False)
+IO_BATCH = replace(ARTICLE.load, requests=50)
+NO_KEEPALIVE_BATCH = replace(ARTICLE.load, keepalive=False)
 
 
 class KeepAliveOff(common.ServerBenchmark):
-    """Seconds per 1000 requests when every request opens a new connection."""
+    """Seconds per batch of the article's load when every request opens a new connection."""
 
     params = [common.ARTICLE_IDS]
     param_names = ["scenario"]
@@ -26,17 +27,17 @@ class KeepAliveOff(common.ServerBenchmark):
     rounds = 2
 
     def time_batch(self, scenario):
-        common.load(self.server, runner.PLANET_PATH, NO_KEEPALIVE_BATCH)
+        common.load(self.server, ARTICLE.path, NO_KEEPALIVE_BATCH)
 
 
 class IOBound(common.ServerBenchmark):
-    """Seconds per 50 requests when the handler also waits 20 ms (I/O-bound rather than CPU-bound)."""
+    """Seconds per batch of 50 requests when the handler also waits IO_MS (I/O-bound rather than CPU-bound)."""
 
     params = [common.ARTICLE_IDS]
     param_names = ["scenario"]
     repeat = (3, 3, 60.0)
     rounds = 2
-    path = f"{runner.PLANET_PATH}&io_ms={IO_MS}"
+    path = ARTICLE.waiting(IO_MS)
 
     def time_batch(self, scenario):
         common.load(self.server, self.path, IO_BATCH)

@@ -3,33 +3,40 @@
 The reports turn batch times into requests per second, compare client strategies with their floor, and lay out
 the article's table: every setting they need for that is read from this record, which the suite writes from its
 own definitions, never from a copy. ``make bench``, ``make history`` and the measuring legs of CI write it to
-``.asv/provenance/<machine>.json`` (and CI keeps it on the asv-results branch, beside the results).
+``.asv/provenance/<machine>.json`` (and CI keeps it on the asv-results branch, beside the results). Its schema
+and version are ``formats.PROVENANCE``:
 
-    {"schema": "planet-tracker-provenance", "version": 2, "environment": {...},
+    {"schema", "version", "environment": {...},
      "load": {"batch": {"generator", "version", "argv"}},
      "suite": {"concurrency", "keepalive", "io_ms", "pinned", "batch_requests": {benchmark: requests},
                "client": {"requests", "delay_ms", "concurrency": {strategy: n}},
                "repeats": {benchmark: {"rounds", "repeat"}}},
-     "article": {"rows": [{"key", "label", "aiohttp", "flask"}], "client": {strategy: key in the figures}},
+     "benchmarks": {role: benchmark name},
+     "article": {"rows": [{"key", "label", "aiohttp", "flask"}], "client": {strategy: key in the figures},
+                 "figures": the article's own numbers},
      "missing": [{"command", "install", "without"}]}
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from benchmarks import clients, common, methodology, servers
-from benchmarks.harness import client, results, runner, tools
+from benchmarks import clients, common, instructions, methodology, servers
+from benchmarks.harness import client, results, tools
+from benchmarks.harness.article import ARTICLE
+from benchmarks.harness.formats import PROVENANCE
 from benchmarks.harness.loadgen import preferred
-from benchmarks.harness.scenarios import ARTICLE_ROWS
 
-SCHEMA, VERSION = "planet-tracker-provenance", 2
 # The batch benchmarks and what each batch is (the core's benchmarks import the app: not this module's to load).
 BATCHES = {servers.ServerThroughput: common.BATCH, methodology.KeepAliveOff: methodology.NO_KEEPALIVE_BATCH,
            methodology.IOBound: methodology.IO_BATCH}
+# The benchmarks the reports lay out, by the role they play there.
+ROLES = {"throughput": (servers.ServerThroughput, "time_batch"),
+         "instructions": (instructions.ServerInstructions, "track_instructions_per_request"),
+         "keepalive_off": (methodology.KeepAliveOff, "time_batch"), "io_bound": (methodology.IOBound, "time_batch"),
+         "clients": (clients.ClientStrategies, "time_batch")}
 
 
 def name(cls: type, method: str = "time_batch") -> str:
@@ -39,10 +46,9 @@ def name(cls: type, method: str = "time_batch") -> str:
 
 def record() -> dict:
     generator = preferred(fixed_count=True)
-    url = "http://127.0.0.1:{port}" + runner.PLANET_PATH
+    url = "http://127.0.0.1:{port}" + ARTICLE.path
     settings = clients.SETTINGS
-    return {
-        "schema": SCHEMA, "version": VERSION,
+    return PROVENANCE.stamp({
         "environment": results.environment({generator.name: generator.version()}),
         "load": {"batch": {"generator": generator.name, "version": generator.version(),
                            "argv": generator.command(url, common.BATCH)}},
@@ -56,22 +62,16 @@ def record() -> dict:
             "repeats": {name(cls): {"rounds": cls.rounds, "repeat": list(cls.repeat)}
                         for cls in (*BATCHES, clients.ClientStrategies)},
         },
-        "article": {"rows": list(ARTICLE_ROWS), "client": client.ARTICLE_CLIENT},
+        "benchmarks": {role: name(cls, method) for role, (cls, method) in ROLES.items()},
+        "article": {"rows": [row.to_dict() for row in ARTICLE.rows], "client": ARTICLE.client_rows,
+                    "figures": ARTICLE.figures()},
         # What this machine lacks, and so what the suite does not measure here (the reports name it).
         "missing": [{"command": tool.command, "install": tool.install, "without": tool.without}
                     for tool in tools.missing()],
-    }
+    })
 
 
-def cmd_provenance(args: argparse.Namespace) -> int:
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record(), indent=1) + "\n")
-    print(f"provenance written to {args.json}", file=sys.stderr)
-    return 0
-
-
-def add_command(commands: argparse._SubParsersAction) -> None:
-    """The ``provenance`` command, added to the harness's command line by ``python -m benchmarks``."""
-    command = commands.add_parser("provenance", help="record the asv suite's settings on this machine")
-    command.add_argument("--json", type=Path, required=True, metavar="FILE")
-    command.set_defaults(func=cmd_provenance)
+def write(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record(), indent=1) + "\n")
+    print(f"provenance written to {path}", file=sys.stderr)

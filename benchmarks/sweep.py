@@ -11,14 +11,14 @@ import math
 import os
 
 from benchmarks import common
-from benchmarks.harness import sweep
+from benchmarks.harness import sweeper
 
 ENABLED = os.environ.get("PLANET_TRACKER_SWEEP") == "1"
 # Of what is measured and how: bump it when that changes, and the history starts again. 2: the open loop's server
 # on one CPU and its own generator on the other (k6 before), capacity measured the same way.
 VERSION = "2"
-CORNERS = {f"{c} x {ms} ms": (c, ms) for ms in (sweep.IO_MS[0], sweep.IO_MS[-1])
-           for c in (sweep.CONCURRENCY[0], sweep.CONCURRENCY[-1])}
+CORNERS = {f"{c} x {ms} ms": (c, ms) for ms in (sweeper.IO_MS[0], sweeper.IO_MS[-1])
+           for c in (sweeper.CONCURRENCY[0], sweeper.CONCURRENCY[-1])}
 
 
 class SweepBenchmark:
@@ -45,8 +45,8 @@ class OpenLoopLatency(SweepBenchmark):
     def setup_cache(self):
         if not ENABLED:
             return {}
-        settings = sweep.SweepSettings(shares=(0.5,))
-        runs = [r for r in sweep.open_loop(settings) if r.kind == "openloop"]
+        settings = sweeper.SweepSettings(shares=(0.5,))
+        runs = [r for r in sweeper.open_loop(settings) if r.kind == "openloop"]
         return {r.id: r.result.latency_ms["99"] if r.status == "ok" else f"{r.status}: {r.reason}" for r in runs}
 
     def track_p99_at_half_capacity(self, cache, scenario):
@@ -67,8 +67,8 @@ class CornerRatio(SweepBenchmark):
             return {}
         ratios = {}
         for corner, (concurrency, io_ms) in CORNERS.items():
-            settings = sweep.SweepSettings(concurrency=(concurrency,), io_ms=(io_ms,))
-            ratios[corner] = sweep.best_ratio(sweep.grid(settings))
+            settings = sweeper.SweepSettings(concurrency=(concurrency,), io_ms=(io_ms,))
+            ratios[corner] = sweeper.best_ratio(sweeper.grid(settings))
         return ratios
 
     def track_aiohttp_over_flask(self, cache, corner):

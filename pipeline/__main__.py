@@ -1,8 +1,8 @@
-"""``python -m pipeline``: see pipeline.cli."""
+"""``python -m pipeline``: see pipeline.commands."""
 
 import sys
 
-from .cli import main
+from .commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

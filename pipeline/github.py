@@ -25,6 +25,16 @@ from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 
+from benchmarks.harness.formats import (
+    COMPARISON,
+    COUNTED_UNITS,
+    LEGEND,
+    MARKS,
+    NOT_CONFIRMED,
+    REGRESSION_MARKS,
+    format_value,
+)
+
 from .errors import PipelineError
 
 MARKER = "<!-- planet-tracker-benchmarks -->"
@@ -39,20 +49,9 @@ MAX_COMPARISON_BYTES = 1_000_000
 MAX_ROWS = 1000
 MAX_PAGES = 100  # of 100 comments each
 
-# The comparison's format: reports.compare's SCHEMA, SCHEMA_VERSION and marks (this module may not import it: it
-# needs asv). tests/test_github.py checks that the two agree.
-SCHEMA, SCHEMA_VERSION = "planet-tracker-compare", 4
-MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" (or " "): no change
-REGRESSION_MARKS = ("+", "!")
-COUNTED_UNITS = ("instructions",)
+# The comparison's format, marks and how a value is shown are formats' (standard library only, as this module).
 UNITS = ("seconds", "instructions", "ms", "ratio", "bytes", "unit")
 STATUSES = ("ok", "failed", "skipped")
-LEGEND = ("+ slower, - faster: established (a count beyond the threshold, or a timing asv's rule flagged in two "
-          "measurements); ? a timing asv's rule flagged in one measurement, not confirmed; ~ moved, not established "
-          "(beyond the factor but not significant, nothing to test, or measured again and not confirmed); ! failed "
-          "on the new commit, x failed on the old one; lower is better for every benchmark")
-NOT_CONFIRMED = ("Measured again, both commits interleaved, and not confirmed (flagged by the first measurement, "
-                 "not the same way by the second; marked ~, with the second measurement's values): ")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/~^-]{0,99}")  # a commit as given to the comparison: main, HEAD, a hash
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 _FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -294,11 +293,11 @@ def _attribution(entry, i: int) -> dict:
 def validate_comparison(data, head_sha: str | None = None) -> dict:
     """The comparison's data checked field by field, or a PipelineError with one line saying what is wrong;
     ``head_sha``, when given, must be the comparison's head commit. Returns a clean copy (" " marks as "")."""
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        _fail(f"not a {SCHEMA} document")
+    if not isinstance(data, dict) or data.get("schema") != COMPARISON.schema:
+        _fail(f"not a {COMPARISON.schema} document")
     version = data.get("version")
-    if type(version) is not int or version != SCHEMA_VERSION:
-        _fail(f"schema version {_show(version)}; this code reads version {SCHEMA_VERSION}")
+    if type(version) is not int or version not in COMPARISON.readable:
+        _fail(f"schema version {_show(version)}; this code reads version {COMPARISON.version}")
     _keys(data, _TOP_KEYS, "the document")
     base, head = _commit(data["base"], "base"), _commit(data["head"], "head")
     if head_sha is not None and not head_sha.startswith(head["commit"]):
@@ -320,7 +319,7 @@ def validate_comparison(data, head_sha: str | None = None) -> dict:
         _fail("dependencies is not a list of at most 10 Pythons")
     if not isinstance(attributed, list) or len(attributed) > MAX_ATTRIBUTED:
         _fail(f"attribution is not a list of at most {MAX_ATTRIBUTED} benchmarks")
-    return {"schema": SCHEMA, "version": SCHEMA_VERSION, "base": base, "head": head, "factor": factor,
+    return {"schema": COMPARISON.schema, "version": COMPARISON.version, "base": base, "head": head, "factor": factor,
             "threshold": threshold, "confirmed": confirmed,
             "changes": [_row(row, i) for i, row in enumerate(changes)],
             "dependencies": [_dependencies(entry, i) for i, entry in enumerate(deps)],
@@ -351,24 +350,6 @@ def escape(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def format_value(value: float | None, status: str, unit: str) -> str:
-    """reports.compare.format_value, for a validated side: "failed", "skipped" or the value with its unit.
-    Written again on purpose: the comment runs under a bare python3, and reports.compare imports asv and tabulate
-    (and pipeline may not import reports); tests/test_github.py checks that the two agree."""
-    if status == "failed":
-        return "failed"
-    if status != "ok" or value is None:
-        return "skipped"
-    if unit in COUNTED_UNITS:
-        return f"{value:,.0f}"
-    if unit == "seconds":
-        for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
-            if abs(value) >= scale:
-                return f"{value / scale:.3g} {suffix}"
-        return f"{value:.3g} s"
-    return f"{value:.3g} {unit}"
 
 
 def _ratio(row: dict, digits: int) -> str:

@@ -9,7 +9,6 @@ runner's bare ``python3`` (``pr-artifact``, ``pr-comment``) never import it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,21 +17,11 @@ from pathlib import Path
 from asv import config as asv_config
 from asv import machine as asv_machine
 
-from . import history, installs, legs
+from . import asvrun, history, installs, legs
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO = "0" * 40  # GitHub's "before" for a branch's first push
-# Quick mode (rehearsals): one round of one sample per benchmark, recorded (asv run --quick records nothing).
-QUICK = ("-a", "rounds=1", "-a", "repeat=1", "-a", "warmup_time=0")
-
-
-def asv(*args: str) -> subprocess.CompletedProcess:
-    """asv from this interpreter's environment, with every installed Python's real folder first on PATH."""
-    dirs = subprocess.run([str(ROOT / "scripts" / "python-dirs")], capture_output=True, text=True).stdout.strip()
-    env = {**os.environ, "PATH": f"{dirs}:{os.environ['PATH']}" if dirs else os.environ["PATH"]}
-    print("+ asv " + " ".join(args), file=sys.stderr, flush=True)
-    return subprocess.run([sys.executable, "-m", "asv", *args], cwd=ROOT, env=env)
 
 
 def machine_name() -> str:
@@ -101,18 +90,19 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
     subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json", str(provenance / f"{machine}.json")],
                    cwd=ROOT, check=True)
     hashes = ROOT / ".asv" / "measure.hashes"
+    asv = asvrun.Asv()
     hashes.parent.mkdir(parents=True, exist_ok=True)
     for commit in leg.commits:
         before_run = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
         hashes.write_text(commit + "\n")
         # --skip-existing, per environment: a commit another Python has measured is still measured on this one
         # (and a benchmark added since is measured on old commits); --skip-existing-commits would skip the commit.
-        run = asv("run", f"HASHFILE:{hashes}", "--skip-existing", "--record-samples", "--machine", machine,
-                  "-E", f"virtualenv:{leg.python}", *(QUICK if quick else ()), *(("--bench", bench) if bench else ()))
+        # Then the dependencies into its results (asvrun runs python -m pipeline dependencies after it).
+        status = asv.run(asvrun.Run(machine, f"HASHFILE:{hashes.relative_to(ROOT)}", (asvrun.virtualenv(leg.python),),
+                                    record_samples=True, skip_existing=True, quick=quick, bench=bench or ""))
         # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
-        if run.returncode not in (0, 2):
-            raise PipelineError(f"asv run failed with status {run.returncode} on {commit[:8]}")
-        record_dependencies(machine)
+        if status not in (0, 2):
+            raise PipelineError(f"asv run failed with status {status} on {commit[:8]}")
         new = [p for p in results.rglob("*.json") if p != suite and before_run.get(p) != p.stat().st_mtime_ns]
         # The suite's definition comes from the newest commit only (measured first): an older commit's must not
         # replace it on the history branch (see history.merge_and_push).

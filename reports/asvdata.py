@@ -27,7 +27,7 @@ from .errors import ReportError
 class Row:
     """One measured value."""
 
-    benchmark: str  # e.g. "servers.ServerThroughput.time_batch"
+    benchmark: str  # asv's name for it: module.Class.method
     params: tuple[str, ...]  # the parameter values, as asv prints them ("'aiohttp-dev'")
     param_names: tuple[str, ...]
     env: str  # asv's environment name
@@ -122,8 +122,8 @@ def machines(conf: asv_config.Config) -> list[str]:
     return sorted(found, key=newest_first)
 
 
-# What pipeline/installs.py adds to each results file: the versions that commit was measured with, as
-# {"packages": {name: version}}, or pip's reason it could not be installed, as {"error": reason}.
+# What the pipeline adds to each results file (when it installs a commit): the versions that commit was measured
+# with, as {"packages": {name: version}}, or pip's reason it could not be installed, as {"error": reason}.
 DEPENDENCIES = "dependencies"
 
 

@@ -13,15 +13,15 @@ flagged change; it never decides the comparison's verdict.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.harness.formats import ATTRIBUTION, FormatError
+
 from . import flamegraph
 from .errors import ReportError
 
-SCHEMA, VERSION = "planet-tracker-attribution", 1  # what benchmarks.harness.attribution writes
 TOP = 10
 # Less than this per request is no change: what background work left after the idle window's subtraction.
 NOISE = 0.5
@@ -49,12 +49,9 @@ class Entry:
 
 def read(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise ReportError(f"cannot read the profile {path}: {error}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("version") != VERSION:
-        raise ReportError(f"{path} is not a {SCHEMA} file of version {VERSION}")
-    return data
+        return ATTRIBUTION.load(path)
+    except FormatError as error:
+        raise ReportError(f"the profile: {error}") from None
 
 
 def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from .claims import rates
 from .suite import Suite
-from .tables import INSTRUCTIONS, SERVER, rates
 
 COLORS = {"aiohttp": "#2a6fdb", "flask": "#d9622b"}
 
@@ -48,9 +48,9 @@ def history(df: pd.DataFrame, path: Path, commits: list[str], suite: Suite, limi
     """Every server scenario across the last ``limit`` of ``commits`` (newest first), one panel per scenario and a
     line per Python: req/s, or with ``counted`` the instructions per request; failed or skipped points are gaps."""
     if counted:
-        table = df[df["benchmark"] == INSTRUCTIONS].assign(y=lambda part: part["value"])
+        table = df[df["benchmark"] == suite.benchmarks["instructions"]].assign(y=lambda part: part["value"])
     else:
-        table = rates(df, SERVER, suite).reset_index().assign(y=lambda part: part["req_s"])
+        table = rates(df, suite.benchmarks["throughput"], suite).reset_index().assign(y=lambda part: part["req_s"])
     order = list(reversed(commits))[-limit:]
     position = {commit: i for i, commit in enumerate(order)}
     table = table[table["commit"].isin(position)]

@@ -38,24 +38,14 @@ from dataclasses import dataclass
 from asv.commands.compare import _is_result_better
 from tabulate import tabulate
 
+import benchmarks.harness.formats as formats
+from benchmarks.harness.formats import COMPARISON, COUNTED_UNITS, LEGEND, NOT_CONFIRMED, REGRESSION_MARKS
+
 from .asvdata import Row
 
-REGRESSION_MARKS = ("+", "!")
-ORDER = {"!": 0, "+": 1, "?": 2, "-": 3, "x": 4, "~": 5, "": 6}
-COUNTED_UNITS = ("instructions",)  # what the asv suite counts rather than times
+ORDER = {"!": 0, "+": 1, "?": 2, "-": 3, "x": 4, "~": 5, "": 6}  # regressions first (formats.MARKS)
 THRESHOLD = 0.01  # a counted benchmark's change of 1 % or more is real: its spread on one commit is 0.2 % at most
 FACTOR = 1.05  # the ratio a timed change must pass before asv's test counts (asv's default 1.1 lets 5-10 % by)
-# The comparison as data (``python -m reports compare --json``): what the pull-request comment is rendered from by
-# pipeline.github, which validates it against this name and version. Change the layout: bump the version there too.
-SCHEMA = "planet-tracker-compare"
-# 2: the dependency versions that differ between the two sides; 3: attribution; 4: a timed change is + or - only
-# when confirmed, either way, and a row says whether it was measured again ("remeasured")
-SCHEMA_VERSION = 4
-# The marks in a sentence: under every table that shows them (pipeline.github has a copy, kept equal by a test).
-LEGEND = ("+ slower, - faster: established (a count beyond the threshold, or a timing asv's rule flagged in two "
-          "measurements); ? a timing asv's rule flagged in one measurement, not confirmed; ~ moved, not established "
-          "(beyond the factor but not significant, nothing to test, or measured again and not confirmed); ! failed "
-          "on the new commit, x failed on the old one; lower is better for every benchmark")
 
 
 def counted(row: Row) -> bool:
@@ -237,18 +227,10 @@ def bench_regex(changes: Iterable[Change]) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "failed"
-    if math.isnan(value):
-        return "skipped"  # asv's NaN: NotImplementedError in setup, or a combination left out of the run
-    if unit in COUNTED_UNITS:
-        return f"{value:,.0f}"
-    if unit == "seconds":
-        for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
-            if abs(value) >= scale:
-                return f"{value / scale:.3g} {suffix}"
-        return f"{value:.3g} s"
-    return f"{value:.3g} {unit}"
+    """An asv value as the tables print it: asv's null is a failure, its NaN a skip (NotImplementedError in setup,
+    or a combination left out of the run)."""
+    status = "failed" if value is None else "skipped" if math.isnan(value) else "ok"
+    return formats.format_value(value, status, unit)
 
 
 def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -> str:
@@ -266,8 +248,6 @@ def timed_title(factor: float, confirmed: bool) -> str:
     return f"**Wall-clock** (asv's rule, factor {factor:g}; {how}):"
 
 
-NOT_CONFIRMED = ("Measured again, both commits interleaved, and not confirmed (flagged by the first measurement, "
-                 "not the same way by the second; marked ~, with the second measurement's values): ")
 
 
 def markdown(changes: list[Change], base_name: str, head_name: str, factor: float,
@@ -318,7 +298,7 @@ def as_data(changes: list[Change], base: tuple[str, str], head: tuple[str, str],
         rows.append({"mark": change.mark, "benchmark": change.label, "python": change.python, "unit": change.unit,
                      "counted": change.counted, "base": base_value, "head": head_value,
                      "base_status": base_status, "head_status": head_status, "remeasured": change.remeasured})
-    return {"schema": SCHEMA, "version": SCHEMA_VERSION,
+    return {"schema": COMPARISON.schema, "version": COMPARISON.version,
             "base": {"name": base[0], "commit": base[1]}, "head": {"name": head[0], "commit": head[1]},
             "factor": factor, "threshold": threshold, "confirmed": confirmed, "changes": rows,
             "dependencies": [{"python": entry.python, "base_error": entry.base_error, "head_error": entry.head_error,

@@ -21,7 +21,6 @@ import markdown
 from .errors import SiteError
 from .offline import make_offline
 from .summary import Summary
-from .tables import SERVER
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
@@ -46,7 +45,8 @@ def graph_links(summary: Summary) -> str:
     for scenario in summary.scenarios:
         now = ", ".join(f"{rate:,.0f} req/s ({batch / rate:.3g} s a batch) on Python {python}"
                         for python, rate in sorted(summary.rates.get(scenario, {}).items()) if rate == rate)
-        lines.append(f"- [{scenario}](asv/#{SERVER}?p-scenario={quote(repr(scenario))})" + (f": {now}" if now else ""))
+        link = f"asv/#{summary.throughput}?p-scenario={quote(repr(scenario))}"
+        lines.append(f"- [{scenario}]({link})" + (f": {now}" if now else ""))
     return "\n".join(lines)
 
 

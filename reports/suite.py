@@ -1,22 +1,24 @@
-"""The asv suite's settings, as the suite recorded them (``python -m benchmarks provenance``): how many requests a
-batch holds, the client batch, the article's rows. The reports read them here and keep no copy, so that a change
-to the suite cannot make a report print wrong numbers.
+"""The asv suite's settings, as the suite recorded them (``python -m benchmarks provenance``): the names of its
+benchmarks, how many requests a batch holds, the client batch, the article's rows and figures. The reports read
+them here and keep no copy, so that a change to the suite cannot make a report print wrong numbers.
+
+The record's format (schema and version) is ``formats.PROVENANCE``'s, the one contract its writer and the reports
+share.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ReportError
+import benchmarks.harness.formats as formats
 
-SCHEMA, VERSION = "planet-tracker-provenance", 2
+from .errors import ReportError
 
 
 @dataclass(frozen=True)
 class ArticleRow:
-    key: str  # in article_figures.json
+    key: str  # in the article's figures
     label: str
     aiohttp: str  # scenario ids
     flask: str
@@ -24,25 +26,32 @@ class ArticleRow:
 
 @dataclass(frozen=True)
 class Suite:
+    benchmarks: dict[str, str]  # the reports' name for a benchmark ("throughput", ...) -> the suite's name
     batch_requests: dict[str, int]  # benchmark name -> requests in one batch
+    concurrency: int  # connections of the throughput batches
+    io_ms: int  # how long the I/O-bound handler waits
     client_requests: int
     client_delay_s: float
     client_concurrency: dict[str, int]  # strategy -> requests in flight
     article_rows: tuple[ArticleRow, ...]
-    article_client: dict[str, str]  # strategy -> key in article_figures.json
+    article_client: dict[str, str]  # strategy -> key in the article's client figures
+    figures: dict  # the article's published figures
     record: dict  # the whole record, for the provenance the summary prints
     missing: tuple[dict, ...] = ()  # the measuring tools this machine lacks: {"command", "install", "without"}
 
     @classmethod
     def from_record(cls, data: dict) -> Suite:
-        if data.get("schema") != SCHEMA or data.get("version") != VERSION:
-            raise ReportError(f"the suite's settings are recorded as {data.get('schema')!r} version "
-                              f"{data.get('version')!r}, not {SCHEMA} version {VERSION}: run `make provenance`")
-        suite, client = data["suite"], data["suite"]["client"]
-        return cls(batch_requests=dict(suite["batch_requests"]), client_requests=int(client["requests"]),
-                   client_delay_s=float(client["delay_ms"]) / 1000, client_concurrency=dict(client["concurrency"]),
-                   article_rows=tuple(ArticleRow(**row) for row in data["article"]["rows"]),
-                   article_client=dict(data["article"]["client"]), record=data,
+        try:
+            formats.PROVENANCE.check(data, "the suite's settings")
+        except formats.FormatError as error:
+            raise ReportError(str(error)) from None
+        suite, client, article = data["suite"], data["suite"]["client"], data["article"]
+        return cls(benchmarks=dict(data["benchmarks"]), batch_requests=dict(suite["batch_requests"]),
+                   concurrency=int(suite["concurrency"]), io_ms=int(suite["io_ms"]),
+                   client_requests=int(client["requests"]), client_delay_s=float(client["delay_ms"]) / 1000,
+                   client_concurrency=dict(client["concurrency"]),
+                   article_rows=tuple(ArticleRow(**row) for row in article["rows"]),
+                   article_client=dict(article["client"]), figures=dict(article["figures"]), record=data,
                    missing=tuple(data.get("missing", ())))
 
     def lacks(self, *commands: str) -> dict | None:
@@ -51,13 +60,13 @@ class Suite:
 
     @classmethod
     def load(cls, path: Path) -> Suite:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        if not path.exists():
             raise ReportError(f"the suite's settings are not recorded for this machine ({path} is missing): run "
-                              "`make provenance`, or publish the history with its provenance/") from None
-        except (OSError, ValueError) as error:
-            raise ReportError(f"cannot read the suite's settings {path}: {error}") from None
+                              "`make provenance`, or publish the history with its provenance/")
+        try:
+            data = formats.PROVENANCE.load(path)
+        except formats.FormatError as error:
+            raise ReportError(str(error)) from None
         try:
             return cls.from_record(data)
         except (KeyError, TypeError) as error:

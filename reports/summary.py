@@ -15,7 +15,7 @@ import pandas as pd
 from asv import results as asv_results
 from asv import util as asv_util
 
-from . import asvdata, charts, compare, tables
+from . import asvdata, charts, claims, compare, rendering
 from .errors import ReportError
 from .suite import Suite
 
@@ -31,6 +31,7 @@ class Summary:
     scenarios: tuple[str, ...] = ()  # the server scenarios measured
     rates: dict = field(default_factory=dict)  # {scenario: {python: median req/s at the newest commit}}
     batch_requests: int = 0  # requests in one throughput batch, to read asv's graphs of seconds per batch
+    throughput: str = ""  # the throughput benchmark's name, for links into its graphs
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def _load(config: Path, machine: str | None) -> _Results:
     rows = list(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), machine))
     if not rows:
         raise ReportError(f"no asv results for machine {machine!r} in {conf.results_dir}")
-    df = tables.frame(rows)
-    by_date = tables.commits_by_date(df)
+    df = claims.frame(rows)
+    by_date = claims.commits_by_date(df)
     commits = asvdata.commit_order(conf, by_date) or by_date
     envs = []
     for env in sorted(df.loc[df["commit"] == commits[0], "env"].unique()):
@@ -86,15 +87,15 @@ def _tables(found: _Results, back: int, factor: float) -> dict[str, pd.DataFrame
     df, newest, suite = found.df, found.newest, found.suite
     previous, further = _compared(found.commits, back)
     return {
-        "server_table": tables.server_table(df, newest, suite),
-        "article_ratios": tables.article_ratios(df, newest, suite),
-        "article_conclusions": tables.conclusions(df, newest, suite),
-        "instructions": tables.instructions_table(df, newest),
-        "cost_ratios": tables.cost_ratios(df, newest, suite),
-        "clients": tables.client_table(df, newest, suite),
-        "methodology": tables.methodology_table(df, newest, suite),
-        "changes_previous": tables.changes_table(found.rows, newest, previous, factor) if previous else pd.DataFrame(),
-        "changes_back": tables.changes_table(found.rows, newest, further, factor) if further else pd.DataFrame(),
+        "server_table": claims.server_table(df, newest, suite),
+        "article_ratios": claims.article_ratios(df, newest, suite),
+        "article_conclusions": claims.conclusions(df, newest, suite),
+        "instructions": claims.instructions_table(df, newest, suite),
+        "cost_ratios": claims.cost_ratios(df, newest, suite),
+        "clients": claims.client_table(df, newest, suite),
+        "methodology": claims.methodology_table(df, newest, suite),
+        "changes_previous": claims.changes_table(found.rows, newest, previous, factor) if previous else pd.DataFrame(),
+        "changes_back": claims.changes_table(found.rows, newest, further, factor) if further else pd.DataFrame(),
         "values": df.drop(columns=["sample_values"]),
     }
 
@@ -207,32 +208,32 @@ def _changes(found: _Results, parts: dict[str, pd.DataFrame], factor: float, bac
         f"(`make compare` measures both commits in one run and confirms). Marks: {compare.LEGEND}; regressions "
         "first.",
         versions(previous, parts["changes_previous"]) if previous else "",
-        tables.changes_markdown(parts["changes_previous"], envs) if previous else "Only one commit measured.",
+        rendering.changes_markdown(parts["changes_previous"], envs) if previous else "Only one commit measured.",
         f"Against `{further[:8]}`, {commits.index(further)} commit(s) back:" if further else "",
         versions(further, parts["changes_back"]) if further else "",
-        tables.changes_markdown(parts["changes_back"], envs) if further else "",
+        rendering.changes_markdown(parts["changes_back"], envs) if further else "",
     ]
 
 
 def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, back: int) -> tuple[str, int]:
     changes, suite = parts["changes_previous"], found.suite
     regressions = int(changes["regression"].sum()) if not changes.empty else 0  # established: counted + and !
-    batch = suite.batch_requests[tables.SERVER]
+    batch = suite.batch_requests[suite.benchmarks["throughput"]]
     markdown = "\n\n".join([
         f"# planet-tracker benchmarks: `{found.newest[:8]}` on `{found.machine}`",
         _intro(found, changes),
         _not_measured(suite),
         "## The article's table, re-measured",
-        f"Requests per second, median (95 % interval), batches of {batch} requests as the article's `ab -k -c 20 -n "
-        f"{batch}`; \"% difference\" is aiohttp over Flask and \"% increase\" is over the development server, as "
-        "the article defines them, each with the 95 % interval of the ratio behind it.",
-        tables.server_markdown(parts["server_table"]),
+        f"Requests per second, median (95 % interval), batches of {batch} requests as the article's `ab -k -c "
+        f"{suite.concurrency} -n {batch}`; \"% difference\" is aiohttp over Flask and \"% increase\" is over the "
+        "development server, as the article defines them, each with the 95 % interval of the ratio behind it.",
+        rendering.server_markdown(parts["server_table"]),
         "![requests per second by server and framework](server.png)",
         "## Beside the article's figures",
         "Absolute rates depend on the machine; ratios carry over. Ours per Python, and the article's (2018). A "
         "conclusion \"holds\" only when every interval it needs lies on its side of 1, \"does not hold\" when one "
         "lies on the other side, and is \"cannot tell (within noise)\" otherwise:",
-        tables.ratios_markdown(parts["article_ratios"], parts["article_conclusions"]),
+        rendering.ratios_markdown(parts["article_ratios"], parts["article_conclusions"]),
         "## What a request costs, in instructions",
         "Instructions per request, summed over every process of the server, counted under valgrind (callgrind) "
         "in a window of requests sent one at a time (`python -m benchmarks instructions`). The count does not "
@@ -240,20 +241,20 @@ def _markdown(found: _Results, parts: dict[str, pd.DataFrame], factor: float, ba
         "slowdown, and `make compare` judges it by ratio. It cannot see time spent in the kernel and in system "
         "calls, waiting, lock contention, or how work spreads over cores: throughput stays the wall-clock "
         "benchmarks' job.",
-        tables.instructions_markdown(parts["instructions"], suite.lacks("valgrind", "cc")),
+        rendering.instructions_markdown(parts["instructions"], suite.lacks("valgrind", "cc")),
         "The two frameworks' CPU cost compared without the machine in it, beside the throughput ratio measured "
         "on it (aiohttp also overlaps waiting, and the servers differ in how they use the cores):",
-        tables.cost_ratios_markdown(parts["cost_ratios"]),
+        rendering.cost_ratios_markdown(parts["cost_ratios"]),
         "![instructions per request of every server scenario across commits](instructions.png)",
         "## The client side",
         f"{suite.client_requests} requests to a local server that answers after {suite.client_delay_s * 1000:g} ms "
         "(the article's remote site took ~130 ms, so compare speed-ups, not times). Floor = requests x delay / "
         "concurrency; efficiency = floor / wall time; each with its 95 % interval.",
-        tables.client_markdown(parts["clients"]),
+        rendering.client_markdown(parts["clients"]),
         "## What changes the verdict \"async is faster\"",
         "aiohttp / Flask throughput for each setting, with its 95 % interval; async is \"faster\" or \"slower\" "
         "only when the interval lies entirely above or below 1, and \"cannot tell (within noise)\" otherwise.",
-        tables.methodology_markdown(parts["methodology"]),
+        rendering.methodology_markdown(parts["methodology"]),
         "## Changes",
         *_changes(found, parts, factor, back),
         "## History",
@@ -281,10 +282,10 @@ def build(config: Path, out: Path, machine: str | None = None, back: int = 10,
     markdown, regressions = _markdown(found, parts, factor, back)
     markdown = _with_sweep(markdown, out / "sweep.md")
     (out / "summary.md").write_text(markdown)
-    df, newest = found.df, found.newest
-    scenarios = tuple(dict.fromkeys(df.loc[df["benchmark"] == tables.SERVER, "param"]))
-    throughput = tables.rates(df, tables.SERVER, found.suite)
+    df, newest, server = found.df, found.newest, found.suite.benchmarks["throughput"]
+    scenarios = tuple(dict.fromkeys(df.loc[df["benchmark"] == server, "param"]))
+    throughput = claims.rates(df, server, found.suite)
     rates = {scenario: {python: float(row["req_s"]) for (commit, python, param), row in throughput.iterrows()
                         if commit == newest and param == scenario and row["status"] == "ok"} for scenario in scenarios}
     return Summary(markdown, out, found.machine, newest, regressions, tuple(sorted(df["benchmark"].unique())),
-                   scenarios, rates, found.suite.batch_requests.get(tables.SERVER, 0))
+                   scenarios, rates, found.suite.batch_requests.get(server, 0), server)

@@ -112,7 +112,7 @@ def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_u
     # Every server scenario and client strategy, and the core functions, as the harness counts them.
     assert instructions.ServerInstructions.params == [list(SCENARIOS)]
     assert instructions.ClientInstructions.params == [list(client.STRATEGIES)]
-    cache = {target: 1.0 for target in instructions.counting.all_ids()}
+    cache = {target: 1.0 for target in instructions.callgrind.all_ids()}
     assert instructions.PositionInstructions().track_instructions_position_body(cache, "mars") == 1.0
     with pytest.raises(RuntimeError, match="aiohttp-dev: valgrind is not installed"):
         instructions.ServerInstructions().track_instructions_per_request(

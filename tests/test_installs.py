@@ -128,14 +128,8 @@ def test_embed_puts_each_record_into_its_commits_results_and_asv_still_reads_the
     assert asv_results.Results.load(str(mine)).commit_hash == a
 
 
-def test_the_command_records_after_asv_in_the_makefile():
-    makefile = (ROOT / "Makefile").read_text()
-    assert "DEPENDENCIES = $(BIN)/python -m pipeline dependencies --machine $(MACHINE)" in makefile
-    for target in ("bench", "history", "compare"):
-        recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
-        runs, records = recipe.count("$(ASV) run HEAD^!") + recipe.count("$(ASV) run HASHFILE"), \
-            recipe.count("$(DEPENDENCIES)")
-        assert runs and records == runs, target
+def test_the_command_records_nothing_where_there_are_no_results():
+    """(That it runs after every asv run that records: tests/pipeline/test_asvrun.py.)"""
     done = subprocess.run([sys.executable, "-m", "pipeline", "dependencies", "--machine", "no-such-machine"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "no-such-machine: versions recorded in 0 results file(s)" in done.stderr

@@ -19,9 +19,16 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_make_compare_keeps_failures_visible(tmp_path):
+def clone_of(tmp_path: Path) -> Path:
+    """A clone of this checkout's HEAD (what is committed: the instrument and its orchestration come with the
+    commits asv measures); the commits on top of it are the test's."""
     clone = tmp_path / "repo"
     git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    return clone
+
+
+def test_make_compare_keeps_failures_visible(tmp_path):
+    clone = clone_of(tmp_path)
     base = git(clone, "rev-parse", "HEAD")
     core = clone / "planet_tracker" / "core.py"
     core.write_text(core.read_text().replace(
@@ -75,8 +82,7 @@ def test_a_bumped_pin_is_measured_on_each_side_with_its_own_version(tmp_path):
     """A pull request that bumps one pin in constraints.txt: its base is measured with the old version and its
     head with the new one, in the same environment (one series in every graph), and the table names the bump.
     Then a pin that cannot be installed: the head fails with pip's reason, the base is still measured."""
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    clone = clone_of(tmp_path)
     base = _pin(clone, "ephem", "4.2", "Pin ephem 4.2")  # the state before the bump
     head = _pin(clone, "ephem", "4.2.1", "Bump ephem from 4.2 to 4.2.1")
 
@@ -109,8 +115,7 @@ def test_a_flagged_count_names_the_function_that_costs_more(tmp_path):
     """Extra work injected into one function of planet_tracker: make compare flags the servers and the core
     function that run it, and its attribution names that function first among the Python functions of each,
     with a flame graph beside the table and the rankings in compare.json."""
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    clone = clone_of(tmp_path)
     core = clone / "planet_tracker" / "core.py"
     core.write_text(core.read_text().replace(
         "def position_body(query: Query) -> bytes:\n",

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import client
-from .errors import HarnessError
-from .instructions import (
+from .callgrind import (
     CHILD,
     CLIENT_PREFIX,
     CORE_PREFIX,
@@ -43,9 +42,10 @@ from .instructions import (
     prepare,
     window_env,
 )
+from .errors import HarnessError
+from .formats import ATTRIBUTION
 from .scenarios import SCENARIOS
 
-SCHEMA, VERSION = "planet-tracker-attribution", 1
 TRACER = Path(__file__).with_name("tracer.py")
 # Fewer requests than the channel's window: every one is the same, and the bytecode meter is slow.
 SETTINGS = CountSettings(requests=50, calls=50, warmup_per_worker=50, prime_per_worker=2, jobs=1)
@@ -186,8 +186,8 @@ def profile(target: str, settings: CountSettings = SETTINGS) -> dict:
         py_functions = _sum([w[0] for w in windows], [i[0] for i in idles], bytecode.idle_scale)
         stacks = _sum([w[1] for w in windows], [i[1] for i in idles], bytecode.idle_scale)
     unit = "call" if target.startswith(CORE_PREFIX) else "request"
-    return {"schema": SCHEMA, "version": VERSION, "target": target, "unit": unit,
-            "units": {"instructions": machine.units, "bytecode": bytecode.units},
-            "instructions_per_unit": machine.per_unit,
-            "python": _per_unit(py_functions, bytecode.units), "c": _per_unit(c_functions, machine.units),
-            "stacks": _per_unit(stacks, bytecode.units), "python_version": sys.version.split()[0]}
+    return ATTRIBUTION.stamp({
+        "target": target, "unit": unit, "units": {"instructions": machine.units, "bytecode": bytecode.units},
+        "instructions_per_unit": machine.per_unit,
+        "python": _per_unit(py_functions, bytecode.units), "c": _per_unit(c_functions, machine.units),
+        "stacks": _per_unit(stacks, bytecode.units), "python_version": sys.version.split()[0]})

@@ -4,7 +4,7 @@ Prints (and writes with ``--json``) three things docs/measured.md quotes:
 
 1. start-to-ready time of every scenario (median of several starts);
 2. the spread of req/s per scenario under the default protocol (CV over the repeats and the half-width of the
-   median's 95 % CI), beside the spread of the article's naive protocol (single ``ab -k -c 20 -n 1000`` runs);
+   median's 95 % CI), beside the spread of the article's naive protocol (single runs of its ab command);
 3. generator headroom: each generator's maximum rate against the fastest server that runs here (nginx when
    installed, else the aiohttp app's /healthz), divided by the fastest scenario's rate.
 
@@ -22,11 +22,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from . import results, runner, tables
+from . import console, results, runner
+from .article import ARTICLE
 from .errors import ToolMissing
 from .launcher import Server, ServerSpec, free_port, launch
 from .loadgen import GENERATORS
-from .loadgen.base import LoadSettings, require, run_load
+from .loadgen.base import require, run_load
 from .scenarios import ARTICLE_SCENARIOS, SCENARIOS, Scenario
 
 NGINX_CONF = """daemon off; master_process off; worker_processes 1; pid {tmp}/nginx.pid; error_log stderr;
@@ -59,8 +60,8 @@ def ready_times(scenarios: list[Scenario], starts: int, say) -> dict[str, list[f
 
 
 def naive_spread(say) -> dict[str, dict]:
-    """The article's protocol: one ab -k -c 20 -n 1000 run per try, no warm-up; five tries per scenario."""
-    settings = runner.RunSettings(load=runner.ARTICLE_LOAD, generator="ab", repeats=5, warmup=False, max_reruns=0)
+    """The article's protocol: one run of its ab command per try, no warm-up; five tries per scenario."""
+    settings = runner.RunSettings(load=ARTICLE.load, generator="ab", repeats=5, warmup=False, max_reruns=0)
     runs = runner.measure(list(ARTICLE_SCENARIOS), settings, say)
     return {run.id: run.summary.requests_per_s for run in runs if run.status == "ok"}
 
@@ -87,7 +88,7 @@ def headroom(seconds: int, say) -> tuple[str, dict[str, float]]:
                 except ToolMissing as error:  # reported, not fatal, here
                     say(f"{name}: {error}")
                     continue
-                settings = LoadSettings(concurrency=20, duration_s=seconds)
+                settings = replace(runner.DEFAULT_LOAD, duration_s=seconds)
                 best = max(run_load(generator, server.url("/healthz"), settings).requests_per_s for _ in range(3))
                 rates[name] = best
                 say(f"{name}: up to {best:,.0f} req/s against {label}")
@@ -104,7 +105,7 @@ def spread(chosen: list[Scenario], say) -> tuple[list, dict]:
     runs += [replace(run, scenario={**run.scenario, "id": run.id + " (no keep-alive)"})
              for scenario in chosen if scenario.resolved_workers > 1
              for run in runner.measure([scenario], no_keepalive, say)]
-    say("== spread under the article's protocol (single ab -n 1000 runs, no warm-up)")
+    say(f"== spread under the article's protocol (single {ARTICLE.ab()} runs, no warm-up)")
     return runs, naive_spread(say)
 
 
@@ -127,8 +128,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     machine = report["environment"]["machine"]
     print(f"Machine: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs (shared, noisy)\n")
-    print(tables.calibration_table(runs, naive, ready) + "\n")
-    print(tables.headroom_table(rates, label, fastest))
+    print(console.calibration_table(runs, naive, ready) + "\n")
+    print(console.headroom_table(rates, label, fastest))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, allow_nan=True) + "\n")
     return 0

@@ -1,5 +1,5 @@
 /*
- * The counting window of the instructions channel (benchmarks/harness/instructions.py), for processes run under
+ * The counting window of the instructions channel (benchmarks/harness/callgrind.py), for processes run under
  * valgrind's callgrind.
  *
  * A server is started with this library in LD_PRELOAD, under callgrind with --instr-atstart=no (so that its

@@ -40,8 +40,8 @@ DELAY_PATH = "/delay"
 class ClientSettings:
     """What one batch does: ``requests`` GETs, each answered after ``delay_ms``; ``repeats`` timed batches."""
 
-    requests: int = 100
-    delay_ms: float = 100.0
+    requests: int
+    delay_ms: float
     repeats: int = 3
     timeout_s: float = 10.0  # per request; a slower answer fails the batch
 
@@ -240,11 +240,6 @@ STRATEGIES: dict[str, Strategy] = {strategy.id: strategy for strategy in (
 )}
 
 
-# Each strategy's key in article_figures.json, where the article measured it.
-ARTICLE_CLIENT = {"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
-                  "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"}
-
-
 def strategy(strategy_id: str) -> Strategy:
     try:
         return STRATEGIES[strategy_id]
@@ -282,7 +277,7 @@ def latency_server(settings: ClientSettings) -> Server:
                    "--delay-ms", repr(float(settings.delay_ms))])
 
 
-def run_scenarios(settings: ClientSettings = ClientSettings(),
+def run_scenarios(settings: ClientSettings,
                   strategy_ids: Sequence[str] = tuple(STRATEGIES)) -> list[ClientRun]:
     """Start one latency server; make one untimed warm-up batch per strategy; then ``settings.repeats`` rounds,
     each running every strategy once in the same order (A B C D E, A B C D E, ...), so that slow drifts of a

@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import json
 import platform
-import resource
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from .errors import LoadFailed
-from .launcher import run_command
+from .loadgen.base import run_timed
 from .loadgen.builtin import json_result
 
 CLIENT = Path(__file__).with_name("loadgen") / "openloop_client.py"
@@ -153,15 +150,6 @@ def parse(stdout: str, stderr: str, returncode: int) -> OpenLoopResult:
 def run(url: str, settings: OpenLoopSettings, prefix: tuple[str, ...] | list[str] = ()) -> OpenLoopResult:
     """One open-loop run against ``url`` (loopback), bounded in time; the generator's own CPU time recorded.
     ``prefix`` goes before its command line (``taskset -c N``)."""
-    argv = command(url, settings, prefix)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    try:
-        done = run_command(argv, timeout_s=settings.deadline_s)
-    except subprocess.TimeoutExpired:
-        raise LoadFailed(f"the open-loop generator did not finish within {settings.deadline_s:g} s") from None
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done, cpu, wall = run_timed(command(url, settings, prefix), settings.deadline_s, "the open-loop generator")
     result = parse(done.stdout, done.stderr, done.returncode)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return OpenLoopResult(**{**asdict(result), "generator_cpu_s": cpu, "wall_s": wall})

@@ -1,11 +1,10 @@
 """Results as versioned JSON: the records a run produces, and the one place that writes and reads them.
 
-A results file is ``{"schema": "planet-tracker-bench", "version": 2, "environment": {...}, "records": [...]}``.
-Each record is one measured scenario: its id, every setting, its status (a failed run carries a reason and no
-numbers), its samples (one per repeat) and their summary. Derived figures are written out for readers' sake
-and recomputed, not trusted, when a file is read back. Version 2 added the "instructions" records; version 1
-files (without them) are still read. Version 3 added the "openloop" records of ``python -m benchmarks sweep``
-(latency at a fixed arrival rate); older files are still read.
+A results file is ``{"schema": ..., "version": ..., "environment": {...}, "records": [...]}``, its schema name and
+versions those of ``formats.RESULTS`` (shared with the reports, which read these files too). Each record is one
+measured scenario: its id, every setting, its status (a failed run carries a reason and no numbers), its samples
+(one per repeat) and their summary. Derived figures are written out for readers' sake and recomputed, not
+trusted, when a file is read back.
 """
 
 from __future__ import annotations
@@ -23,13 +22,11 @@ from statistics import median
 
 from . import procstat
 from .errors import ResultsError
+from .formats import RESULTS, FormatError
 from .loadgen.base import LoadResult
 from .openloop import OpenLoopResult
 from .stats import Summary, summarize
 
-SCHEMA = "planet-tracker-bench"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
 PACKAGES = ("planet-tracker", "aiohttp", "flask", "werkzeug", "gunicorn", "ephem", "uvloop", "requests")
 
 
@@ -379,16 +376,15 @@ class Results:
     records: tuple = field(default=())
 
     def to_dict(self) -> dict:
-        return {"schema": SCHEMA, "version": VERSION, "environment": self.environment,
-                "records": [record.to_dict() for record in self.records]}
+        return RESULTS.stamp({"environment": self.environment,
+                              "records": [record.to_dict() for record in self.records]})
 
     @classmethod
     def from_dict(cls, data: dict) -> Results:
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise ResultsError("not a planet-tracker-bench results file")
-        if data.get("version") not in READABLE_VERSIONS:
-            raise ResultsError(f"results version {data.get('version')!r}; this harness reads versions "
-                               f"{', '.join(map(str, READABLE_VERSIONS))}")
+        try:
+            RESULTS.check(data, "the results")
+        except FormatError as error:
+            raise ResultsError(str(error)) from None
         return cls(data["environment"], tuple(KINDS[r["kind"]].from_dict(r) for r in data["records"]))
 
 

@@ -13,12 +13,10 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from . import subject
 from .launcher import HOST, PORT_PLACEHOLDER, ServerSpec
 
-FACTORIES = {
-    "aiohttp": "planet_tracker.aiohttp_app:create_app",
-    "flask": "planet_tracker.flask_app:create_app()",
-}
+FRAMEWORKS = ("aiohttp", "flask")  # their factory strings are the subject's to say (``subject.factory``)
 DEFAULT_WORKER_CLASS = {"aiohttp": "aiohttp.GunicornWebWorker", "flask": "sync"}
 # Short names for ids; a worker class not listed here uses its last dotted part.
 WORKER_CLASS_TAGS = {"aiohttp.GunicornUVLoopWebWorker": "uvloop", "gthread": "gthread", "sync": "sync"}
@@ -41,8 +39,8 @@ class Scenario:
     threads: int = 1  # gunicorn gthread threads per worker
 
     def __post_init__(self) -> None:
-        if self.framework not in FACTORIES:
-            raise ValueError(f"unknown framework {self.framework!r}; choose from {', '.join(FACTORIES)}")
+        if self.framework not in FRAMEWORKS:
+            raise ValueError(f"unknown framework {self.framework!r}; choose from {', '.join(FRAMEWORKS)}")
         if self.server not in ("dev", "gunicorn"):
             raise ValueError(f"unknown server {self.server!r}; choose dev or gunicorn")
         if self.server == "dev" and (self.workers != 1 or self.worker_class or self.threads != 1):
@@ -83,12 +81,13 @@ class Scenario:
 
     def spec(self, python: str = sys.executable) -> ServerSpec:
         """The command line that serves this scenario on 127.0.0.1:{port}."""
+        factory = subject.factory(self.framework, python)
         if self.server == "dev" and self.framework == "aiohttp":
-            argv = [python, "-m", "aiohttp.web", "-H", HOST, "-P", PORT_PLACEHOLDER, FACTORIES["aiohttp"]]
+            argv = [python, "-m", "aiohttp.web", "-H", HOST, "-P", PORT_PLACEHOLDER, factory]
             return ServerSpec(tuple(argv))
         if self.server == "dev":
             # Werkzeug's server, threaded by default as in the article; no reloader, no debugger.
-            argv = [python, "-m", "flask", "--app", FACTORIES["flask"].split(":")[0], "run",
+            argv = [python, "-m", "flask", "--app", factory.split(":")[0], "run",
                     "--host", HOST, "--port", PORT_PLACEHOLDER]
             return ServerSpec(tuple(argv), {"FLASK_DEBUG": "0"})
         argv = [python, "-m", "gunicorn", "--bind", f"{HOST}:{PORT_PLACEHOLDER}",
@@ -101,7 +100,7 @@ class Scenario:
         if _gunicorn_has_control_socket():
             # gunicorn >= 25.1 opens a control socket in $HOME; two servers at once would fight over it.
             argv.append("--no-control-socket")
-        argv.append(FACTORIES[self.framework])
+        argv.append(factory)
         return ServerSpec(tuple(argv), stop_signal=signal.SIGINT)  # gunicorn's quick shutdown
 
 
@@ -129,12 +128,6 @@ EXTRA_SCENARIOS = (
     Scenario("flask", "gunicorn", workers=AUTO_WORKERS),
 )
 SCENARIOS = {scenario.id: scenario for scenario in ARTICLE_SCENARIOS + EXTRA_SCENARIOS}
-# The article's table, row by row: its key in article_figures.json, its label, and the two scenarios that fill it.
-_PAIRS = zip(ARTICLE_SCENARIOS[::2], ARTICLE_SCENARIOS[1::2], strict=True)
-ARTICLE_ROWS = tuple({"key": key, "label": label, "aiohttp": aiohttp.id, "flask": flask.id}
-                     for (key, label), (aiohttp, flask) in zip((("development", "Development server"),
-                                                                ("gunicorn", "gunicorn"),
-                                                                ("gunicorn_w4", "gunicorn -w 4")), _PAIRS, strict=True))
 
 
 def get(scenario_id: str) -> Scenario:

@@ -10,7 +10,7 @@ Standard library only: it runs inside the profiled process, started as
 
     python tracer.py -m gunicorn ARGS...      (or -m aiohttp.web, -m flask: any module run as ``python -m``)
 
-or imported by ``instructions_child.py``. Python 3.12 and later count with ``sys.monitoring`` (its INSTRUCTION
+or imported by ``callgrind_child.py``. Python 3.12 and later count with ``sys.monitoring`` (its INSTRUCTION
 event); 3.11 with ``sys.settrace`` and ``frame.f_trace_opcodes``. A coroutine or generator counts one entry per
 resumption. The window follows the counting window's protocol (``callgrind_window.c``): with ``PT_WINDOW_DIR``
 and ``PT_WINDOW_SIGNALS="ZERO DUMP"`` in the environment, the ZERO signal resets the counts and the DUMP signal

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import attribution, instructions
+from benchmarks.harness import attribution, callgrind
 from reports.attribution import FLOOR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,4 +82,4 @@ def test_the_bytecode_meter_reads_the_profiles_it_wrote(tmp_path):
     assert meter.window_env(tmp_path)["PT_WINDOW_DIR"] == str(tmp_path)
     with pytest.raises(ValueError, match="unknown target"):
         attribution.profile("no-such-scenario")
-    assert set(instructions.all_ids()) >= {"aiohttp-dev", "core:parse_query"}
+    assert set(callgrind.all_ids()) >= {"aiohttp-dev", "core:parse_query"}

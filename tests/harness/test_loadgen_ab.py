@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.harness.article import ARTICLE
 from benchmarks.harness.errors import LoadFailed
 from benchmarks.harness.launcher import launch
 from benchmarks.harness.loadgen.ab import DURATION_CAP_PER_S, Ab
 from benchmarks.harness.loadgen.base import LoadResult, LoadSettings, run_load
-from benchmarks.harness.runner import ARTICLE_LOAD as ARTICLE_SETTINGS
 
 DATA = Path(__file__).parents[1] / "data" / "loadgen"
 AIOHTTP = [sys.executable, "-m", "aiohttp.web", "-H", "127.0.0.1", "-P", "{port}",
@@ -49,8 +49,8 @@ def fails(name: str) -> str:
 
 
 def test_article_preset():
-    assert (ARTICLE_SETTINGS.concurrency, ARTICLE_SETTINGS.requests, ARTICLE_SETTINGS.keepalive) == (20, 1000, True)
-    assert Ab().command(URL, ARTICLE_SETTINGS) == ["ab", "-l", "-r", "-c", "20", "-k", "-n", "1000", "-s", "10", URL]
+    assert (ARTICLE.load.concurrency, ARTICLE.load.requests, ARTICLE.load.keepalive) == (20, 1000, True)
+    assert Ab().command(URL, ARTICLE.load) == ["ab", "-l", "-r", "-c", "20", "-k", "-n", "1000", "-s", "10", URL]
 
 
 def test_duration_run_puts_the_cap_after_t():
@@ -64,13 +64,13 @@ def test_whole_seconds():
     assert Ab().command(URL, LoadSettings(concurrency=2, requests=10, duration_s=None, timeout_s=0.3))[-3:] == [
         "-s", "1", URL]  # rounded up: ab's -s 0 would give up at once
     with pytest.raises(LoadFailed, match=r"ab's -t takes whole seconds >= 1, not 2\.5$"):
-        Ab().command(URL, LoadSettings(duration_s=2.5))
+        Ab().command(URL, LoadSettings(concurrency=20, duration_s=2.5))
     with pytest.raises(LoadFailed, match=r"not 0\.5$"):
-        Ab().command(URL, LoadSettings(duration_s=0.5))
+        Ab().command(URL, LoadSettings(concurrency=20, duration_s=0.5))
 
 
 def test_url_without_path_gets_one():
-    assert Ab().command("http://127.0.0.1:8080", ARTICLE_SETTINGS)[-1] == "http://127.0.0.1:8080/"
+    assert Ab().command("http://127.0.0.1:8080", ARTICLE.load)[-1] == "http://127.0.0.1:8080/"
 
 
 @pytest.mark.needs("ab")

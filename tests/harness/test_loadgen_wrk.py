@@ -50,7 +50,7 @@ def fails(name: str, edit=lambda stdout: stdout) -> str:
 
 
 def test_command_line():
-    assert Wrk().command(URL, LoadSettings(duration_s=5)) == [
+    assert Wrk().command(URL, LoadSettings(concurrency=20, duration_s=5)) == [
         "wrk", "-t", "1", "-c", "20", "-d", "5s", "--latency", "--timeout", "10s", "-s", str(SCRIPT), URL]
     assert Wrk().command(URL, LoadSettings(concurrency=8, duration_s=2, threads=2, timeout_s=0.5, keepalive=False)) == [
         "wrk", "-t", "2", "-c", "8", "-d", "2s", "--latency", "--timeout", "1s", "-s", str(SCRIPT),
@@ -60,11 +60,11 @@ def test_command_line():
 
 def test_settings_wrk_cannot_run():
     with pytest.raises(LoadFailed, match="cannot make a fixed number of requests"):
-        Wrk().command(URL, LoadSettings(requests=1000, duration_s=None))
+        Wrk().command(URL, LoadSettings(concurrency=20, requests=1000, duration_s=None))
     with pytest.raises(LoadFailed, match="at least as many connections as threads: 2 connections, 4 threads"):
         Wrk().command(URL, LoadSettings(concurrency=2, threads=4))
     with pytest.raises(LoadFailed, match=r"wrk's -d takes whole seconds >= 1, not 1\.5$"):
-        Wrk().command(URL, LoadSettings(duration_s=1.5))
+        Wrk().command(URL, LoadSettings(concurrency=20, duration_s=1.5))
 
 
 @pytest.mark.needs("wrk")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import loadgen, results, runner
+from benchmarks.harness import formats, loadgen, results, runner
+from benchmarks.harness.article import ARTICLE
 from benchmarks.harness.errors import HarnessError, ServerStartFailed
 from benchmarks.harness.launcher import ServerSpec
 from benchmarks.harness.loadgen.base import LoadResult, LoadSettings
@@ -66,7 +67,7 @@ def test_clean_run_measures_everything():
     rate = run.summary.requests_per_s
     assert rate.min <= rate.ci_low <= rate.median <= rate.ci_high <= rate.max
     assert run.settings["generator"] == "wrk" and run.settings["load"]["duration_s"] == 1
-    assert run.settings["path"] == runner.PLANET_PATH and run.scenario["id"] == "aiohttp-dev"
+    assert run.settings["path"] == ARTICLE.path and run.scenario["id"] == "aiohttp-dev"
 
 
 @pytest.mark.parametrize("generator", [pytest.param("ab", marks=pytest.mark.needs("ab")), "builtin"])
@@ -153,7 +154,7 @@ def test_results_round_trip(tmp_path):
     assert json.dumps(loaded.to_dict()) == json.dumps(original.to_dict())
     assert loaded.records[0].samples[0].load == run.samples[0].load
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["schema"] == "planet-tracker-bench" and data["version"] == results.VERSION == 3
+    assert data["schema"] == "planet-tracker-bench" and data["version"] == formats.RESULTS.version == 3
     assert data["records"][1]["summary"] is None and data["environment"]["machine"]["logical_cpus"] >= 1
 
 
@@ -168,14 +169,14 @@ def test_results_refuse_other_versions(tmp_path):
 
 @pytest.mark.needs("ab", "wrk")
 def test_choose_generator(monkeypatch):
-    assert runner.choose_generator("auto", LoadSettings(requests=100, duration_s=None)).name == "ab"
-    assert runner.choose_generator("auto", LoadSettings(duration_s=1)).name == "wrk"
+    assert runner.choose_generator("auto", LoadSettings(concurrency=20, requests=100, duration_s=None)).name == "ab"
+    assert runner.choose_generator("auto", LoadSettings(concurrency=20, duration_s=1)).name == "wrk"
     with pytest.raises(HarnessError, match="wrk runs for a duration"):
-        runner.choose_generator("wrk", LoadSettings(requests=100, duration_s=None))
+        runner.choose_generator("wrk", LoadSettings(concurrency=20, requests=100, duration_s=None))
     with pytest.raises(HarnessError, match="unknown load generator"):
-        runner.choose_generator("siege", LoadSettings())
+        runner.choose_generator("siege", LoadSettings(concurrency=20))
     monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
-    assert runner.choose_generator("auto", LoadSettings()).name == "builtin"
+    assert runner.choose_generator("auto", LoadSettings(concurrency=20)).name == "builtin"
 
 
 def test_pinned_run_is_recorded():

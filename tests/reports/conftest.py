@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import synthetic
+from . import synthetic
 
 DAY_S = 86400
 

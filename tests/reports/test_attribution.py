@@ -86,8 +86,8 @@ def test_the_flame_graph_is_svg_red_where_a_frame_costs_more():
 
 def test_a_missing_or_foreign_profile_is_one_line(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"schema": "something-else"}))
-    with pytest.raises(ReportError, match="is not a planet-tracker-attribution file of version 1"):
+    with pytest.raises(ReportError, match="is not a planet-tracker-attribution file"):
         attribution.read(tmp_path / "x.json")
-    with pytest.raises(ReportError, match="cannot read the profile"):
+    with pytest.raises(ReportError, match=r"the profile: .*missing\.json is missing"):
         attribution.read(tmp_path / "missing.json")
     assert attribution.profiles(Path(tmp_path / "nothing")) == {}

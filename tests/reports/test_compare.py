@@ -10,14 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.harness.formats import COMPARISON
 from pipeline import github
-from reports import synthetic
 from reports.asvdata import Row
 from reports.compare import (
     LEGEND,
     NOT_CONFIRMED,
-    SCHEMA,
-    SCHEMA_VERSION,
     Dependencies,
     as_data,
     bench_regex,
@@ -32,6 +30,8 @@ from reports.compare import (
     markdown,
     read_flags,
 )
+
+from . import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -216,7 +216,8 @@ def test_the_data_carries_what_the_markdown_shows_and_no_nan():
                       [row(None, params=("'a'",)), row(math.nan, params=("'b'",)), instructions(606_000)], 1.05)
     data = as_data(changes, ("main", "a" * 40), ("HEAD", "b" * 40), 1.05, confirmed=True)
     text = json.dumps(data, allow_nan=False)  # raises on a NaN or an infinity
-    assert data["schema"] == SCHEMA and data["version"] == SCHEMA_VERSION == 4 and data["dependencies"] == []
+    assert data["schema"] == COMPARISON.schema and data["version"] == COMPARISON.version == 4
+    assert data["dependencies"] == []
     assert data["attribution"] == []  # filled by python -m reports attribution
     assert data["base"] == {"name": "main", "commit": "a" * 40} and data["confirmed"] is True
     assert data["changes"] == [

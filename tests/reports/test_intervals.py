@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports import asvdata, intervals, synthetic, tables
+from reports import asvdata, claims, intervals
 from reports.intervals import Series
 from reports.suite import Suite
+
+from . import synthetic
 
 RNG = np.random.default_rng(11)
 
@@ -56,13 +58,13 @@ def test_async_faster_from_asv_results(tmp_path, aiohttp_rate, flask_rate, sprea
     rates = {"aiohttp-dev": aiohttp_rate, "flask-dev": flask_rate}
 
     def value(benchmark, param, commit, python):
-        return 1000 / rates.get(param, 1000) if benchmark == tables.SERVER else 1.0
+        return 1000 / rates.get(param, 1000) if benchmark == synthetic.BENCHMARKS["throughput"] else 1.0
 
     offsets = tuple(spread * RNG.standard_normal(24))
     synthetic.write(tmp_path, [("e" * 40, 1764100000000)], ["3.11"], value=value, spread=offsets)
     conf = asvdata.load_config(tmp_path / "asv.conf.json")
-    df = tables.frame(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), "fixture-machine"))
-    table = tables.methodology_table(df, "e" * 40, Suite.from_record(synthetic.PROVENANCE)).set_index("setting")
+    df = claims.frame(asvdata.iter_rows(conf.results_dir, asvdata.benchmark_info(conf), "fixture-machine"))
+    table = claims.methodology_table(df, "e" * 40, Suite.from_record(synthetic.PROVENANCE)).set_index("setting")
     row = table.loc["Development server, keep-alive on (the article's ab -k)"]
     assert row["async_faster"] == verdict
     assert row["ratio_low"] < row["ratio"] < row["ratio_high"]

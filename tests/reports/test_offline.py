@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reports import synthetic
 from reports.errors import OfflineError
 from reports.offline import ASSETS, make_offline
 
 from ..browser import rendered_dom_and_requests
+from . import synthetic
 from .conftest import serve
 
 DAY_S = 86400

@@ -15,8 +15,9 @@ import markdown
 import pandas as pd
 import pytest
 
-from pipeline import github
-from reports import asvdata, compare, summary, tables
+from reports import asvdata, compare, summary
+
+from . import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "data" / "asv"
@@ -24,7 +25,6 @@ FIXTURES = ROOT / "tests" / "data" / "asv"
 
 class Tables(HTMLParser):
     """The cells of every <table>, and the text of paragraphs (to find tables that did not render)."""
-
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[list[list[str]]] = []
@@ -159,13 +159,10 @@ def test_plus_means_in_the_summary_what_it_means_in_the_comparison(built):
     assert "?" in set(changes["mark"]) and "+" in set(changes.loc[changes["unit"] == "instructions", "mark"])
     section = built.markdown.split("## Changes", 1)[1]
     assert f"Marks: {compare.LEGEND}; regressions first." in section
-    assert compare.LEGEND == github.LEGEND
 
 
 def test_two_commits_give_one_table_of_changes(tmp_path):
     """The previous commit is also the furthest back: its comparison is printed once."""
-    from reports import synthetic
-
     synthetic.write(tmp_path, [("e" * 40, T), ("d" * 40, T - DAY_MS)], ["3.11"])
     built = summary.build(tmp_path / "asv.conf.json", tmp_path / "out")
     section = built.markdown.split("## Changes", 1)[1].split("## History", 1)[0]
@@ -192,8 +189,6 @@ def test_no_results_is_one_line(tmp_path):
 
 def test_a_partial_suite_still_gives_a_report(tmp_path, monkeypatch):
     """Results of one benchmark only (a run with --bench): every table says what is missing, none fails."""
-    from reports import synthetic
-
     everything = synthetic.benchmark_table()
     monkeypatch.setattr(synthetic, "benchmark_table",
                         lambda: {"core.Query.time_parse_query": everything["core.Query.time_parse_query"]})
@@ -206,8 +201,6 @@ def test_a_partial_suite_still_gives_a_report(tmp_path, monkeypatch):
 
 
 def test_without_the_suites_record_the_summary_says_what_to_run(tmp_path):
-    from reports import synthetic
-
     synthetic.write(tmp_path, [("d" * 40, 1764100000000)], ["3.11"])
     (tmp_path / "provenance" / "fixture-machine.json").unlink()
     done = subprocess.run([sys.executable, "-m", "reports", "summary", "--config", str(tmp_path / "asv.conf.json"),
@@ -218,8 +211,6 @@ def test_without_the_suites_record_the_summary_says_what_to_run(tmp_path):
 
 def _results(root: Path, machine: str, commits: list[tuple[str, int]], file_time: int) -> None:
     """One benchmark's synthetic results for ``machine``, every file of it dated ``file_time`` (seconds)."""
-    from reports import synthetic
-
     query = {"core.Query.time_parse_query": synthetic.benchmark_table()["core.Query.time_parse_query"]}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(synthetic, "benchmark_table", lambda: query)
@@ -262,12 +253,11 @@ def test_what_a_machine_without_the_tools_could_not_measure_is_a_row_that_says_w
     """A newcomer's machine without valgrind and ab: the counts are skipped (NaN, as the suite's setup records them)
     and the suite's record names the missing tools; the summary says, in the counts' rows and under the headline,
     what is not measured and the command that installs it, and never shows a number or "failed" for them."""
-    from reports import synthetic
 
     commit = "d" * 40
-    scenarios = [s.strip("'") for s in synthetic.benchmark_table()[tables.INSTRUCTIONS]["params"][0]]
+    scenarios = [s.strip("'") for s in synthetic.benchmark_table()[synthetic.INSTRUCTIONS]["params"][0]]
     synthetic.write(tmp_path, [(commit, T)], ["3.11"],
-                    skipped={(tables.INSTRUCTIONS, scenario, 0, 0) for scenario in scenarios})
+                    skipped={(synthetic.INSTRUCTIONS, scenario, 0, 0) for scenario in scenarios})
     record_file = tmp_path / "provenance" / "fixture-machine.json"
     record = json.loads(record_file.read_text())
     record["missing"] = [

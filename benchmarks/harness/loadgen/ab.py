@@ -24,7 +24,7 @@ import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import LoadFailed
-from .base import Installed, LoadResult, LoadSettings, whole_seconds
+from .base import Installed, LoadResult, LoadSettings, result, whole_seconds
 
 # Request cap per second of a duration run: far above what one machine serves here, and ab allocates
 # 32 bytes per request of the cap before it starts.
@@ -100,18 +100,11 @@ class Ab(Installed):
             requests_per_s = float(_NUMBER.search(rate)[0])  # computed by ab from its exact time
         else:
             requests_per_s = completed / duration if duration > 0 else math.nan
-        return LoadResult(
-            generator=self.name,
-            version=self.version(),
-            argv=tuple(argv),
-            completed=completed,
-            duration_s=duration,
-            requests_per_s=requests_per_s,
-            non_2xx=non_2xx,
+        return result(
+            self, argv, completed=completed, duration_s=duration, requests_per_s=requests_per_s, non_2xx=non_2xx,
             socket_errors=dict(zip(ERROR_KINDS, (connect, receive, length, exceptions, write, send_timeouts),
                                    strict=True)),
-            failed=failed,
-            keepalive_requests=keepalive,
+            failed=failed, keepalive_requests=keepalive,
             # ab prints no percentile table for a single request
             latency_ms={"50": percentiles.get(50, math.nan), "90": percentiles.get(90, math.nan),
                         "99": percentiles.get(99, math.nan), "mean": float(mean[1]) if mean else math.nan},

@@ -24,7 +24,7 @@ from ..tools import TOOLS
 class LoadSettings:
     """What one load run does. Exactly one of ``requests`` (a fixed count) or ``duration_s`` is set."""
 
-    concurrency: int = 20
+    concurrency: int
     requests: int | None = None
     duration_s: float | None = 5.0
     keepalive: bool = True
@@ -144,6 +144,25 @@ def require(generator: LoadGenerator) -> str:
     return path
 
 
+def result(generator: LoadGenerator, argv: Sequence[str], **measured) -> LoadResult:
+    """What a generator's parser returns: its measurements, with its name, version and command line."""
+    return LoadResult(generator=generator.name, version=generator.version(), argv=tuple(argv), **measured)
+
+
+def run_timed(argv: Sequence[str], deadline_s: float, name: str) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a generator's command line, bounded by ``deadline_s``: its output, its own CPU seconds, wall seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    try:
+        # In its own process group, armed to die with us: a harness killed mid-run leaves no load behind.
+        done = run_command(list(argv), timeout_s=deadline_s)
+    except subprocess.TimeoutExpired:
+        raise LoadFailed(f"{name} did not finish within {deadline_s:g} s") from None
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
 def run_load(generator: LoadGenerator, url: str, settings: LoadSettings, prefix: Sequence[str] = ()) -> LoadResult:
     """Run the generator once against url, bounded by settings.deadline_s; measure its own CPU time.
 
@@ -151,15 +170,6 @@ def run_load(generator: LoadGenerator, url: str, settings: LoadSettings, prefix:
     """
     require(generator)
     argv = [*prefix, *generator.command(url, settings)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    try:
-        # In its own process group, armed to die with us: a harness killed mid-run leaves no load behind.
-        done = run_command(argv, timeout_s=settings.deadline_s)
-    except subprocess.TimeoutExpired:
-        raise LoadFailed(f"{generator.name} did not finish within {settings.deadline_s:g} s") from None
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = generator.parse(done.stdout, done.stderr, done.returncode, argv)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    wall = time.monotonic() - start
-    return replace(result, generator_cpu_s=cpu, extra={**result.extra, "wall_s": wall})
+    done, cpu, wall = run_timed(argv, settings.deadline_s, generator.name)
+    measured = generator.parse(done.stdout, done.stderr, done.returncode, argv)
+    return replace(measured, generator_cpu_s=cpu, extra={**measured.extra, "wall_s": wall})

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import LoadFailed
-from .base import LoadResult, LoadSettings
+from .base import LoadResult, LoadSettings, result
 
 CLIENT = Path(__file__).with_name("builtin_client.py")
 VERSION = "builtin-1"
@@ -55,17 +55,11 @@ class Builtin:
     def parse(self, stdout: str, stderr: str, returncode: int, argv: list[str]) -> LoadResult:
         data = json_result(stdout, stderr, returncode, "builtin")
         try:
-            return LoadResult(
-                generator=self.name,
-                version=self.version(),
-                argv=tuple(argv),
-                completed=int(data["completed"]),
-                duration_s=float(data["duration_s"]),
-                requests_per_s=float(data["requests_per_s"]),
-                non_2xx=int(data["non_2xx"]),
+            return result(
+                self, argv, completed=int(data["completed"]), duration_s=float(data["duration_s"]),
+                requests_per_s=float(data["requests_per_s"]), non_2xx=int(data["non_2xx"]),
                 socket_errors={kind: int(data["socket_errors"][kind]) for kind in ERROR_KINDS},
-                failed=0,
-                keepalive_requests=int(data["keepalive_requests"]),
+                failed=0, keepalive_requests=int(data["keepalive_requests"]),
                 # null when no request completed: there is no latency to report
                 latency_ms={key: math.nan if data["latency_ms"][key] is None else float(data["latency_ms"][key])
                             for key in ("50", "90", "99", "mean")},

@@ -21,6 +21,7 @@ import math
 import platform
 import sys
 from array import array
+from collections.abc import Coroutine
 from time import perf_counter
 from urllib.parse import urlsplit
 
@@ -32,17 +33,24 @@ class ProtocolError(Exception):
     """The server's answer is not HTTP/1.x we can frame."""
 
 
-class Run:
+class Target:
+    """Where a run sends its one request, over and over, and what any run tallies: errors by kind, latencies (the
+    open-loop generator's runs are Targets too)."""
+
+    def __init__(self, host: str, port: int, request: bytes, timeout_s: float, error_kinds: tuple[str, ...]) -> None:
+        self.host, self.port, self.request, self.timeout_s = host, port, request, timeout_s
+        self.errors = dict.fromkeys(error_kinds, 0)
+        self.latencies = array("d")
+
+
+class Run(Target):
     """The shared budget (a request count or an end time) and tallies of one load run."""
 
     def __init__(self, host: str, port: int, request: bytes, *, requests: int | None, duration_s: float | None,
                  timeout_s: float, keepalive: bool) -> None:
-        self.host = host
-        self.port = port
-        self.request = request
+        super().__init__(host, port, request, timeout_s, ERROR_KINDS)
         self.remaining = requests
         self.duration_s = duration_s
-        self.timeout_s = timeout_s
         self.keepalive = keepalive
         self.end = math.inf
         self.first_start: float | None = None
@@ -50,11 +58,9 @@ class Run:
         self.attempted = 0
         self.completed = 0
         self.status_classes = [0] * 6
-        self.errors = dict.fromkeys(ERROR_KINDS, 0)
         self.keepalive_requests = 0
         self.reused_requests = 0
         self.connections = 0
-        self.latencies = array("d")
 
     def claim(self) -> bool:
         """Take one request from the budget; False once it is spent (or the duration is over)."""
@@ -236,28 +242,43 @@ def build_request(url: str, keepalive: bool) -> tuple[str, int, bytes]:
     return parts.hostname, parts.port or 80, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def new_loop(use_uvloop: bool) -> tuple[asyncio.AbstractEventLoop, str, str | None]:
-    """A fresh event loop: uvloop's when wanted and importable, else asyncio's; with its name and uvloop's version."""
+def run_loop(main: Coroutine, use_uvloop: bool) -> tuple[str, str | None]:
+    """Run ``main`` to the end on a fresh event loop, uvloop's when wanted and importable, else asyncio's: the loop's
+    name and uvloop's version."""
+    name, version, new_loop = "asyncio", None, asyncio.new_event_loop
     if use_uvloop:
         try:
             import uvloop
         except ImportError:
             pass
         else:
-            return uvloop.new_event_loop(), "uvloop", uvloop.__version__
-    return asyncio.new_event_loop(), "asyncio", None
+            name, version, new_loop = "uvloop", uvloop.__version__, uvloop.new_event_loop
+    loop = new_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return name, version
+
+
+def arguments(description: str, timeout: str) -> argparse.ArgumentParser:
+    """The options both of our generators take: the URL, the per-request timeout, the event loop."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", required=True, help="http://host:port/path?query to GET")
+    parser.add_argument("--timeout", type=float, default=10.0, help=timeout)
+    parser.add_argument("--no-uvloop", action="store_true", help="asyncio's own event loop even if uvloop is here")
+    return parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="http://host:port/path?query to GET")
-    parser.add_argument("--concurrency", type=int, default=20, help="connections, each one request at a time")
+    parser = arguments(__doc__.split("\n\n")[0], "seconds one request may take, connect included")
+    parser.add_argument("--concurrency", type=int, required=True, help="connections, each one request at a time")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--requests", type=int, help="stop after this many requests")
     budget.add_argument("--duration", type=float, help="stop starting requests after this many seconds")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds one request may take, connect included")
     parser.add_argument("--no-keepalive", action="store_true", help="send Connection: close, one connection each")
-    parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop even if uvloop is here")
     args = parser.parse_args(argv)
     if args.concurrency < 1 or (args.requests is not None and args.requests < 1):
         parser.error("--concurrency and --requests must be at least 1")
@@ -275,13 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run = Run(host, port, request, requests=args.requests, duration_s=args.duration, timeout_s=args.timeout,
               keepalive=not args.no_keepalive)
-    loop, loop_name, uvloop_version = new_loop(not args.no_uvloop)
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(drive(run, min(args.concurrency, args.requests or args.concurrency)))
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    loop_name, uvloop_version = run_loop(drive(run, min(args.concurrency, args.requests or args.concurrency)),
+                                         not args.no_uvloop)
     print(json.dumps(run.summary(loop_name, uvloop_version)))
     return 0
 

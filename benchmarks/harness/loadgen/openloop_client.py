@@ -36,24 +36,21 @@ from time import perf_counter
 # The closed-loop generator next to it frames the same requests. Run by path (as the sweep runs it), this folder
 # is first on sys.path; asv's discovery imports it as a module of the suite.
 try:
-    from builtin_client import _percentile, build_request, new_loop
+    from builtin_client import Target, _percentile, arguments, build_request, run_loop
 except ImportError:
-    from .builtin_client import _percentile, build_request, new_loop
+    from .builtin_client import Target, _percentile, arguments, build_request, run_loop
 
 ERROR_KINDS = ("connect", "read", "timeout")
 TICK_S = 0.001  # the schedule's resolution: the loop sleeps no less than this between sends
 
 
-class Run:
+class Run(Target):
     """The schedule's tallies and the connections, idle (a stack) and waiting for an answer."""
 
     def __init__(self, host: str, port: int, request: bytes, expect: bytes, *, timeout_s: float, connections: int,
                  late_s: float) -> None:
-        self.host = host
-        self.port = port
-        self.request = request
+        super().__init__(host, port, request, timeout_s, ERROR_KINDS)
         self.expect = expect
-        self.timeout_s = timeout_s
         self.max_connections = connections
         self.late_s = late_s
         self.idle: list[Connection] = []
@@ -66,8 +63,6 @@ class Run:
         self.late = 0
         self.answered = 0
         self.unverified = 0
-        self.errors = dict.fromkeys(ERROR_KINDS, 0)
-        self.latencies = array("d")
         self.lateness = array("d")
 
     def send(self, due: float) -> None:
@@ -257,15 +252,12 @@ async def drive(run: Run, rate: float, duration_s: float) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="http://host:port/path?query to GET")
+    parser = arguments(__doc__.split("\n\n")[0], "seconds a request may wait for its answer")
     parser.add_argument("--rate", type=float, required=True, help="requests per second, on a fixed schedule")
     parser.add_argument("--duration", type=float, required=True, help="seconds of schedule")
     parser.add_argument("--connections", type=int, default=1000, help="at most this many open at once")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds a request may wait for its answer")
     parser.add_argument("--late-ms", type=float, default=100.0, help="a request sent later than this is late")
     parser.add_argument("--expect", default='"az"', help="what a verified answer's body carries")
-    parser.add_argument("--no-uvloop", action="store_true", help="asyncio's own event loop even if uvloop is here")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.timeout <= 0 or args.connections < 1:
         parser.error("--rate, --duration, --timeout and --connections must be positive")
@@ -295,13 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run = Run(host, port, request, args.expect.encode(), timeout_s=args.timeout, connections=args.connections,
               late_s=args.late_ms / 1000)
-    loop, loop_name, uvloop_version = new_loop(not args.no_uvloop)
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(drive(run, args.rate, args.duration))
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    loop_name, uvloop_version = run_loop(drive(run, args.rate, args.duration), not args.no_uvloop)
     times = os.times()
     print(json.dumps(run.summary(loop_name, uvloop_version, times.user + times.system)))
     return 0

@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import LoadFailed
-from .base import Installed, LoadResult, LoadSettings, whole_seconds
+from .base import Installed, LoadResult, LoadSettings, result, whole_seconds
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
 REPORT_KEY = "wrk_report"  # the first key of the script's JSON line
@@ -85,20 +85,9 @@ class Wrk(Installed):
             raise LoadFailed(f"wrk: no response completed in {duration:g} s (socket errors: {counts})")
         # The same fields as ab's parser fills (LoadResult is the one shape every generator reports in); what
         # differs is where each value comes from in the tool's output.
-        return LoadResult(
-            generator=self.name,
-            version=self.version(),
-            argv=tuple(argv),
-            completed=completed,
-            duration_s=duration,
-            requests_per_s=completed / duration,
-            non_2xx=non_2xx,
-            socket_errors=errors,
-            failed=0,
-            keepalive_requests=None,
-            latency_ms=latency,
-            extra=extra,
-        )
+        return result(self, argv, completed=completed, duration_s=duration, requests_per_s=completed / duration,
+                      non_2xx=non_2xx, socket_errors=errors, failed=0, keepalive_requests=None, latency_ms=latency,
+                      extra=extra)
 
 
 def _report(stdout: str) -> dict | None:

@@ -2,8 +2,8 @@
 
 Three commits (newest first) on two Pythons; at the newest commit, flask-gunicorn-gthread failed on 3.11 (null)
 and KeepAliveOff(aiohttp-dev) was skipped on 3.12 (NaN); the oldest commit's suite had no uvloop scenario yet.
-The values are reports.synthetic.default_value's. Each result records its versions, as pipeline/installs.py does:
-the newest commit moved aiohttp and multidict from 3.13.5 and 6.9.1 to 3.14.5 and 7.2.1.
+The values are tests/reports/synthetic.py's default_value. Each result records its versions, as
+pipeline/installs.py does: the newest commit moved aiohttp and multidict from 3.13.5 and 6.9.1 to 3.14.5 and 7.2.1.
 """
 
 import shutil
@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from reports import synthetic  # noqa: E402
+from tests.reports import synthetic  # noqa: E402
 
 COMMITS = [("c" * 40, 1764100000000), ("b" * 40, 1764000000000), ("a" * 40, 1763900000000)]
 PYTHONS = ["3.11", "3.12"]

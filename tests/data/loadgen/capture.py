@@ -23,12 +23,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # the repository, when run as a script
 
+from benchmarks.harness.article import ARTICLE  # noqa: E402
 from benchmarks.harness.errors import LoadFailed  # noqa: E402
 from benchmarks.harness.launcher import free_port, launch  # noqa: E402
 from benchmarks.harness.loadgen.ab import Ab  # noqa: E402
 from benchmarks.harness.loadgen.base import LoadGenerator, LoadSettings  # noqa: E402
 from benchmarks.harness.loadgen.wrk import Wrk  # noqa: E402
-from benchmarks.harness.runner import ARTICLE_LOAD as ARTICLE_SETTINGS  # noqa: E402
 
 HOST = "127.0.0.1"
 SERVERS = {
@@ -79,7 +79,7 @@ def _timed(**changes) -> LoadSettings:
 
 CAPTURES = [
     Capture("ab_keepalive_aiohttp", "the article's preset (ab -k -c 20 -n 1000) against the aiohttp dev server",
-            "ab", "aiohttp", PLANET, ARTICLE_SETTINGS,
+            "ab", "aiohttp", PLANET, ARTICLE.load,
             shows=lambda o: o.returncode == 0 and "Keep-Alive requests:    1000" in o.stdout),
     Capture("ab_close_aiohttp", "no -k: a connection per request, and no Keep-Alive line", "ab", "aiohttp", PLANET,
             _count(keepalive=False), shows=lambda o: o.returncode == 0 and "Keep-Alive" not in o.stdout),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from benchmarks.harness import tables
+from benchmarks.harness import console
 from benchmarks.harness.loadgen.base import LoadResult
 from benchmarks.harness.results import ClientRun, Sample, ServerRun
 
@@ -16,7 +16,7 @@ def test_article_table_uses_the_articles_definitions():
     runs = [server_run("aiohttp-dev", [3000] * 3), server_run("flask-dev", [1000] * 3),
             server_run("aiohttp-gunicorn", [3300] * 3), server_run("flask-gunicorn", [2000] * 3),
             ServerRun({"id": "flask-gunicorn-w4"}, {}, "failed", reason="boom")]
-    text = tables.article_server_table(runs)
+    text = console.article_server_table(runs)
     dev = next(line for line in text.splitlines() if line.startswith("| Development server"))
     assert "3,000 ± 0.0 %" in dev and "+200.0 %" in dev and "+180.2 %" in dev  # ours, and the article's 180.24
     increase = next(line for line in text.splitlines() if "% increase" in line)
@@ -30,7 +30,7 @@ def test_client_table():
     runs = [ClientRun("requests-sequential", "requests", 1, 10.0, settings, "ok", wall_s=(10.5, 10.4, 10.6)),
             ClientRun("aiohttp-gather", "aiohttp", 100, 0.1, settings, "ok", wall_s=(0.2, 0.2, 0.2)),
             ClientRun("threadpool", "requests", 100, 0.1, settings, "failed", reason="GET failed")]
-    lines = tables.client_table(runs).splitlines()
+    lines = console.client_table(runs).splitlines()
     gather = next(line for line in lines if "aiohttp-gather" in line)
     assert "0.200" in gather and "50 %" in gather and "52.5x" in gather and "1.277" in gather
     assert "FAILED: GET failed" in next(line for line in lines if "threadpool" in line)

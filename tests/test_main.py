@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.harness import procstat, results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -76,7 +76,8 @@ def test_failed_scenario_is_reported_not_measured(tmp_path):
     (["server", "--framework", "flask", "--workers", "2"], "workers, worker class and threads apply to gunicorn"),
     (["server", "--framework", "flask", "--load", "wrk", "--requests", "100"], "wrk runs for a duration"),
     (["server", "--scenario", "nope"], "unknown scenario 'nope'"),
-    (["server", "--framework", "flask", "--io-ms", "5000"], "--io-ms"),
+    (["server", "--framework", "flask", "--io-ms", "5000"], "--io-ms 5000: the app takes 0-1000 ms"),
+    (["sweep", "--io-ms", "0,5000"], "--io-ms 5000: the app takes 0-1000 ms"),
     (["client", "--delay-ms", "-5"], "delay_ms >= 0"),
     (["frobnicate"], "invalid choice"),
 ])

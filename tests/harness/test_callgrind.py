@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import instructions, results
+from benchmarks.harness import callgrind, results
 from benchmarks.harness.errors import HarnessError, ToolMissing, VerificationFailed
 from benchmarks.harness.launcher import ServerSpec
 from benchmarks.harness.scenarios import Scenario
@@ -21,14 +21,14 @@ from benchmarks.harness.scenarios import Scenario
 ROOT = Path(__file__).resolve().parents[2]
 FLAKY = ROOT / "tests" / "data" / "servers" / "flaky_planet.py"
 # Small windows, so that the tests stay short; the spread they allow is looser than the channel's (0.1 %).
-SMALL = instructions.CountSettings(requests=40, calls=50, repeats=2)
+SMALL = callgrind.CountSettings(requests=40, calls=50, repeats=2)
 TARGETS = ["aiohttp-dev", "flask-gunicorn-w4", "client:requests-sequential", "core:parse_query",
            "core:position_body:mars"]
 
 
 @pytest.fixture(scope="module")
 def counted() -> dict[str, results.InstructionRun]:
-    return {run.id: run for run in instructions.measure(TARGETS, SMALL)}
+    return {run.id: run for run in callgrind.measure(TARGETS, SMALL)}
 
 
 @pytest.mark.needs("valgrind", "cc")
@@ -54,10 +54,10 @@ def test_every_kind_of_target_is_counted_and_repeats(counted):
 
 
 def test_a_server_window_holds_about_the_same_number_of_instructions():
-    settings = instructions.CountSettings()
+    settings = callgrind.CountSettings()
     assert settings.window_requests(600_000) == 500 and settings.window_requests(1_300_000) == 250
-    assert settings.window_requests(10**10) == instructions.WINDOW_STEP  # never empty
-    assert instructions.CountSettings(requests=40).window_requests(600_000) == 40
+    assert settings.window_requests(10**10) == callgrind.WINDOW_STEP  # never empty
+    assert callgrind.CountSettings(requests=40).window_requests(600_000) == 40
 
 
 @pytest.mark.needs("valgrind", "cc")
@@ -91,16 +91,16 @@ class FlakyScenario(Scenario):
 
 @pytest.mark.needs("valgrind", "cc")
 def test_a_wrong_answer_fails_the_count(tmp_path):
-    tools = instructions.prepare(tmp_path)
+    tools = callgrind.prepare(tmp_path)
     with pytest.raises(VerificationFailed, match="500"):
-        instructions.count_server(FlakyScenario("flask", "dev"), SMALL, tools, tmp_path / "out")
+        callgrind.count_server(FlakyScenario("flask", "dev"), SMALL, tools, tmp_path / "out")
 
 
 @pytest.mark.needs("valgrind", "cc")
 def test_a_failed_target_is_recorded_without_a_number(monkeypatch):
-    monkeypatch.setitem(instructions.CORE_STATEMENTS, "core:parse_query",
-                        ("from planet_tracker import core", "core.no_such_function()"))
-    (run,) = instructions.measure(["core:parse_query"], SMALL)
+    broken = {"core:parse_query": ("from planet_tracker import core", "core.no_such_function()")}
+    monkeypatch.setattr(callgrind, "core_statements", lambda: broken)
+    (run,) = callgrind.measure(["core:parse_query"], SMALL)
     assert run.status == "failed" and not run.counts
     assert "AttributeError" in run.reason
 
@@ -109,17 +109,17 @@ def test_dumps_are_read_only_when_complete(tmp_path):
     dump = tmp_path / "cg.1.2"
     dump.write_text("# callgrind format\nsummary: 99\n\nfn=(1) main\n0 5\n")
     with pytest.raises(HarnessError, match="no complete dump"):
-        instructions.read_totals(dump)
+        callgrind.read_totals(dump)
     dump.write_text(dump.read_text() + "\ntotals: 123456\n")
-    assert instructions.read_totals(dump) == 123456
+    assert callgrind.read_totals(dump) == 123456
 
 
 def test_unknown_targets_and_bad_settings_are_refused():
     with pytest.raises(ValueError, match="unknown target 'aiohttp-nope'"):
-        instructions.check_ids(["aiohttp-dev", "aiohttp-nope"])
+        callgrind.check_ids(["aiohttp-dev", "aiohttp-nope"])
     with pytest.raises(ValueError):
-        instructions.CountSettings(requests=0)
-    assert instructions.check_ids(["core:parse_query", "core:parse_query"]) == ["core:parse_query"]
+        callgrind.CountSettings(requests=0)
+    assert callgrind.check_ids(["core:parse_query", "core:parse_query"]) == ["core:parse_query"]
 
 
 def test_without_valgrind_the_command_line_says_what_to_install(tmp_path):
@@ -185,6 +185,6 @@ def test_an_interrupted_count_leaves_nothing_running(sig):
 
 
 def test_missing_tools_are_named(monkeypatch, tmp_path):
-    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    monkeypatch.setattr(callgrind.shutil, "which", lambda name: None)
     with pytest.raises(ToolMissing, match="apt-get install valgrind"):
-        instructions.prepare(tmp_path)
+        callgrind.prepare(tmp_path)

@@ -9,7 +9,8 @@ from typing import ClassVar
 
 import pytest
 
-from benchmarks.harness import cli, openloop, results, runner, scenarios, sweep
+from benchmarks import __main__ as cli
+from benchmarks.harness import openloop, results, runner, scenarios, sweeper
 from benchmarks.harness.errors import ServerDied
 from benchmarks.harness.loadgen.base import LoadResult
 from benchmarks.harness.openloop import OpenLoopResult
@@ -18,7 +19,7 @@ from benchmarks.harness.results import OpenLoopRun, Sample, ServerRun
 
 @pytest.mark.needs("wrk")
 def test_a_small_sweep_measures_every_point_and_both_shares(tmp_path, capsys):
-    out = tmp_path / "sweep.json"
+    out = tmp_path / "sweeper.json"
     status = cli.main(["sweep", "--scenario", "aiohttp-dev", "--scenario", "flask-gunicorn", "--concurrency", "1,4",
                        "--io-ms", "0,10", "--repeats", "2", "--open-loop-scenario", "aiohttp-dev",
                        "--open-loop-seconds", "1", "--json", str(out), "--quiet"])
@@ -34,12 +35,12 @@ def test_a_small_sweep_measures_every_point_and_both_shares(tmp_path, capsys):
     assert all(rate < 110 for rate in waited)
     # The servers are started once for the whole grid (each point's record carries the same start).
     assert all(len({r.ready_s for r in grid if r.id == i}) == 1 for i in ("aiohttp-dev", "flask-gunicorn"))
-    assert all(r.settings["cpu_split"] == sweep.SHARED.to_dict() for r in grid)
+    assert all(r.settings["cpu_split"] == sweeper.SHARED.to_dict() for r in grid)
     (capacity,) = [r for r in records if isinstance(r, ServerRun) and r.settings["role"] == "capacity"]
-    split = sweep.cpu_split()
+    split = sweeper.cpu_split()
     assert capacity.settings["cpu_split"] == split.to_dict() and capacity.settings["pin"] == split.pinned
     shares = [r for r in records if isinstance(r, OpenLoopRun)]
-    assert [r.settings["share"] for r in shares] == list(sweep.SHARES)
+    assert [r.settings["share"] for r in shares] == list(sweeper.SHARES)
     for run in shares:
         assert run.status in ("ok", "not measured") and run.result.failed == 0
         assert run.settings["cpu_split"] == split.to_dict()
@@ -53,7 +54,7 @@ def test_a_point_that_fails_verification_is_failed_and_exits_1(tmp_path, monkeyp
     # aiohttp's app under gunicorn's sync worker starts, and answers every request with 500.
     broken = scenarios.Scenario("aiohttp", "gunicorn", worker_class="sync")
     monkeypatch.setitem(scenarios.SCENARIOS, broken.id, broken)
-    out = tmp_path / "sweep.json"
+    out = tmp_path / "sweeper.json"
     status = cli.main(["sweep", "--scenario", broken.id, "--scenario", "aiohttp-dev", "--concurrency", "2",
                        "--io-ms", "0", "--repeats", "2", "--no-open-loop", "--json", str(out), "--quiet"])
     assert status == 1
@@ -123,12 +124,12 @@ def stand_ins(monkeypatch):
     """Servers that are not started and a load that is not run; returns the load commands' prefixes, in order."""
     FakeServer.started = []
     prefixes = []
-    monkeypatch.setattr(sweep, "Server", FakeServer)
-    monkeypatch.setattr(sweep.verify, "check_target", lambda *args, **kwargs: {})
+    monkeypatch.setattr(sweeper, "Server", FakeServer)
+    monkeypatch.setattr(sweeper.verify, "check_target", lambda *args, **kwargs: {})
     monkeypatch.setattr(runner.verify, "check_target", lambda *args, **kwargs: {})
     monkeypatch.setattr(runner.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(sweep.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(sweep.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(sweeper.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(sweeper.os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(openloop, "version", lambda: "openloop-1")
     # A machine that is never disturbed: no run is measured again, whatever else runs here meanwhile.
     monkeypatch.setattr(runner.procstat.SystemTimes, "read", classmethod(lambda cls: cls(0.0, 0.0, 0.0, 0.0)))
@@ -144,27 +145,27 @@ def stand_ins(monkeypatch):
 
 @pytest.mark.parametrize(("cpus", "split"), [({0, 1}, (0, 1)), ({5, 2, 3}, (2, 3))])
 def test_the_server_and_the_generator_get_a_cpu_each(monkeypatch, cpus, split):
-    monkeypatch.setattr(sweep.os, "sched_getaffinity", lambda pid: cpus)
-    monkeypatch.setattr(sweep.shutil, "which", lambda name: "/usr/bin/taskset")
-    found = sweep.cpu_split()
+    monkeypatch.setattr(sweeper.os, "sched_getaffinity", lambda pid: cpus)
+    monkeypatch.setattr(sweeper.shutil, "which", lambda name: "/usr/bin/taskset")
+    found = sweeper.cpu_split()
     assert (found.server, found.generator) == split and found.pinned
     assert found.note == (f"server on CPU {split[0]}, load generator (wrk for the capacity, then the open-loop "
                           f"generator) on CPU {split[1]}, with taskset")
 
 
 def test_with_one_cpu_nothing_is_pinned_and_the_record_says_why(monkeypatch):
-    monkeypatch.setattr(sweep.os, "sched_getaffinity", lambda pid: {3})
-    monkeypatch.setattr(sweep.shutil, "which", lambda name: "/usr/bin/taskset")
-    found = sweep.cpu_split()
+    monkeypatch.setattr(sweeper.os, "sched_getaffinity", lambda pid: {3})
+    monkeypatch.setattr(sweeper.shutil, "which", lambda name: "/usr/bin/taskset")
+    found = sweeper.cpu_split()
     assert not found.pinned and found.generator is None
     assert found.note == "not pinned: only one CPU (3) is available, so the server and the load generator share it"
-    assert sweep.SweepSettings().capacity(found).pin is False
+    assert sweeper.SweepSettings().capacity(found).pin is False
 
 
 def test_without_taskset_nothing_is_pinned_and_the_record_says_why(monkeypatch):
-    monkeypatch.setattr(sweep.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(sweep.shutil, "which", lambda name: None)
-    found = sweep.cpu_split()
+    monkeypatch.setattr(sweeper.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(sweeper.shutil, "which", lambda name: None)
+    found = sweeper.cpu_split()
     assert not found.pinned and "taskset (util-linux) is not installed" in found.note
 
 
@@ -177,7 +178,7 @@ def test_the_open_loop_puts_the_server_on_one_cpu_and_wrk_and_its_generator_on_t
             ("50", "99", "99.9", "max"), 1.0), generator_cpu_s=0.2, wall_s=10.0)
 
     monkeypatch.setattr(openloop, "run", fake_open_loop)
-    records = sweep.open_loop(sweep.SweepSettings(open_loop_ids=("flask-gunicorn",)))
+    records = sweeper.open_loop(sweeper.SweepSettings(open_loop_ids=("flask-gunicorn",)))
     (server,) = FakeServer.started
     assert server.spec.argv[:3] == ("taskset", "-c", "0")  # the server on CPU 0...
     assert server.spec.argv[3:] == scenarios.SCENARIOS["flask-gunicorn"].spec().argv
@@ -189,16 +190,16 @@ def test_the_open_loop_puts_the_server_on_one_cpu_and_wrk_and_its_generator_on_t
     assert capacity.settings["role"] == "capacity" and capacity.settings["pin"] is True
     assert capacity.settings["cpus"] == (0, 1) and capacity.settings["count_transport_errors"] is True
     for record in records:
-        assert record.settings["cpu_split"] == {"server": 0, "generator": 1, "note": sweep.cpu_split().note}
+        assert record.settings["cpu_split"] == {"server": 0, "generator": 1, "note": sweeper.cpu_split().note}
     assert [r.status for r in shares] == ["ok", "ok"]
 
 
 def test_with_one_cpu_the_open_loop_runs_unpinned(stand_ins, monkeypatch):
-    monkeypatch.setattr(sweep.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(sweeper.os, "sched_getaffinity", lambda pid: {0})
     prefixes = []
     monkeypatch.setattr(openloop, "run", lambda url, load, prefix=(): prefixes.append(prefix) or OpenLoopResult(
         100, 100, 0, 0, dict.fromkeys(("50", "99", "99.9", "max"), 1.0), 0.2, 10.0))
-    records = sweep.open_loop(sweep.SweepSettings(open_loop_ids=("aiohttp-dev",)))
+    records = sweeper.open_loop(sweeper.SweepSettings(open_loop_ids=("aiohttp-dev",)))
     assert FakeServer.started[0].spec.argv[0] != "taskset" and set(stand_ins) == {()} and prefixes == [(), ()]
     assert records[0].settings["pin"] is False and "only one CPU" in records[1].settings["cpu_split"]["note"]
 
@@ -206,11 +207,11 @@ def test_with_one_cpu_the_open_loop_runs_unpinned(stand_ins, monkeypatch):
 def test_a_transport_error_is_counted_in_its_point_and_is_not_a_failure(stand_ins, monkeypatch):
     # One read error in 28,000 requests at 512 connections: what once made make sweep exit 1.
     monkeypatch.setattr(runner, "run_load", lambda *args, **kwargs: load_result({"read": 1}))
-    settings = sweep.SweepSettings(scenario_ids=("aiohttp-gunicorn",), concurrency=(512,), io_ms=(0,))
-    (run,) = sweep.grid(settings)
-    assert run.status == "ok" and len(run.samples) == 3 and sweep.transport_errors(run) == 3
+    settings = sweeper.SweepSettings(scenario_ids=("aiohttp-gunicorn",), concurrency=(512,), io_ms=(0,))
+    (run,) = sweeper.grid(settings)
+    assert run.status == "ok" and len(run.samples) == 3 and sweeper.transport_errors(run) == 3
     assert run.samples[0].load.socket_errors["read"] == 1 and run.settings["count_transport_errors"] is True
-    assert sweep.failed([run]) == []
+    assert sweeper.failed([run]) == []
     # The runner's own protocol still fails it: the sweep's setting is what counts it instead.
     (strict,) = runner.measure_started([(scenarios.SCENARIOS["aiohttp-gunicorn"], FakeServer(None))],
                                        runner.RunSettings(load=settings.point(512, 0).load, generator="wrk",
@@ -220,9 +221,9 @@ def test_a_transport_error_is_counted_in_its_point_and_is_not_a_failure(stand_in
 
 def test_a_wrong_answer_fails_the_point(stand_ins, monkeypatch):
     monkeypatch.setattr(runner, "run_load", lambda *args, **kwargs: load_result({"read": 1}, non_2xx=2))
-    (run,) = sweep.grid(sweep.SweepSettings(scenario_ids=("aiohttp-dev",), concurrency=(8,), io_ms=(0,)))
+    (run,) = sweeper.grid(sweeper.SweepSettings(scenario_ids=("aiohttp-dev",), concurrency=(8,), io_ms=(0,)))
     assert run.status == "failed" and run.reason.endswith("2 non-2xx responses")
-    assert sweep.failed([run]) == ["aiohttp-dev"]
+    assert sweeper.failed([run]) == ["aiohttp-dev"]
 
 
 def test_the_grid_starts_its_servers_once_and_again_only_after_one_died(stand_ins, monkeypatch):
@@ -237,16 +238,16 @@ def test_the_grid_starts_its_servers_once_and_again_only_after_one_died(stand_in
         return load_result()
 
     monkeypatch.setattr(runner, "run_load", dies_at_32)
-    settings = sweep.SweepSettings(scenario_ids=("aiohttp-dev", "flask-gunicorn"), concurrency=(8, 32, 128),
+    settings = sweeper.SweepSettings(scenario_ids=("aiohttp-dev", "flask-gunicorn"), concurrency=(8, 32, 128),
                                    io_ms=(0,))
-    runs = sweep.grid(settings)
+    runs = sweeper.grid(settings)
     assert [s.spec.argv for s in FakeServer.started] == [scenarios.SCENARIOS[i].spec().argv for i in (
         "aiohttp-dev", "flask-gunicorn", "aiohttp-dev")]
     assert warmups == [True, False, True]  # the first point, and the one after a new start
     assert [(r.id, r.settings["load"]["concurrency"], r.status) for r in runs] == [
         ("aiohttp-dev", 8, "ok"), ("flask-gunicorn", 8, "ok"), ("aiohttp-dev", 32, "failed"),
         ("flask-gunicorn", 32, "ok"), ("aiohttp-dev", 128, "ok"), ("flask-gunicorn", 128, "ok")]
-    assert "server exited" in runs[2].reason and sweep.failed(runs) == ["aiohttp-dev"]
+    assert "server exited" in runs[2].reason and sweeper.failed(runs) == ["aiohttp-dev"]
 
 
 def capacity_run() -> ServerRun:
@@ -269,9 +270,9 @@ def test_an_open_loop_point_is_ok_failed_or_not_measured(monkeypatch, result, st
                                                                                          1.0),
                    generator_cpu_s=9.5, wall_s=10.0)
     monkeypatch.setattr(openloop, "run", lambda *args, **kwargs: OpenLoopResult(**{**figures, **result}))
-    run = sweep._one(FakeServer(None), openloop.OpenLoopSettings(rate=40), {"share": 0.5}, "aiohttp-dev", ())
+    run = sweeper._one(FakeServer(None), openloop.OpenLoopSettings(rate=40), {"share": 0.5}, "aiohttp-dev", ())
     assert (run.status, run.reason) == (status, reason)
-    assert sweep.failed([run]) == (["aiohttp-dev"] if status == "failed" else [])
+    assert sweeper.failed([run]) == (["aiohttp-dev"] if status == "failed" else [])
 
 
 def test_a_server_that_died_under_open_loop_load_fails_the_point(monkeypatch):
@@ -279,8 +280,8 @@ def test_a_server_that_died_under_open_loop_load_fails_the_point(monkeypatch):
         10, 10, 0, 0, dict.fromkeys(("50", "99", "99.9", "max"), 1.0)))
     server = FakeServer(None)
     server.alive = False
-    run = sweep._one(server, openloop.OpenLoopSettings(rate=10), {"share": 0.5}, "flask-dev", ())
-    assert run.status == "failed" and run.reason.startswith("server exited") and sweep.failed([run]) == ["flask-dev"]
+    run = sweeper._one(server, openloop.OpenLoopSettings(rate=10), {"share": 0.5}, "flask-dev", ())
+    assert run.status == "failed" and run.reason.startswith("server exited") and sweeper.failed([run]) == ["flask-dev"]
 
 
 @pytest.mark.parametrize(("open_loop_status", "status"), [("ok", 0), ("not measured", 0), ("failed", 1)])
@@ -294,8 +295,8 @@ def test_the_exit_status(monkeypatch, tmp_path, open_loop_status, status):
     reason = {"ok": None, "not measured": "off schedule", "failed": "2 of 98 answers were not a verified 2xx"}
     open_run = OpenLoopRun("flask-dev", {"share": 0.8}, open_loop_status, reason[open_loop_status],
                            None if open_loop_status == "failed" else result)
-    monkeypatch.setattr(sweep, "grid", lambda *args: [grid_run])
-    monkeypatch.setattr(sweep, "open_loop", lambda *args: [capacity_run(), open_run])
+    monkeypatch.setattr(sweeper, "grid", lambda *args: [grid_run])
+    monkeypatch.setattr(sweeper, "open_loop", lambda *args: [capacity_run(), open_run])
     assert cli.main(["sweep", "--json", str(tmp_path / "r.json"), "--quiet"]) == status
 
 
@@ -305,11 +306,11 @@ def test_a_point_off_schedule_is_measured_again_only_when_the_machine_was_distur
                                                                                          1.0),
                    generator_cpu_s=0.5, wall_s=10.0, late=20, other_cpu_share=other)
     runs = iter([OpenLoopResult(**figures), OpenLoopResult(**{**figures, "late": 0, "other_cpu_share": 0.0})])
-    monkeypatch.setattr(sweep, "_watched", lambda *args: next(runs))
+    monkeypatch.setattr(sweeper, "_watched", lambda *args: next(runs))
     capacity = capacity_run()
-    budget = sweep._Budget(1)
-    (first, *_) = sweep._at_shares(scenarios.SCENARIOS["aiohttp-dev"], FakeServer(None), capacity,
-                                   sweep.SweepSettings(shares=(0.5,)), sweep.SHARED, "openloop-1", budget,
+    budget = sweeper._Budget(1)
+    (first, *_) = sweeper._at_shares(scenarios.SCENARIOS["aiohttp-dev"], FakeServer(None), capacity,
+                                   sweeper.SweepSettings(shares=(0.5,)), sweeper.SHARED, "openloop-1", budget,
                                    lambda m: None)
     assert first.settings["attempt"] == attempts
     assert first.status == ("ok" if attempts == 2 else "not measured")

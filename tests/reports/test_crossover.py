@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import summary, sweep
+from reports import crossover, summary
 from reports.errors import ReportError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "asv"
@@ -19,13 +19,15 @@ OPEN_LOOP_CPUS = {"server": 0, "generator": 1, "note": "server on CPU 0, load ge
 
 
 def grid_record(scenario: str, framework: str, io_ms: int, concurrency: int, rates, completed: int = 1000,
-                errors: dict | None = None) -> dict:
-    """``errors``: socket errors of the first run, by kind (wrk's connect, read, write, timeout)."""
+                errors: dict | None = None, best: bool = True) -> dict:
+    """``errors``: socket errors of the first run, by kind (wrk's connect, read, write, timeout); ``best``: the
+    harness chose this run as its framework's best at this point (``settings.best``)."""
     samples = [{"requests_per_s": rate, "load": {"completed": completed, "socket_errors": {
         "connect": 0, "read": 0, "write": 0, "timeout": 0, **(errors if i == 0 and errors else {})}}}
         for i, rate in enumerate(rates)]
     return {"kind": "server", "id": scenario, "scenario": {"id": scenario, "framework": framework},
-            "settings": {"role": "grid", "io_ms": io_ms, "load": {"concurrency": concurrency}, "cpu_split": GRID_CPUS},
+            "settings": {"role": "grid", "io_ms": io_ms, "load": {"concurrency": concurrency}, "cpu_split": GRID_CPUS,
+                         **({"best": True} if best and rates else {})},
             "status": "ok" if rates else "failed", "reason": None if rates else "answered 500", "samples": samples}
 
 
@@ -48,7 +50,7 @@ def write(tmp_path: Path, records: list[dict]) -> Path:
 RECORDS = [
     # Clearly separated: aiohttp ~2x Flask's best in every repeat; one read error and two timeouts under that load.
     grid_record("aiohttp-gunicorn", "aiohttp", 0, 32, [2000, 2050, 1980], errors={"read": 1}),
-    grid_record("flask-gunicorn-gthread", "flask", 0, 32, [700, 720, 690], errors={"timeout": 2}),
+    grid_record("flask-gunicorn-gthread", "flask", 0, 32, [700, 720, 690], errors={"timeout": 2}, best=False),
     grid_record("flask-gunicorn-wauto", "flask", 0, 32, [1000, 990, 1010]),
     # Clearly reversed.
     grid_record("aiohttp-gunicorn", "aiohttp", 0, 1, [800, 810, 790]),
@@ -70,7 +72,7 @@ RECORDS = [
 
 
 def test_each_cell_gets_the_three_way_verdict(tmp_path):
-    cells = {(c.io_ms, c.concurrency): c for c in sweep.cells(sweep.load(write(tmp_path, RECORDS)))}
+    cells = {(c.io_ms, c.concurrency): c for c in crossover.cells(crossover.load(write(tmp_path, RECORDS)))}
     assert cells[0, 32].verdict == "faster" and cells[0, 32].flask == "flask-gunicorn-wauto"  # the best Flask
     assert cells[0, 32].ratio.value == pytest.approx(2000 / 1000)
     assert cells[0, 1].verdict == "slower" and cells[0, 1].ratio.high < 1
@@ -87,7 +89,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_the_section_answers_from_the_map_and_the_summary_includes_it(tmp_path):
     out = tmp_path / "out"
-    text = sweep.build(write(tmp_path, RECORDS), out)
+    text = crossover.build(write(tmp_path, RECORDS), out)
     assert "aiohttp served more requests per second than Flask at 1, fewer at 1, and the interval could not tell at " \
            "2." in text
     assert "Not measured (a side failed): 512 connections / 100 ms." in text
@@ -107,19 +109,48 @@ def test_the_section_answers_from_the_map_and_the_summary_includes_it(tmp_path):
 def test_a_file_that_is_not_results_is_a_clear_error(tmp_path):
     path = tmp_path / "x.json"
     path.write_text("[]")
-    with pytest.raises(ReportError, match="not a planet-tracker-bench results file"):
-        sweep.load(path)
-    with pytest.raises(ReportError, match="cannot read sweep results"):
-        sweep.load(tmp_path / "missing.json")
+    with pytest.raises(ReportError, match="is not a planet-tracker-bench file"):
+        crossover.load(path)
+    with pytest.raises(ReportError, match=r"missing\.json is missing: measure again with python -m benchmarks"):
+        crossover.load(tmp_path / "missing.json")
+    path.write_text("{not json")
+    with pytest.raises(ReportError, match="cannot read"):
+        crossover.load(path)
+
+
+def test_each_cell_divides_the_runs_the_harness_marked_best(tmp_path):
+    """The harness chooses each framework's best run at a point; the report divides those, whatever it would
+    have chosen itself, and a point where a framework has no marked run has no ratio."""
+    records = [grid_record("aiohttp-gunicorn", "aiohttp", 0, 32, [2000, 2050, 1980]),
+               grid_record("flask-gunicorn-gthread", "flask", 0, 32, [700, 720, 690]),
+               grid_record("flask-gunicorn-wauto", "flask", 0, 32, [1000, 990, 1010], best=False),
+               grid_record("aiohttp-gunicorn", "aiohttp", 0, 1, [800, 810, 790]),
+               grid_record("flask-gunicorn-wauto", "flask", 0, 1, [1000, 1010, 990], best=False)]
+    cells = {(c.io_ms, c.concurrency): c for c in crossover.cells(crossover.load(write(tmp_path, records)))}
+    assert cells[0, 32].flask == "flask-gunicorn-gthread" and cells[0, 32].ratio.value == pytest.approx(2000 / 700)
+    assert cells[0, 1].flask is None and cells[0, 1].verdict == "not measured"
+    assert "| 0 ms | 1 | aiohttp-gunicorn | - | n/a | not measured |" in crossover.build(write(tmp_path, records),
+                                                                                     tmp_path / "out")
+
+
+def test_results_without_the_best_marked_are_refused(tmp_path):
+    """Written before the harness marked each point's best runs: measured again, not guessed."""
+    unmarked = [{**r, "settings": {k: v for k, v in r["settings"].items() if k != "best"}} for r in RECORDS]
+    with pytest.raises(ReportError, match=r"mark no point's best runs .*run `make sweep` again"):
+        crossover.build(write(tmp_path, unmarked), tmp_path / "out")
+    twice = [grid_record("aiohttp-gunicorn", "aiohttp", 0, 1, [800]),
+             grid_record("aiohttp-dev", "aiohttp", 0, 1, [900])]
+    with pytest.raises(ReportError, match="2 best aiohttp runs at 1 connections / 0 ms"):
+        crossover.cells(crossover.load(write(tmp_path, twice)))
 
 
 def test_transport_errors_are_counted_in_their_cell_and_shown(tmp_path):
-    records = sweep.load(write(tmp_path, RECORDS))
-    cells = {(c.io_ms, c.concurrency): c for c in sweep.cells(records)}
+    records = crossover.load(write(tmp_path, RECORDS))
+    cells = {(c.io_ms, c.concurrency): c for c in crossover.cells(records)}
     assert cells[0, 32].transport_errors == (("aiohttp-gunicorn", "read", 1), ("flask-gunicorn-gthread", "timeout", 2))
     assert cells[0, 32].verdict == "faster" and cells[0, 32].requests == 9000
     assert cells[0, 1].transport_errors == ()
-    text = sweep.build(write(tmp_path, RECORDS), tmp_path / "out")
+    text = crossover.build(write(tmp_path, RECORDS), tmp_path / "out")
     (row,) = [line for line in text.splitlines() if line.startswith("| 0 ms | 32 |")]
     assert row.endswith("| faster | 3 (aiohttp-gunicorn: read 1; flask-gunicorn-gthread: timeout 2) |")
     assert "Transport errors (requests that got no answer: a socket error or a timeout), counted as a property of " \
@@ -128,16 +159,16 @@ def test_transport_errors_are_counted_in_their_cell_and_shown(tmp_path):
 
 
 def test_the_section_says_how_the_cpus_were_split(tmp_path):
-    text = sweep.build(write(tmp_path, RECORDS), tmp_path / "out")
+    text = crossover.build(write(tmp_path, RECORDS), tmp_path / "out")
     assert "CPUs: the map: not pinned: the servers and wrk share every CPU; the open loop (capacity and latency): " \
            "server on CPU 0, load generator on CPU 1, with taskset." in text
     older = [{**r, "settings": {k: v for k, v in r["settings"].items() if k != "cpu_split"}} for r in RECORDS]
-    assert "How the CPUs were split is not recorded in these results." in sweep.build(write(tmp_path, older),
+    assert "How the CPUs were split is not recorded in these results." in crossover.build(write(tmp_path, older),
                                                                                        tmp_path / "old")
 
 
 def test_requests_off_schedule_count_the_late_with_the_dropped(tmp_path):
     late = openloop_record("flask-gunicorn", 0.8, 1900, 30.0, status="not measured")
     late["result"].update(dropped=5, late=3, off_schedule=8, dropped_share=0.08)
-    text = sweep.build(write(tmp_path, [late]), tmp_path / "out")
+    text = crossover.build(write(tmp_path, [late]), tmp_path / "out")
     assert "| flask-gunicorn | 1,900 (80%) | 7.50 | 30.00 | 60.00 | 8 (8.00%) | 0 | not measured:" in text

@@ -14,10 +14,22 @@
     pr-artifact  package make compare's table for the comment workflow (and show it in the job summary)
     pr-comment   post or update the pull request's single comment from that package
 
+The make targets that run asv (pipeline.asvrun builds every asv command line) or chain the suite and the reports:
+
+    compare      BASE and HEAD in one asv run, the flagged timings measured again, the table, the attribution
+                 (pipeline.gate); exit 0, 1 on a regression, 2 on an error
+    bench        HEAD on the default Python, recorded, then the report; --quick: asv's one run of each
+    report       asv publish, then the summary and the site
+    history      the last N commits on every installed Python of asv.conf.json, then the report
+    smoke        asv check, then every benchmark once against the working tree (nothing recorded)
+    profile      where one target's instructions go, HEAD against --against
+    sweep        python -m benchmarks sweep, then python -m reports sweep (and the report when results exist)
+
 GITHUB_TOKEN is taken out of the environment as the command starts and given only to the git commands that
 talk to the remote (and to the comment's API calls): asv, pip, npm and the report never see it.
 
-Exit status: 0; 1 when a step fails (one line on stderr); 2 for bad arguments.
+Exit status: 0; 1 when a step fails (one line on stderr); 2 for bad arguments. The make targets' commands exit
+as their recipes did.
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ from pathlib import Path
 
 # Only the standard library and the stdlib-only modules here: pr-artifact and pr-comment run under the runner's
 # bare python3, with nothing installed. The commands that need asv import pipeline.measure when they run.
-from . import github, history, legs
+from . import asvrun, gate, github, history, legs, targets
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +123,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     history.export(ROOT, tip, with_history)
     history.replace_folder(with_history / "results", ROOT / ".asv" / "results")
     history.replace_folder(with_history / "provenance", ROOT / ".asv" / "provenance")
-    if measure.asv("publish").returncode != 0:
+    if asvrun.Asv()("publish") != 0:
         raise PipelineError("asv publish failed")
     report = subprocess.run([sys.executable, "-m", "reports", "summary", "--out", "reports", "--site", args.site,
                              *(("--machine", args.machine) if args.machine else ())], cwd=ROOT)
@@ -158,6 +170,35 @@ def cmd_pr_comment(args: argparse.Namespace) -> int:
     done = github.upsert_comment(github.Api(args.repo, args.token), number, args.head_sha, text)
     print(f"comment {done} on #{number}", file=sys.stderr)
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return gate.compare(gate.Comparison(args.base, args.machine, args.head, args.factor, args.threshold, args.bench,
+                                        asvrun.split(args.asv_args)))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return targets.bench(args.machine, args.bench, asvrun.split(args.asv_args), args.quick, asvrun.Runner())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return targets.report(args.machine, asvrun.Runner())
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    return targets.history(args.machine, args.count, args.bench, asvrun.split(args.asv_args), asvrun.Runner())
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    return targets.smoke(args.machine, args.bench, asvrun.split(args.asv_args), asvrun.Runner())
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    return targets.profile(args.machine, args.target, args.against, asvrun.Runner())
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    return targets.sweep(args.machine, asvrun.split(args.sweep_args), asvrun.Runner())
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -228,6 +269,53 @@ def make_parser() -> argparse.ArgumentParser:
                          "workflow_run.conclusion), stated in the comment's header")
     comment.add_argument("--dry-run", action="store_true", help="print the comment instead of posting it")
     comment.set_defaults(func=cmd_pr_comment)
+
+    # The make targets. --bench and --asv-args as make hands them on (BENCH, ASV_ARGS; empty: none).
+    compare = commands.add_parser("compare", help="BASE and HEAD in one asv run; exit 1 on a regression, 2 on an "
+                                  "error")
+    compare.add_argument("--base", required=True, help="a commit, branch or tag")
+    compare.add_argument("--head", default="HEAD")
+    compare.add_argument("--machine", required=True)
+    compare.add_argument("--factor", default="", help="asv's factor for timed benchmarks (reports.compare's default)")
+    compare.add_argument("--threshold", default="", help="for counted benchmarks (reports.compare's default)")
+    compare.add_argument("--bench", default="", help="asv --bench regex for the first run")
+    compare.add_argument("--asv-args", default="", help="more options for asv run, one string (e.g. '-a rounds=4')")
+    compare.set_defaults(func=cmd_compare)
+
+    bench = commands.add_parser("bench", help="HEAD on the default Python, recorded, then the report")
+    bench.add_argument("--machine", required=True)
+    bench.add_argument("--quick", action="store_true", help="every benchmark run once (asv's --quick), recorded")
+    bench.add_argument("--bench", default="")
+    bench.add_argument("--asv-args", default="")
+    bench.set_defaults(func=cmd_bench)
+
+    report = commands.add_parser("report", help="asv publish, the summary and the site from asv's results")
+    report.add_argument("--machine", required=True)
+    report.set_defaults(func=cmd_report)
+
+    hist = commands.add_parser("history", help="the last N commits on every installed Python, then the report")
+    hist.add_argument("--machine", required=True)
+    hist.add_argument("--count", type=int, default=10)
+    hist.add_argument("--bench", default="")
+    hist.add_argument("--asv-args", default="")
+    hist.set_defaults(func=cmd_history)
+
+    smoke = commands.add_parser("smoke", help="asv check, then every benchmark once against the working tree")
+    smoke.add_argument("--machine", required=True)
+    smoke.add_argument("--bench", default="")
+    smoke.add_argument("--asv-args", default="")
+    smoke.set_defaults(func=cmd_smoke)
+
+    prof = commands.add_parser("profile", help="where one target's instructions go, HEAD against --against")
+    prof.add_argument("--machine", required=True)
+    prof.add_argument("--target", default="", help="a server scenario, client:STRATEGY or core:FUNCTION")
+    prof.add_argument("--against", default="HEAD~1")
+    prof.set_defaults(func=cmd_profile)
+
+    sweep = commands.add_parser("sweep", help="the sweep, its section and charts, and the report")
+    sweep.add_argument("--machine", required=True)
+    sweep.add_argument("--sweep-args", default="", help="options for python -m benchmarks sweep, one string")
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 

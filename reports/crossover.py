@@ -1,15 +1,17 @@
-"""When is async faster: the map of ``python -m benchmarks sweep``'s results, its latency curves and an answer.
+"""Where async overtakes sync: the map of ``python -m benchmarks sweep``'s results, its latency curves and an answer.
 
-Reads the harness's results file as JSON (the reports never import the harness): the "server" records of the
-grid (one per scenario, concurrency and ``io_ms``), the "server" records of the open-loop capacity runs, and the
-"openloop" records. Writes ``sweep.md``, ``sweep_heatmap.png`` and ``latency.png`` into ``out``; the summary
+Reads the harness's results file (``formats.RESULTS``; the reports never import the harness): the "server" records
+of the grid (one per scenario, concurrency and ``io_ms``), the "server" records of the open-loop capacity runs, and
+the "openloop" records. Writes ``sweep.md``, ``sweep_heatmap.png`` and ``latency.png`` into ``out``; the summary
 includes ``sweep.md`` when it is there, and the site shows it with the charts.
 
-In each cell the ratio is the best aiohttp scenario's median req/s over the best Flask scenario's, with a 95 %
-interval from a bootstrap that draws the same repeats for both (the harness interleaves the scenarios of a point
-repeat by repeat). "faster" and "slower" need the interval entirely above or below 1 once it is widened by the
-counts' own resolution: a run of n answers measures its rate only to 1/n (with a 100 ms wait and one connection
-a 1-second run holds ~10 answers, and its ratio moves in steps of 10 % that a bootstrap of three runs cannot see).
+In each cell the ratio is the best aiohttp run's req/s over the best Flask run's: the harness chooses them (by
+median req/s) and marks each in its record (``settings.best``); this module only reads the mark, and gives the
+ratio its 95 % interval, from a bootstrap that draws the same repeats for both (the harness interleaves the
+scenarios of a point repeat by repeat). "faster" and "slower" need the interval entirely above or below 1 once it
+is widened by the counts' own resolution: a run of n answers measures its rate only to 1/n (with a 100 ms wait
+and one connection a 1-second run holds ~10 answers, and its ratio moves in steps of 10 % that a bootstrap of three
+runs cannot see).
 
 Transport errors (a request that got no answer: a socket error or a timeout) are a property of an overloaded point,
 not a failure: each cell and each open-loop point counts them, and the section says where they happened. The
@@ -18,7 +20,6 @@ section also says how the CPUs were split between servers and load generators, f
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+import benchmarks.harness.formats as formats
+
 from . import intervals
 from .errors import ReportError
 
-SCHEMA = "planet-tracker-bench"  # the harness's results.SCHEMA, spelled here: the reports never import the harness
 VERDICT_WORDS = {intervals.HOLDS: "faster", intervals.DOES_NOT_HOLD: "slower"}
 
 
@@ -64,12 +66,9 @@ class Cell:
 
 def load(path: Path) -> list[dict]:
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise ReportError(f"cannot read sweep results {path}: {error}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ReportError(f"{path} is not a planet-tracker-bench results file")
-    return data["records"]
+        return formats.RESULTS.load(path)["records"]
+    except formats.FormatError as error:
+        raise ReportError(str(error)) from None
 
 
 def _rates(record: dict) -> tuple[float, ...]:
@@ -95,21 +94,33 @@ def _describe_errors(errors: tuple[tuple[str, str, int], ...]) -> str:
                      for scenario in scenarios)
 
 
+def _best(group: list[dict], framework: str, where: str) -> dict | None:
+    """The run the harness chose as ``framework``'s best at this point (``settings.best``), or None."""
+    marked = [r for r in group if r["scenario"]["framework"] == framework and r["settings"].get("best")]
+    if len(marked) > 1:
+        raise ReportError(f"the sweep results mark {len(marked)} best {framework} runs at {where}: "
+                          f"{', '.join(r['id'] for r in marked)}")
+    return marked[0] if marked else None
+
+
 def cells(records: list[dict]) -> list[Cell]:
-    """The grid's cells, ordered by io_ms then concurrency (the server records whose role is "grid")."""
+    """The grid's cells, ordered by io_ms then concurrency (the server records whose role is "grid"). Each cell
+    divides the runs the harness marked best (``settings.best``, one per framework and point); a point where a
+    framework has none has no ratio."""
     points: dict[tuple[int, int], list[dict]] = {}
     for record in records:
         if record["kind"] == "server" and record["settings"].get("role") == "grid":
             key = (record["settings"]["io_ms"], record["settings"]["load"]["concurrency"])
             points.setdefault(key, []).append(record)
+    grid = [r for group in points.values() for r in group]
+    if any(r["status"] == "ok" for r in grid) and not any(r["settings"].get("best") for r in grid):
+        raise ReportError("the sweep results mark no point's best runs (written before the harness marked them): "
+                          "run `make sweep` again")
     found = []
     for (io_ms, concurrency), group in sorted(points.items()):
         ok = [r for r in group if r["status"] == "ok"]
-        best = {}
-        for framework in ("aiohttp", "flask"):
-            mine = [r for r in ok if r["scenario"]["framework"] == framework]
-            best[framework] = max(mine, key=lambda r: float(np.median(_rates(r))), default=None)
-        a, f = best["aiohttp"], best["flask"]
+        where = f"{concurrency} connections / {io_ms} ms"
+        a, f = (_best(ok, framework, where) for framework in ("aiohttp", "flask"))
         ratio = (intervals.ratio(intervals.Series(_rates(a), 1), intervals.Series(_rates(f), 1))
                  if a and f else intervals.Estimate(math.nan))
         fewest = min((s["load"]["completed"] for r in (a, f) if r for s in r["samples"]), default=0)

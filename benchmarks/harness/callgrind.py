@@ -7,7 +7,7 @@ This module counts it with valgrind's callgrind for three kinds of target:
 * a server scenario (ids as in ``scenarios``): the real server, started from its factory string as ``runner``
   starts it, under callgrind, summed over every process of the server (gunicorn's arbiter and all its workers);
 * a client strategy (``client:<strategy>``): one batch of the article's client side against the local latency
-  server, counted in the client's process (``instructions_child.py``);
+  server, counted in the client's process (``callgrind_child.py``);
 * a core function (``core:parse_query``, ``core:position_body:<planet>``): per call, in a child process that
   imports the subject; this process never does.
 
@@ -22,7 +22,7 @@ loaded machine. What would make the count vary from run to run is fixed:
 * each request is sent only when every thread of every server process is asleep (``procstat.all_asleep``), so a
   request never meets a server still busy with the previous one: with ``ab -c 1`` the number of event-loop
   iterations per request, and with it the count, depended on timing (0.3 % here);
-* the request is the same bytes each time and asks for a fixed instant (``runner.FIXED_PATH``), so every
+* the request is the same bytes each time and asks for a fixed instant (``article.ARTICLE.fixed_path``), so every
   answer is the same bytes; each is checked against the first, which is verified like any other;
 * ``PYTHONHASHSEED=0``, and address-space randomisation off (``setarch -R``);
 * the server's processes share one CPU (``taskset``): with two, the workers that lose gunicorn's accept race run
@@ -55,38 +55,39 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from statistics import median
 
-from . import client, launcher, procstat, tools, verify
+from . import client, launcher, procstat, subject, tools, verify
+from .article import ARTICLE
 from .errors import HarnessError, LoadFailed, ServerError, ToolMissing, VerificationFailed
 from .launcher import HOST, Server, ServerSpec
 from .results import InstructionRun
-from .runner import FIXED_PATH
 from .scenarios import SCENARIOS, Scenario
 
 SOURCE = Path(__file__).with_name("callgrind_window.c")
-CHILD = Path(__file__).with_name("instructions_child.py")
+CHILD = Path(__file__).with_name("callgrind_child.py")
 # Instrumented only from the first window on: start-up runs about three times faster uninstrumented.
 CALLGRIND = ("--tool=callgrind", "--trace-children=yes", "--instr-atstart=no", "--dump-line=no", "--dump-instr=no")
 # Signals the window library listens to: zero the counters, dump them. Real-time signals that neither Python nor
 # gunicorn nor valgrind (which keeps the highest) use.
 ZERO_SIGNAL, DUMP_SIGNAL = signal.SIGRTMIN + 1, signal.SIGRTMIN + 2
-PLANETS = ("mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune")
 CLIENT_PREFIX, CORE_PREFIX = "client:", "core:"
-# The client batch: 100 requests, as the article's, answered at once. A wait would change nothing the client
+# The client batch: the article's, answered at once. A wait would change nothing the client
 # executes but how many answers each of its wake-ups finds ready, which then depends on timing (asyncio.gather's
 # count varied by 20 % with a 10 ms wait, 0.6 % with none).
-CLIENT_SETTINGS = client.ClientSettings(requests=100, delay_ms=0.0, repeats=1)
+CLIENT_SETTINGS = replace(ARTICLE.client, delay_ms=0.0, repeats=1)
 # The core's statements, run by a child process that imports the subject.
 _CORE_SETUP = ("from urllib.parse import parse_qsl, urlsplit\nfrom planet_tracker import core\n"
-               f"PAIRS = parse_qsl(urlsplit({FIXED_PATH!r}).query)\n")
-CORE_STATEMENTS = {
-    f"{CORE_PREFIX}parse_query": (_CORE_SETUP, "core.parse_query('mars', PAIRS)"),
-    **{f"{CORE_PREFIX}position_body:{planet}": (_CORE_SETUP + f"QUERY = core.parse_query({planet!r}, PAIRS)\n",
-                                                 "core.position_body(QUERY)") for planet in PLANETS},
-}
+               f"PAIRS = parse_qsl(urlsplit({ARTICLE.fixed_path!r}).query)\n")
+
+
+def core_statements() -> dict[str, tuple[str, str]]:
+    """Each core target's setup and statement: parse_query, and position_body for every planet."""
+    return {f"{CORE_PREFIX}parse_query": (_CORE_SETUP, "core.parse_query('mars', PAIRS)"),
+            **{f"{CORE_PREFIX}position_body:{planet}": (_CORE_SETUP + f"QUERY = core.parse_query({planet!r}, PAIRS)\n",
+                                                         "core.position_body(QUERY)") for planet in subject.planets()}}
 READY_TIMEOUT_S = 180.0  # start-up under callgrind: imports take 5-20 s here, more with several workers
 STEP_TIMEOUT_S = 120.0  # any single wait: an answer, the server going idle, a dump being written
 CHILD_TIMEOUT_S = 600.0
@@ -135,7 +136,7 @@ class CountSettings:
 
 def all_ids() -> list[str]:
     """Every target the channel counts: the server scenarios, the client strategies, the core functions."""
-    return [*SCENARIOS, *(CLIENT_PREFIX + strategy for strategy in client.STRATEGIES), *CORE_STATEMENTS]
+    return [*SCENARIOS, *(CLIENT_PREFIX + strategy for strategy in client.STRATEGIES), *core_statements()]
 
 
 def check_ids(ids: Sequence[str]) -> list[str]:
@@ -245,7 +246,7 @@ class PacedClient:
     """Sends the fixed request one at a time, each only once every thread of the server is asleep, and checks
     every answer: the first like any verification, the others against its bytes."""
 
-    def __init__(self, server: Server, path: str = FIXED_PATH) -> None:
+    def __init__(self, server: Server, path: str = ARTICLE.fixed_path) -> None:
         self.server = server
         self.path = path
         self.reference: bytes | None = None
@@ -355,7 +356,7 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
 
 
 def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
-    """Run ``instructions_child.py`` under callgrind and read the dumps it names: {target id: Count}."""
+    """Run ``callgrind_child.py`` under callgrind and read the dumps it names: {target id: Count}."""
     outdir.mkdir(parents=True)
     spec_file = outdir / "spec.json"
     spec_file.write_text(json.dumps(spec))
@@ -383,8 +384,9 @@ def client_spec(strategy_id: str, url: str, settings: CountSettings) -> dict:
 
 
 def core_spec(ids: Sequence[str], settings: CountSettings) -> dict:
+    statements = core_statements()
     return {"kind": "core", "calls": settings.calls, "prime": settings.prime_in_child,
-            "items": [{"id": target, "setup": CORE_STATEMENTS[target][0], "statement": CORE_STATEMENTS[target][1]}
+            "items": [{"id": target, "setup": statements[target][0], "statement": statements[target][1]}
                       for target in ids]}
 
 
@@ -413,7 +415,7 @@ def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
         if any(target.startswith(CLIENT_PREFIX) for target in ids):
             latency_url = stack.enter_context(client.latency_server(settings.client)).url(client.DELAY_PATH)
         _run_tasks(_tasks(ids, settings, tools, latency_url), tallies, settings.jobs, Path(tmp), say)
-    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": FIXED_PATH}
+    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": ARTICLE.fixed_path}
     return [_record(target, tallies[target], recorded) for target in ids]
 
 

@@ -1,5 +1,6 @@
 """Synthetic asv results, written with asv's own classes: the golden fixtures of the report tests and the input
-of the report's speed check (``scripts/time-report``).
+of the report's speed check (``scripts/time-report``). A test fixture: it lives with the tests, and may read the
+subject (its planets) and the article's figures, which the reports themselves never do.
 
 The values are chosen, not measured, so that every figure in a report can be checked by hand: each sample set
 is symmetric around its value, so the median asv computes is exactly that value.
@@ -16,12 +17,16 @@ from asv import results as asv_results
 from asv import util as asv_util
 from asv.runner import BenchmarkResult
 
+import benchmarks.harness.formats as formats
+from planet_tracker.core import PLANETS as SUBJECT_PLANETS
+
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["aiohttp-dev", "flask-dev", "aiohttp-gunicorn", "flask-gunicorn", "aiohttp-gunicorn-w4",
              "flask-gunicorn-w4", "flask-gunicorn-gthread", "aiohttp-gunicorn-uvloop", "aiohttp-gunicorn-wauto",
              "flask-gunicorn-wauto"]
 ARTICLE = SCENARIOS[:6]
 STRATEGIES = ["requests-sequential", "requests-threads-10", "requests-threads-20", "threadpool", "aiohttp-gather"]
-PLANETS = ["mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune"]
+PLANETS = list(SUBJECT_PLANETS)
 # Offsets of the samples around their value: symmetric, so the median is the value itself.
 SPREAD = (-0.02, -0.015, -0.01, -0.005, 0.0, 0.0, 0.0, 0.0, 0.005, 0.01, 0.015, 0.02)
 
@@ -41,12 +46,18 @@ POSITION_US = {"mercury": 12.0, "venus": 10.0, "mars": 20.0, "jupiter": 25.0, "s
 SERVER_INSTRUCTIONS = {s: 600_000.0 if s.startswith("aiohttp") else 1_300_000.0 for s in SCENARIOS}
 CLIENT_INSTRUCTIONS = {"requests-sequential": 2_000_000.0, "requests-threads-10": 2_100_000.0,
                        "requests-threads-20": 2_200_000.0, "threadpool": 2_600_000.0, "aiohttp-gather": 1_100_000.0}
-INSTRUCTIONS = "instructions.ServerInstructions.track_instructions_per_request"
+# The suite's benchmarks, by the role the reports give them (the record's "benchmarks").
+BENCHMARKS = {"throughput": "servers.ServerThroughput.time_batch",
+              "instructions": "instructions.ServerInstructions.track_instructions_per_request",
+              "keepalive_off": "methodology.KeepAliveOff.time_batch", "io_bound": "methodology.IOBound.time_batch",
+              "clients": "clients.ClientStrategies.time_batch"}
+INSTRUCTIONS = BENCHMARKS["instructions"]
+# The article's own numbers, as the suite records them.
+FIGURES = json.loads((ROOT / "benchmarks" / "harness" / "article_figures.json").read_text())
 
 
 # The suite's record of its settings, as `python -m benchmarks provenance` writes it.
-PROVENANCE = {
-    "schema": "planet-tracker-provenance", "version": 2,
+PROVENANCE = formats.PROVENANCE.stamp({
     "environment": {"python": "3.11.9", "packages": {"aiohttp": "3.14.5"}, "tools": {"ab": "2.3"}},
     "load": {"batch": {"generator": "ab", "version": "2.3",
                        "argv": ["ab", "-l", "-r", "-c", "20", "-k", "-n", "1000", "-s", "10",
@@ -60,6 +71,7 @@ PROVENANCE = {
                                    "threadpool": 100, "aiohttp-gather": 100}},
         "repeats": {"servers.ServerThroughput.time_batch": {"rounds": 4, "repeat": [6, 6, 60.0]}},
     },
+    "benchmarks": BENCHMARKS,
     "article": {
         "rows": [{"key": "development", "label": "Development server", "aiohttp": "aiohttp-dev", "flask": "flask-dev"},
                  {"key": "gunicorn", "label": "gunicorn", "aiohttp": "aiohttp-gunicorn", "flask": "flask-gunicorn"},
@@ -67,8 +79,9 @@ PROVENANCE = {
                   "flask": "flask-gunicorn-w4"}],
         "client": {"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
                    "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"},
+        "figures": FIGURES,
     },
-}
+})
 
 
 def benchmark_table() -> dict[str, dict]:

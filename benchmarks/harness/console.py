@@ -1,27 +1,18 @@
 """Markdown tables of results for the command line, including the article's two tables beside its figures.
 
-Reads records only (``results``); the article's published numbers come from ``article_figures.json``.
+Reads records only (``results``); the article's rows and published numbers come from ``article``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from statistics import median
 
 from tabulate import tabulate
 
-from .client import ARTICLE_CLIENT
+from .article import ARTICLE
 from .results import ClientRun, InstructionRun, OpenLoopRun, ServerRun
-from .scenarios import ARTICLE_ROWS
-
-ARTICLE_FIGURES = Path(__file__).with_name("article_figures.json")
-
-
-def article_figures() -> dict:
-    return json.loads(ARTICLE_FIGURES.read_text())
 
 
 def _pct(value: float) -> str:
@@ -72,11 +63,11 @@ def server_table(runs: Sequence[ServerRun]) -> str:
 def article_server_table(runs: Sequence[ServerRun]) -> str:
     """The article's summary table, our medians beside its figures, with the same derived percentages."""
     by_id = {run.id: run for run in runs}
-    published = article_figures()["server"]["requests_per_second"]
+    published = ARTICLE.figures()["server"]["requests_per_second"]
     rows = []
     dev = {}
-    for row in ARTICLE_ROWS:
-        key, label, aio_id, flask_id = row["key"], row["label"], row["aiohttp"], row["flask"]
+    for row in ARTICLE.rows:
+        key, label, aio_id, flask_id = row.key, row.label, row.aiohttp.id, row.flask.id
         aio, flask = _rate(by_id.get(aio_id)), _rate(by_id.get(flask_id))
         paio, pflask = published[key]["aiohttp"], published[key]["flask"]
         rows.append([f"{label} (req/s)", _rate_cell(by_id.get(aio_id)), _rate_cell(by_id.get(flask_id)),
@@ -94,13 +85,13 @@ def article_server_table(runs: Sequence[ServerRun]) -> str:
 
 def client_table(runs: Sequence[ClientRun]) -> str:
     """The client strategies: wall time, floor, efficiency, speed-up over sequential, the article's times."""
-    published = article_figures()["client"]["wall_seconds"]
+    published = ARTICLE.figures()["client"]["wall_seconds"]
     by_id = {run.id: run for run in runs}
     sequential = by_id.get("requests-sequential")
     base = sequential.summary.wall_s.median if sequential and sequential.status == "ok" else math.nan
     rows = []
     for run in runs:
-        paper = published.get(ARTICLE_CLIENT.get(run.id, ""))
+        paper = published.get(ARTICLE.client_rows.get(run.id, ""))
         paper_cell = f"{paper:.3f}" if paper is not None else "-"
         if run.status != "ok":
             rows.append([run.id, run.concurrency, "FAILED: " + (run.reason or ""), "", "", "", paper_cell])

@@ -12,6 +12,7 @@ and version are ``formats.PROVENANCE``:
                "client": {"requests", "delay_ms", "concurrency": {strategy: n}},
                "repeats": {benchmark: {"rounds", "repeat"}}},
      "benchmarks": {role: benchmark name},
+     "pairs": [{"key", "label", "aiohttp", "flask"}],  # the settings beyond the article's
      "article": {"rows": [{"key", "label", "aiohttp", "flask"}], "client": {strategy: key in the figures},
                  "figures": the article's own numbers},
      "missing": [{"command", "install", "without"}]}
@@ -28,6 +29,7 @@ from benchmarks.harness import client, results, tools
 from benchmarks.harness.article import ARTICLE
 from benchmarks.harness.formats import PROVENANCE
 from benchmarks.harness.loadgen import preferred
+from benchmarks.harness.scenarios import EXTRA_PAIRS
 
 # The batch benchmarks and what each batch is (the core's benchmarks import the app: not this module's to load).
 BATCHES = {servers.ServerThroughput: common.BATCH, methodology.KeepAliveOff: methodology.NO_KEEPALIVE_BATCH,
@@ -63,6 +65,7 @@ def record() -> dict:
                         for cls in (*BATCHES, clients.ClientStrategies)},
         },
         "benchmarks": {role: name(cls, method) for role, (cls, method) in ROLES.items()},
+        "pairs": [pair.to_dict() for pair in EXTRA_PAIRS],
         "article": {"rows": [row.to_dict() for row in ARTICLE.rows], "client": ARTICLE.client_rows,
                     "figures": ARTICLE.figures()},
         # What this machine lacks, and so what the suite does not measure here (the reports name it).

@@ -299,9 +299,7 @@ def methodology_rows(suite: Suite) -> list[Setting]:
         *(pair(f"{r.label}, a new connection per request", keepalive_off, r.aiohttp, r.flask) for r in rows),
         *(pair(f"{r.label}, handler waits {suite.io_ms} ms (I/O-bound)", io_bound, r.aiohttp, r.flask)
           for r in rows),
-        pair("gunicorn: uvloop worker vs sync worker", server, "aiohttp-gunicorn-uvloop", "flask-gunicorn"),
-        pair("gunicorn: aiohttp worker vs gthread (4 threads)", server, "aiohttp-gunicorn", "flask-gunicorn-gthread"),
-        pair("gunicorn -w (2 x cores + 1)", server, "aiohttp-gunicorn-wauto", "flask-gunicorn-wauto"),
+        *(pair(p.label, server, p.aiohttp, p.flask) for p in suite.pairs),
     ]
 
 

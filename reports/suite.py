@@ -17,8 +17,10 @@ from .errors import ReportError
 
 
 @dataclass(frozen=True)
-class ArticleRow:
-    key: str  # in the article's figures
+class Pair:
+    """aiohttp against Flask under one setting."""
+
+    key: str  # for the article's rows, the key in its figures
     label: str
     aiohttp: str  # scenario ids
     flask: str
@@ -33,7 +35,8 @@ class Suite:
     client_requests: int
     client_delay_s: float
     client_concurrency: dict[str, int]  # strategy -> requests in flight
-    article_rows: tuple[ArticleRow, ...]
+    article_rows: tuple[Pair, ...]
+    pairs: tuple[Pair, ...]  # the settings beyond the article's
     article_client: dict[str, str]  # strategy -> key in the article's client figures
     figures: dict  # the article's published figures
     record: dict  # the whole record, for the provenance the summary prints
@@ -50,7 +53,8 @@ class Suite:
                    concurrency=int(suite["concurrency"]), io_ms=int(suite["io_ms"]),
                    client_requests=int(client["requests"]), client_delay_s=float(client["delay_ms"]) / 1000,
                    client_concurrency=dict(client["concurrency"]),
-                   article_rows=tuple(ArticleRow(**row) for row in article["rows"]),
+                   article_rows=tuple(Pair(**row) for row in article["rows"]),
+                   pairs=tuple(Pair(**pair) for pair in data["pairs"]),
                    article_client=dict(article["client"]), figures=dict(article["figures"]), record=data,
                    missing=tuple(data.get("missing", ())))
 

@@ -15,22 +15,9 @@ from pathlib import Path
 
 from .client import ClientSettings
 from .loadgen.base import LoadSettings
-from .scenarios import ARTICLE_SCENARIOS, Scenario
+from .scenarios import ARTICLE_SCENARIOS, Pair
 
 FIGURES = Path(__file__).with_name("article_figures.json")  # the article's own numbers
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of the article's server table: aiohttp and Flask under the same server."""
-
-    key: str  # in article_figures.json
-    label: str
-    aiohttp: Scenario
-    flask: Scenario
-
-    def to_dict(self) -> dict:
-        return {"key": self.key, "label": self.label, "aiohttp": self.aiohttp.id, "flask": self.flask.id}
 
 
 @dataclass(frozen=True)
@@ -39,7 +26,7 @@ class Article:
     when: str  # the instant at which the instructions channel asks it
     load: LoadSettings  # one batch
     client: ClientSettings  # the client side's batch
-    rows: tuple[Row, ...]
+    rows: tuple[Pair, ...]  # its server table: key in article_figures.json, label, aiohttp, flask
     client_rows: dict[str, str]  # client strategy -> its key in article_figures.json
 
     @property
@@ -69,7 +56,7 @@ ARTICLE = Article(
     # 100 requests, as the article's; answered after 10 ms (its remote site took ~130 ms; 10 ms keeps the sequential
     # batch near a second while the ratios between strategies stay the same).
     client=ClientSettings(requests=100, delay_ms=10.0, repeats=3),
-    rows=tuple(Row(key, label, aiohttp, flask) for (key, label), aiohttp, flask
+    rows=tuple(Pair(key, label, aiohttp, flask) for (key, label), aiohttp, flask
                in zip(_LABELS, ARTICLE_SCENARIOS[::2], ARTICLE_SCENARIOS[1::2], strict=True)),
     client_rows={"requests-sequential": "requests_sequential", "requests-threads-10": "requests_threads_10",
                  "requests-threads-20": "requests_threads_20", "aiohttp-gather": "aiohttp_gather"},

@@ -72,6 +72,12 @@ PROVENANCE = formats.PROVENANCE.stamp({
         "repeats": {"servers.ServerThroughput.time_batch": {"rounds": 4, "repeat": [6, 6, 60.0]}},
     },
     "benchmarks": BENCHMARKS,
+    "pairs": [{"key": "gthread", "label": "gunicorn: aiohttp worker vs gthread (4 threads)",
+               "aiohttp": "aiohttp-gunicorn", "flask": "flask-gunicorn-gthread"},
+              {"key": "uvloop", "label": "gunicorn: uvloop worker vs sync worker", "aiohttp": "aiohttp-gunicorn-uvloop",
+               "flask": "flask-gunicorn"},
+              {"key": "wauto", "label": "gunicorn -w (2 x cores + 1)", "aiohttp": "aiohttp-gunicorn-wauto",
+               "flask": "flask-gunicorn-wauto"}],
     "article": {
         "rows": [{"key": "development", "label": "Development server", "aiohttp": "aiohttp-dev", "flask": "flask-dev"},
                  {"key": "gunicorn", "label": "gunicorn", "aiohttp": "aiohttp-gunicorn", "flask": "flask-gunicorn"},

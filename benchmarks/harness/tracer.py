@@ -37,8 +37,10 @@ class Profile:
     instructions, for flame graphs), for every thread."""
 
     def __init__(self) -> None:
-        self.functions: dict = {}  # code -> [entries, self, inclusive]
-        self.stacks: dict = {}  # tuple of codes, outermost first -> self
+        self.functions: dict = {}  # code -> [entries, inclusive]
+        # tuple of codes, outermost first -> own instructions. A function's own count is the sum of the stacks it
+        # ends: counted once, so a signal's zero or dump between two increments cannot set them apart.
+        self.stacks: dict = {}
         self._local = threading.local()
         self._threads: list = []  # every thread's state, to restart its frames' marks at zero()
         self._lock = threading.Lock()
@@ -60,7 +62,7 @@ class Profile:
         key = (stack[-1][2] if stack else ()) + (code,)
         counts = self.functions.get(code)
         if counts is None:
-            counts = self.functions[code] = [0, 0, 0]
+            counts = self.functions[code] = [0, 0]
         counts[0] += 1
         stack.append((code, state[0], key))
 
@@ -73,7 +75,7 @@ class Profile:
         if not any(entry[0] is code for entry in state[1]):
             counts = self.functions.get(code)
             if counts is not None:
-                counts[2] += state[0] - mark
+                counts[1] += state[0] - mark
 
     def step(self, code) -> None:
         state = self._state()
@@ -81,10 +83,6 @@ class Profile:
         stack = state[1]
         if not stack or stack[-1][0] is not code:  # running since before the profile began
             self.enter(code)
-        counts = self.functions.get(code)
-        if counts is None:  # entered before the counts were last zeroed
-            counts = self.functions[code] = [0, 0, 0]
-        counts[1] += 1
         key = stack[-1][2]
         self.stacks[key] = self.stacks.get(key, 0) + 1
 
@@ -121,16 +119,20 @@ class Profile:
             return names[code]
 
         functions: dict = {}
-        for code, (entries, own, inclusive) in counted:
-            entry = functions.setdefault(name(code), {"calls": 0, "self": 0, "inclusive": 0,
-                                                      "file": code.co_filename, "line": code.co_firstlineno})
-            entry["calls"] += entries
-            entry["self"] += own
-            entry["inclusive"] += inclusive
+
+        def entry(code) -> dict:
+            return functions.setdefault(name(code), {"calls": 0, "self": 0, "inclusive": 0,
+                                                     "file": code.co_filename, "line": code.co_firstlineno})
+
+        for code, (entries, inclusive) in counted:
+            found = entry(code)
+            found["calls"] += entries
+            found["inclusive"] += inclusive
         stacks: dict = {}
         for key, own in stacked:
             folded = ";".join(name(code) for code in key)
             stacks[folded] = stacks.get(folded, 0) + own
+            entry(key[-1])["self"] += own  # a frame entered before the last zero has stacks, not yet an entry
         return {"schema": SCHEMA, "version": VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                 "functions": functions, "stacks": stacks}
 

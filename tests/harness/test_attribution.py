@@ -46,9 +46,10 @@ def test_a_callgrind_dump_is_read_to_its_total(tmp_path):
 @pytest.mark.parametrize("target", ["aiohttp-dev", "core:position_body:mars"])
 @pytest.mark.needs("valgrind", "cc")
 def test_two_profiles_of_one_commit_agree(target):
-    """The same top 10 of each kind, with the same costs within the channel's spread: a server's event loop does
-    its once-a-second work a window more or less often, which moves a loop function by about 0.3 % (424 and
-    425.3 bytecodes a request for asyncio's _run_once in two profiles here), as it moves the channel's count."""
+    """The same top 10 of each kind, with the same costs within the channel's spread. A server's event loop does
+    its once-a-second work a window more or less often, and wakes once for one request or for several: that moves
+    the channel's count by up to its 0.25 %, and all of it may land in one loop function (EpollSelector.select
+    took 197.1 and 201.4 bytecodes a request in two profiles here, 0.12 % of the request's 3557)."""
     first, second = attribution.profile(target), attribution.profile(target)
     assert first["target"] == second["target"] == target
     assert first["instructions_per_unit"] == pytest.approx(second["instructions_per_unit"], rel=0.0025)
@@ -58,13 +59,16 @@ def test_two_profiles_of_one_commit_agree(target):
 
     for kind in ("python", "c"):
         assert set(top(first, kind)) == set(top(second, kind)), kind
+        # A function may move by the channel's spread of the whole, or by the ranking's floor per request.
+        total = sum(own for _, own, _ in first[kind].values())
+        spread = max(FLOOR[kind], 0.0025 * total)
         for name in top(first, kind):
             for one, two in zip(first[kind][name], second[kind][name], strict=True):
-                # Or the ranking's floor per request: a once-a-second task (aiohttp's date header) lands in a
-                # window of 50 requests once more or less, about a bytecode a request in the functions around it.
-                assert two == pytest.approx(one, rel=0.005, abs=FLOOR[kind]), (kind, name)
+                assert two == pytest.approx(one, rel=0.005, abs=spread), (kind, name)
     assert first["python"]["planet_tracker.core:position_body"][0] == 1  # one call per request (or call)
-    assert sum(first["stacks"].values()) == pytest.approx(sum(f[1] for f in first["python"].values()))
+    # The flame graph's stacks hold every bytecode of the functions' own counts, after the idle windows' share is
+    # taken away in both alike.
+    assert sum(first["stacks"].values()) == pytest.approx(sum(f[1] for f in first["python"].values()), rel=1e-9)
 
 
 def test_the_bytecode_meter_reads_the_profiles_it_wrote(tmp_path):

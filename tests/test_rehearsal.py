@@ -97,13 +97,45 @@ def assert_jobs(run, **expected: str) -> None:
         assert found and set(found.values()) == {result}, f"{job}: {found}\n{run.log[-4000:]}"
 
 
-def test_a_push_of_two_commits_on_two_pythons(gh, work):
-    commits, run = push(gh, work, 2, "push one", 100, matrix={"python": ["3.11", "3.12"]})
-    assert_jobs(run, measure="success", publish="success", deploy="success")
-    assert {(c, py) for c in commits for py in ("3.11", "3.12")} <= history(gh)
-    assert set(commits) <= deployed_commits(gh)
+def test_two_pushes_racing_the_first_of_two_commits_on_two_pythons(gh, work):
+    """Two pushes close together: the first brings two commits, measured on two Pythons, the second one commit;
+    both runs measure and publish at once. Everything reaches the history, and whatever order the deploys land in,
+    the site deployed last holds it all."""
+    base = git(work, "rev-parse", "origin/main")
+    first = commit(work, 2, "push one")
+    second = commit(work, 1, "push two")
+    runs = {}
+
+    def run(name, before, after, run_id, pythons):
+        runs[name] = gh.run("push", "benchmarks.yml", {"before": before, "after": after}, sha=after,
+                            ref="refs/heads/main", run_id=run_id, matrix={"python": pythons}, env=QUICK)
+
+    threads = [threading.Thread(target=run, args=("one", base, first[0], 100, ["3.11", "3.12"])),
+               threading.Thread(target=run, args=("two", first[0], second[0], 101, ["3.11"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in ("one", "two"):
+        assert_jobs(runs[name], measure="success", publish="success", deploy="success")
+    assert {(c, py) for c in first for py in ("3.11", "3.12")} | {(second[0], "3.11")} <= history(gh)
+    assert {*first, *second} <= deployed_commits(gh)
     # The legs installed the instrument only: neither the reports nor the test tools.
-    assert "pip install --quiet -c constraints.txt -e '.[bench]'" in run.log
+    assert "pip install --quiet -c constraints.txt -e '.[bench]'" in runs["one"].log
+
+
+def test_a_manual_backfill_with_a_new_python(gh, work):
+    """Run by hand, with the typed input: the last 2 commits on 3.13, which has no results at all yet, and on
+    3.11, which has them already (the pushes above measured them: nothing measured again)."""
+    head = git(work, "rev-parse", "origin/main")
+    two = git(work, "rev-list", "--max-count=2", head).splitlines()
+    before = history(gh)
+    assert not {py for _, py in before} & {"3.13"} and {(c, "3.11") for c in two} <= before
+    run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 2}}, sha=head, ref="refs/heads/main",
+                 run_id=600, inputs={"commits": "2"}, matrix={"python": ["3.11", "3.13"]}, env=QUICK)
+    assert_jobs(run, measure="success", publish="success", deploy="success")
+    assert {(c, "3.13") for c in two} <= history(gh)
+    assert {r for r in history(gh) if r[1] == "3.11"} == {r for r in before if r[1] == "3.11"}
 
 
 def test_a_failed_leg_and_a_leg_stopped_by_its_time_limit(gh, work):
@@ -150,43 +182,6 @@ def test_rerun_failed_jobs_after_a_failed_publish_then_a_failed_deploy(gh, work)
     assert "make ci-publish" not in third.log
     assert deployments(gh)[-1]["attempt"] == 3 and deployments(gh)[-1]["artifact"] == "github-pages-2"
     assert commits[0] in deployed_commits(gh)
-
-
-def test_two_publishes_racing(gh, work):
-    """Two pushes close together: both runs measure and publish at once; both reach the history, and whatever
-    order the deploys land in, the site deployed last holds both."""
-    first = commit(work, 1, "race one")
-    second = commit(work, 1, "race two")
-    runs = {}
-
-    def run(name, before, after, run_id):
-        runs[name] = gh.run("push", "benchmarks.yml", {"before": before, "after": after}, sha=after,
-                            ref="refs/heads/main", run_id=run_id, matrix={"python": ["3.11"]}, env=QUICK)
-
-    threads = [threading.Thread(target=run, args=("one", git(work, "rev-parse", f"{first[0]}~1"), first[0], 500)),
-               threading.Thread(target=run, args=("two", first[0], second[0], 501))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for name in ("one", "two"):
-        assert_jobs(runs[name], measure="success", publish="success", deploy="success")
-    assert {(first[0], "3.11"), (second[0], "3.11")} <= history(gh)
-    assert {first[0], second[0]} <= deployed_commits(gh)
-
-
-def test_a_manual_backfill_with_a_new_python(gh, work):
-    """Run by hand, with the typed input: the last 2 commits on 3.13, which has no results at all yet, and on
-    3.11, which has them already (nothing measured again)."""
-    head = git(work, "rev-parse", "origin/main")
-    assert not {py for _, py in history(gh)} & {"3.13"}
-    before = history(gh)
-    run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 2}}, sha=head, ref="refs/heads/main",
-                 run_id=600, inputs={"commits": "2"}, matrix={"python": ["3.11", "3.13"]}, env=QUICK)
-    assert_jobs(run, measure="success", publish="success", deploy="success")
-    two = git(work, "rev-list", "--max-count=2", head).splitlines()
-    assert {(c, "3.13") for c in two} <= history(gh)
-    assert {r for r in history(gh) if r[1] == "3.11"} == {r for r in before if r[1] == "3.11"}
 
 
 # -- pull requests ---------------------------------------------------------------------------------------------------

@@ -95,6 +95,10 @@ class Profile:
         with self._lock:
             for state in self._threads:
                 state[1][:] = [(code, state[0], key) for code, _, key in state[1]]
+                # A frame running across the zero (the loop iteration a signal interrupts) counts its instructions
+                # from here when it returns: 0 entries, but inclusive and own costs.
+                for code, _, _ in state[1]:
+                    self.functions.setdefault(code, [0, 0])
 
     def as_data(self) -> dict:
         """The counts, named; the counting pauses meanwhile (naming runs the standard library's code, which would
@@ -132,7 +136,7 @@ class Profile:
         for key, own in stacked:
             folded = ";".join(name(code) for code in key)
             stacks[folded] = stacks.get(folded, 0) + own
-            entry(key[-1])["self"] += own  # a frame entered before the last zero has stacks, not yet an entry
+            entry(key[-1])["self"] += own
         return {"schema": SCHEMA, "version": VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                 "functions": functions, "stacks": stacks}
 
@@ -243,25 +247,25 @@ def _window_signals(profile: Profile, folder: str, signals: str) -> None:
     zero_signal, dump_signal = (int(s) for s in signals.split())
     dumps = [0]
 
-    def acknowledge(name: str) -> None:
-        with open(os.path.join(folder, f"{name}.{os.getpid()}"), "w"):
-            pass
-
+    # The handlers run Python code outside this file (os.path.join) only while nothing is counted: before the
+    # zero, after the dump's copy. Otherwise every window would hold their bytecode, under whichever frame the
+    # signal interrupted.
     def on_zero(signum, frame):
+        acknowledgement = os.path.join(folder, f"zero.{os.getpid()}")
         profile.zero()
-        acknowledge("zero")
+        open(acknowledgement, "wb").close()  # C only
 
     def on_dump(signum, frame):
-        dumps[0] += 1
-        path = os.path.join(folder, f"prof.{os.getpid()}.{dumps[0]}.json")
         try:
             data = profile.as_data()
         except Exception as error:  # never into the server's own code: the dump says what went wrong
             data = {"schema": SCHEMA, "version": VERSION, "error": f"{type(error).__name__}: {error}"}
+        dumps[0] += 1
+        path = os.path.join(folder, f"prof.{os.getpid()}.{dumps[0]}.json")
         with open(path + ".tmp", "w") as file:
             json.dump(data, file)
         os.replace(path + ".tmp", path)
-        acknowledge("dump")
+        open(os.path.join(folder, f"dump.{os.getpid()}"), "wb").close()
 
     signal.signal(zero_signal, on_zero)
     signal.signal(dump_signal, on_dump)

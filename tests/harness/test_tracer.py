@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TRACER = ROOT / "benchmarks" / "harness" / "tracer.py"
 # A module the tracer runs as `python -m`, which opens and closes the window with the signals, as the harness does:
-# 5 calls of spin before the window, then 3 calls of spin(n), each calling helper once.
+# 3 calls of spin(5) after a first zero (the counting begins) and before a second, then 3 calls of spin(n), each
+# calling helper once, inside counted(), which is running when the second zero comes.
 PROGRAM = '''
 import os, signal
 
@@ -32,10 +33,14 @@ def window(n):
     for _ in range(3):
         spin(n)
 
+def counted(n):
+    os.kill(os.getpid(), zero)
+    window(n)
+
 zero, dump = (int(s) for s in os.environ["PT_WINDOW_SIGNALS"].split())
-window(5)
 os.kill(os.getpid(), zero)
-window({n})
+window(5)
+counted({n})
 os.kill(os.getpid(), dump)
 '''
 
@@ -75,8 +80,13 @@ def test_counts_are_per_function_exact_and_grow_with_the_work(python, tmp_path):
     again = run(python, tmp_path, 10)
     assert again["functions"] == small["functions"] and again["stacks"] == small["stacks"]  # deterministic
     spin, helper = small["functions"]["__main__:spin"], small["functions"]["__main__:helper"]
-    assert spin["calls"] == 3 and helper["calls"] == 3  # the 5 calls before the window are not counted
+    assert spin["calls"] == 3 and helper["calls"] == 3  # the calls before the last zero are not counted
     assert spin["inclusive"] == spin["self"] + helper["inclusive"]
+    # A frame running across the zero: no entry, and its costs from the zero on (the loop iteration that a
+    # server's signal interrupts).
+    counted, window = small["functions"]["__main__:counted"], small["functions"]["__main__:window"]
+    assert counted["calls"] == 0 and window["calls"] == 1
+    assert counted["inclusive"] == counted["self"] + window["inclusive"] and counted["self"] > 0
     # 20 more iterations, 3 calls: the loop's body costs the same bytecodes each time, only in spin itself.
     grown = large["functions"]["__main__:spin"]["self"] - spin["self"]
     assert grown > 0 and grown % 60 == 0

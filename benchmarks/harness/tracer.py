@@ -33,8 +33,8 @@ HERE = os.path.abspath(__file__)
 
 
 class Profile:
-    """Counts per code object (entries, own instructions, instructions with callees) and per call stack (own
-    instructions, for flame graphs), for every thread."""
+    """Counts per code object (entries, instructions with callees) and per call stack (own instructions, for flame
+    graphs, and summed by the stack's last function for its own count), for every thread."""
 
     def __init__(self) -> None:
         self.functions: dict = {}  # code -> [entries, inclusive]

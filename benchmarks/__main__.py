@@ -31,6 +31,7 @@ from tabulate import tabulate
 
 from .harness import (
     attribution,
+    build,
     calibrate,
     callgrind,
     client,
@@ -185,6 +186,9 @@ def cmd_instructions(args: argparse.Namespace) -> int:
         f"{settings.jobs} at a time")
     runs = callgrind.measure(targets, settings, say)
     print(console.instructions_table(runs))
+    built = runs[0].settings.get("build") if runs else None
+    if built:  # the command line measures whatever is installed, the working tree on purpose: it says which
+        print(f"\nmeasured {build.Build.from_dict(built).describe()}")
     print(f"\n{runs[0].settings['valgrind'] if runs else ''}; {time.monotonic() - say.start:.0f} s in all "
           "(on this machine: counts do not depend on it, the time does)")
     _write(args.json, runs)
@@ -202,13 +206,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     say(f"profiling {target}: Python functions by bytecode, C functions by instructions (callgrind)")
     data = attribution.profile(target)
     for kind, title, cost in (("python", "Python function", "bytecodes"), ("c", "C function", "instructions")):
-        top = sorted(data[kind].items(), key=lambda item: (-item[1][1], item[0]))[:args.top]
-        print(tabulate([[name, f"{calls:,.1f}", f"{own:,.0f}", f"{inclusive:,.0f}"]
-                               for name, (calls, own, inclusive) in top],
-                              [title, f"calls per {data['unit']}", f"self, {cost}", "with callees"],
-                              tablefmt="github", disable_numparse=True) + "\n")
-    print(f"{data['instructions_per_unit']:,.0f} instructions per {data['unit']} in all; "
-          f"{time.monotonic() - say.start:.0f} s")
+        top = sorted(data[kind].items(), key=lambda item: (-item[1]["self"], item[0]))[:args.top]
+        print(tabulate([[name, f"{f['calls']:,.1f}", f"{f['self']:,.0f}", f"{f['inclusive']:,.0f}"]
+                        for name, f in top],
+                       [title, f"calls per {data['unit']}", f"self, {cost}", "with callees"],
+                       tablefmt="github", disable_numparse=True) + "\n")
+    print(f"{data['instructions_per_unit']:,.0f} instructions per {data['unit']}, and the collector's "
+          f"{data['collector_per_unit']:,.0f}; {time.monotonic() - say.start:.0f} s")
+    print(f"profiled {build.Build.from_dict(data['build']).describe()}")
     if args.json:
         args.json.write_text(json.dumps(data) + "\n")
     return 0

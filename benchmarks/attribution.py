@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks import instructions
 from benchmarks.harness import attribution, callgrind
 
-LABELS, FOLDER = "PLANET_TRACKER_ATTRIBUTE", "PLANET_TRACKER_ATTRIBUTE_DIR"
+LABELS, FOLDER = "PLANET_TRACKER_ATTRIBUTE", instructions.FOLDER
 
 
 def file_name(target: str) -> str:
@@ -35,7 +35,7 @@ class Attribution:
         for label in labels:
             target = label if label in callgrind.all_ids() else instructions.target_of(label)
             if target is not None:
-                data = attribution.profile(target)
+                data = attribution.profile(target, counted=instructions.counted_folder())
                 (folder / file_name(target)).write_text(json.dumps({**data, "benchmark": label}))
         return len(labels)
 

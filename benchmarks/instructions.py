@@ -11,9 +11,20 @@ where it is defined, so the four classes share one run, which counts everything 
 Every benchmark here has "instructions" in its name (``BENCH=instructions`` selects exactly these), the unit
 "instructions" (which is how the reports know to judge them by ratio), and an explicit ``version``: editing the
 code below does not reset their history; changing what is counted must change the version.
+
+A server's and a client's count come in two parts: the request's own instructions
+(``track_instructions_per_request``) and the garbage collector's beside them
+(``track_collector_instructions_per_request``). The second is judged by what it adds to the first
+(``formats.PART_OF``): one collection more or less in a window is a large share of the collector's own figure
+and a small one of the request's.
+
+Under asv, a count made for a commit runs that commit's build or nothing: a server that would import other code
+(an editable install, a working tree, an old wheel) fails every count, with the line that says which files came
+from where (``harness/build.py``).
 """
 
 import os
+from pathlib import Path
 
 from benchmarks import common
 from benchmarks.harness import callgrind, client, subject
@@ -22,11 +33,22 @@ from benchmarks.harness.errors import ToolMissing
 SETTINGS = callgrind.CountSettings()
 # A comma-separated subset of the targets to count (the tests, a quick look); the others are then skipped.
 ONLY = "PLANET_TRACKER_INSTRUCTIONS"
+# Where make compare keeps what it profiles (benchmarks/attribution.py): the counts keep their functions there too,
+# in <folder>/<commit>/counted-<environment>/, so that a profile of the same build needs only its bytecode.
+FOLDER = "PLANET_TRACKER_ATTRIBUTE_DIR"
+
+
+def counted_folder() -> Path | None:
+    """Where this commit's counts are kept, when make compare asks (FOLDER) under asv."""
+    folder, commit, env = os.environ.get(FOLDER), os.environ.get("ASV_COMMIT"), os.environ.get("ASV_ENV_NAME")
+    return Path(folder) / commit / f"counted-{env}" if folder and commit and env else None
 # The cache's key for why nothing was counted: a tool is missing (valgrind, or the compiler of its window).
 MISSING = "tool missing"
 # Of what is counted and how: bump it when that changes, and the history starts again. 2: a child's window starts
 # after a full garbage collection, after a thrown-away window of 20 requests or calls (aiohttp-gather -15 %).
-VERSION = "2"
+# 3: every server process collects its garbage before each window, and the collector's instructions are counted
+# apart from the request's.
+VERSION = "3"
 
 
 def counted(method):
@@ -42,7 +64,8 @@ class InstructionsBenchmark:
     def setup_cache(self):
         only = [target for target in os.environ.get(ONLY, "").split(",") if target]
         try:
-            return callgrind.medians(callgrind.measure(only or callgrind.all_ids(), SETTINGS))
+            return callgrind.medians(callgrind.measure(only or callgrind.all_ids(), SETTINGS,
+                                                       keep_in=counted_folder()))
         except ToolMissing as error:  # a newcomer's machine: every count is skipped, saying why
             return {MISSING: str(error)}
 
@@ -51,12 +74,16 @@ class InstructionsBenchmark:
         raise NotImplementedError
 
     def setup(self, cache, *params):
-        if self.target(*params) not in cache:  # asv records a NotImplementedError in setup as skipped
+        if (self.target(*params), "request") not in cache:  # asv records a NotImplementedError in setup as skipped
             raise NotImplementedError(cache.get(MISSING) or f"{self.target(*params)} is not counted: {ONLY} leaves "
                                       "it out")
 
-    def _count(self, cache, *params):
-        value = cache[self.target(*params)]
+    def _count(self, cache, *params, part="request"):
+        try:
+            value = cache[self.target(*params), part]
+        except KeyError:  # the collector, where callgrind does not name it
+            raise NotImplementedError(f"callgrind does not name CPython's collector in this build: "
+                                      f"{self.target(*params)} counts it with the request") from None
         if isinstance(value, str):
             raise RuntimeError(f"{self.target(*params)}: {value}")  # recorded by asv as failed, never as a number
         return value
@@ -76,6 +103,10 @@ class ServerInstructions(InstructionsBenchmark):
     def track_instructions_per_request(self, cache, scenario):
         return self._count(cache, scenario)
 
+    @counted
+    def track_collector_instructions_per_request(self, cache, scenario):
+        return self._count(cache, scenario, part="collector")
+
 
 class ClientInstructions(InstructionsBenchmark):
     """Instructions per request of the client's process, for a batch of 100 requests to the latency server."""
@@ -90,6 +121,10 @@ class ClientInstructions(InstructionsBenchmark):
     @counted
     def track_instructions_per_request(self, cache, strategy):
         return self._count(cache, strategy)
+
+    @counted
+    def track_collector_instructions_per_request(self, cache, strategy):
+        return self._count(cache, strategy, part="collector")
 
 
 class QueryInstructions(InstructionsBenchmark):

@@ -69,8 +69,13 @@ def prepare(comparison: Comparison, run: asvrun.RunCommand) -> str:
 
 
 def measure(comparison: Comparison, asv: asvrun.Asv) -> int:
-    """Both commits, every benchmark asked for; asv's status, which does not stop the comparison."""
-    return asv.run(comparison.both(comparison.bench, comparison.asv_args))
+    """Both commits, every benchmark asked for; asv's status, which does not stop the comparison. The counts
+    keep their functions in PROFILES, where attribution finds them (benchmarks/instructions.py)."""
+    return asv.run(comparison.both(comparison.bench, comparison.asv_args), env=profiles_env())
+
+
+def profiles_env(**more: str) -> dict[str, str]:
+    return {"PLANET_TRACKER_ATTRIBUTE_DIR": str(ROOT / PROFILES), **more}
 
 
 def flag(comparison: Comparison, run: asvrun.RunCommand) -> str:
@@ -108,7 +113,7 @@ def attribute(comparison: Comparison, asv: asvrun.Asv, run: asvrun.RunCommand) -
         return False
     print(f"where the flagged counts changed: profiling {labels}", file=sys.stderr, flush=True)
     asv.run(asvrun.attribution(comparison.machine, f"HASHFILE:{HASHES}"),
-            env={"PLANET_TRACKER_ATTRIBUTE": labels, "PLANET_TRACKER_ATTRIBUTE_DIR": str(ROOT / PROFILES)})
+            env=profiles_env(PLANET_TRACKER_ATTRIBUTE=labels))
     run(comparison.reports("attribution", "--json", str(JSON), "--markdown", str(MARKDOWN), "--dir", str(PROFILES),
                            "--graphs", str(GRAPHS)))
     return True

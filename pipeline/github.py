@@ -32,6 +32,7 @@ from benchmarks.harness.formats import (
     MARKS,
     NOT_CONFIRMED,
     REGRESSION_MARKS,
+    counted_title,
     format_value,
 )
 
@@ -489,8 +490,7 @@ def render(comparison: dict | None, number: int, head_sha: str, conclusion: str 
     intro = (f"{verdict} in the comparison's data, between {base} and {head}.{pending} Marks: {LEGEND}. The tables "
              "are the pull request's own run's data, checked and escaped.")
     columns = f"|  | benchmark | Python | {base} | {head} | ratio |\n|---|---|---|---|---|---|"
-    titles = {True: f"**Instructions** (counted under valgrind, deterministic: a change of "
-                    f"{100 * comparison['threshold']:g} % or more is marked):",
+    titles = {True: counted_title(comparison["threshold"]),
               False: timed_title(comparison["factor"], comparison["confirmed"])}
     lines = [_line(row) for row in rows]
     # The rows measured again and not confirmed, named under the wall-clock table (each counted in the cut below).

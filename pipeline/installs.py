@@ -9,9 +9,11 @@ commit, asv's ``install_command`` runs this file with the environment's own Pyth
 It installs the commit's wheel, and what the asv suite needs beside it (setup.cfg's ``suite`` extra, read from
 the checkout asv runs from), under the commit's own constraints.txt. pip then moves every package that file pins
 to that commit's version, up or down. Then it records what the environment holds, in
-``{env_dir}/installs/{commit}.json``. When pip cannot install the pins (a conflict, a missing wheel), the record
-keeps pip's one-line reason and the command fails: asv records that commit's benchmarks as failed, and measures
-the other commits.
+``{env_dir}/installs/{commit}.json`` (``formats.INSTALL``): every other package's version, and the project's own
+build, the wheel's name and sha256 and each of the subject's files as the wheel's RECORD hashes it, which the
+measurements check before they count (benchmarks/harness/build.py). When pip cannot install the pins (a
+conflict, a missing wheel), the record keeps pip's one-line reason and the command fails: asv records that
+commit's benchmarks as failed, and measures the other commits.
 
 After asv has run, ``embed`` copies each record into the results of that commit and environment, under the key
 ``dependencies``: the versions go wherever the results go (the history branch, a pull request's comparison).
@@ -22,6 +24,8 @@ again afterwards (``python -m pipeline dependencies``).
 from __future__ import annotations
 
 import configparser
+import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,10 +33,22 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-KEY = "dependencies"  # in asv's results files: {"packages": {name: version}} or {"error": pip's reason}
-RECORDS = "installs"  # the folder of records in each asv environment
+if __package__ in (None, ""):
+    # Run by path with the environment's Python: the checkout's formats module, loaded by path too. Not by putting
+    # the checkout on sys.path, where an editable install's metadata (planet_tracker.egg-info) would stand in for
+    # the installed build's.
+    _spec = importlib.util.spec_from_file_location(
+        "planet_tracker_formats", Path(__file__).resolve().parent.parent / "benchmarks" / "harness" / "formats.py")
+    formats = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(formats)
+else:
+    import benchmarks.harness.formats as formats
+INSTALL, INSTALLS, SUBJECT, subject_digest = formats.INSTALL, formats.INSTALLS, formats.SUBJECT, formats.subject_digest
+
+# In asv's results files: {"packages": {name: version}, "build": {...}} or {"error": pip's reason}
+KEY = "dependencies"
 CONSTRAINTS = "constraints.txt"
-PROJECT = "planet-tracker"
+PROJECT, PACKAGE = SUBJECT
 SUITE_EXTRA = "suite"
 
 
@@ -71,8 +87,18 @@ def installed() -> dict[str, str]:
                         if name.lower().replace("_", "-") != PROJECT), key=lambda item: item[0].lower()))
 
 
+def build(wheel: str, commit: str) -> dict:
+    """The project's build as installed: its commit, its wheel's name and sha256, and its package's files with
+    the hashes the wheel's RECORD gives them (a .pyc is compiled at install, not part of the build)."""
+    files = {str(entry): f"{entry.hash.mode}={entry.hash.value}" for entry in metadata.distribution(PROJECT).files
+             if entry.hash is not None and entry.parts[0] == PACKAGE and "__pycache__" not in entry.parts}
+    return {"commit": commit, "wheel": Path(wheel).name,
+            "wheel_sha256": hashlib.sha256(Path(wheel).read_bytes()).hexdigest(),
+            "digest": subject_digest(files), "files": files}
+
+
 def install(conf_dir: Path, build_dir: Path, wheel: str, env_dir: Path, env_name: str, commit: str) -> int:
-    record: dict = {"commit": commit, "env_name": env_name}
+    record: dict = INSTALL.stamp({"commit": commit, "env_name": env_name})
     constraints = build_dir / CONSTRAINTS
     if not constraints.exists():
         record["error"] = f"the commit has no {CONSTRAINTS}: nothing says which versions to measure it with"
@@ -88,7 +114,8 @@ def install(conf_dir: Path, build_dir: Path, wheel: str, env_dir: Path, env_name
             record["error"] = reason(done.stdout)
         else:
             record["packages"] = installed()
-    folder = env_dir / RECORDS
+            record["build"] = build(wheel, commit)
+    folder = env_dir / INSTALLS
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{commit}.json").write_text(json.dumps(record, indent=1) + "\n")
     if status:
@@ -97,13 +124,17 @@ def install(conf_dir: Path, build_dir: Path, wheel: str, env_dir: Path, env_name
 
 
 def records(env_root: Path) -> dict[tuple[str, str], dict]:
-    """Every install record in asv's environments, by (commit, environment name)."""
+    """Every install record in asv's environments, by (commit, environment name): what goes into the results
+    (the build without its files, which its digest stands for)."""
     found = {}
-    for path in Path(env_root).glob(f"*/{RECORDS}/*.json"):
+    for path in Path(env_root).glob(f"*/{INSTALLS}/*.json"):
         try:
             record = json.loads(path.read_text())
             found[record["commit"], record["env_name"]] = {key: record[key] for key in ("packages", "error")
                                                            if key in record}
+            if "build" in record:
+                found[record["commit"], record["env_name"]]["build"] = {
+                    key: value for key, value in record["build"].items() if key != "files"}
         except (OSError, ValueError, KeyError, TypeError):
             continue  # an install that was cut short: that commit has no record, as if never installed
     return found

@@ -17,16 +17,17 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness.formats import ATTRIBUTION, FormatError
+from benchmarks.harness.formats import ATTRIBUTION, FormatError, describe_build
 
 from . import flamegraph
 from .errors import ReportError
 
 TOP = 10
-# Less than this per request is no change: what background work left after the idle window's subtraction.
+# Less than this per request is no change: what a heartbeat landing in one window and not the other leaves in a
+# function (two profiles of one commit: docs/measured.md).
 NOISE = 0.5
-# An own change below this per request does not rank a function before the callers of a real one: gunicorn's
-# arbiter leaves up to ~2 bytecodes a request of once-a-second work, the allocator a few hundred instructions.
+# An own change below this per request does not rank a function before the callers of a real one: above what two
+# profiles of one commit differ by in any one function (the allocator's, the evaluation loop's: docs/measured.md).
 FLOOR = {"python": 3.0, "c": 300.0}
 KINDS = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
 
@@ -59,10 +60,11 @@ def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
     moved by less than NOISE per unit are left out."""
     old, new = base.get(kind, {}), head.get(kind, {})
     entries = []
+    none = {"calls": 0.0, "self": 0.0, "inclusive": 0.0}
     for name in set(old) | set(new):
-        a, b = old.get(name, [0.0, 0.0, 0.0]), new.get(name, [0.0, 0.0, 0.0])
-        entry = Entry(name, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]))
-        if max(abs(y - x) for x, y in zip(a, b, strict=True)) >= NOISE:
+        a, b = old.get(name, none), new.get(name, none)
+        entry = Entry(name, (a["calls"], b["calls"]), (a["self"], b["self"]), (a["inclusive"], b["inclusive"]))
+        if max(abs(b[key] - a[key]) for key in none) >= NOISE:
             entries.append(entry)
     # Where the change is comes first: the function whose own cost moved most (a change below FLOOR per unit
     # counts as none: background work, or a caller's bookkeeping), then the functions that carry it (a caller's
@@ -96,7 +98,9 @@ def section(label: str, ratio: float, base: dict, head: dict, graph: str | None 
     unit = head.get("unit", "request")
     change = "" if math.isnan(ratio) else f" ({100 * (ratio - 1):+.1f} %)"
     parts = [f"**Where: `{label}`**{change}, base → head per {unit}; {head.get('python_version', '')} "
-             f"profiles of `{head['target']}` over the same fixed {unit}s."]
+             f"profiles of `{head['target']}` over the same fixed {unit}s, of "
+             + " and ".join(f"{side} {describe_build(data['build'])}" for side, data in (("base", base), ("head", head))
+                            if data.get("build")) + "."]
     for kind in KINDS:
         entries = rank(base, head, kind, top)
         parts.append(table(entries, kind, unit) if entries else f"No {KINDS[kind][0]} changed.")

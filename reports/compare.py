@@ -5,7 +5,8 @@ the others. Two rules, by kind of benchmark:
 
 * **Counted** benchmarks (unit "instructions", the valgrind channel) are deterministic: repeated on one commit
   they agree to well within 1 % (docs/measured.md). A ratio beyond the threshold (1 % by default) is a change:
-  ``+`` or ``-``.
+  ``+`` or ``-``. A part of another count (the collector's instructions beside the request's:
+  ``formats.PART_OF``) is judged by the ratio its change makes of the whole, (whole + change) / whole.
 * **Timed** benchmarks follow asv's own rule (``asv compare``'s ``_is_result_better``: the ratio beyond
   ``factor`` and asv's test on the samples or intervals), with two differences. Where a side has too little to
   test (a ``track_*`` value, one number per commit, or a single sample), asv trusts the factor alone; we mark it
@@ -92,8 +93,10 @@ def _testable(row: Row) -> bool:
     return bool(row.stats) and row.stats.get("repeat", 0) != 1
 
 
-def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> str:
-    """The verdict on one benchmark between two commits: by ratio for a counted one, else asv's."""
+def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD, whole: float | None = None) -> str:
+    """The verdict on one benchmark between two commits: by ratio for a counted one, else asv's. ``whole``: the
+    base's count that this counted benchmark is a part of (``formats.PART_OF``), which its change is judged
+    against."""
     if head.status == "failed" and base.status != "failed":
         return "!"
     if base.status == "failed" and head.status != "failed":
@@ -101,7 +104,10 @@ def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> s
     if base.status != "ok" or head.status != "ok":
         return ""
     if counted(head):
-        ratio = head.value / base.value if base.value else math.nan
+        if whole is not None:
+            ratio = (whole + head.value - base.value) / whole if whole else math.nan
+        else:
+            ratio = head.value / base.value if base.value else math.nan
         return "+" if ratio >= 1 + threshold else "-" if ratio <= 1 / (1 + threshold) else ""
     testable = _testable(base) and _testable(head)
     if testable and better(head, base, factor):
@@ -112,6 +118,14 @@ def mark(base: Row, head: Row, factor: float, threshold: float = THRESHOLD) -> s
     if ratio > factor or ratio < 1 / factor:
         return "~"
     return ""
+
+
+def whole_value(row: Row, rows: dict[tuple, Row]) -> float | None:
+    """The value, among ``rows`` (by key), of the count ``row`` is a part of; None when it is no part, or when
+    that count is not there as a number (then the part is judged by its own ratio)."""
+    whole = formats.whole_of(row.benchmark)
+    found = rows.get((whole, row.params, row.env)) if whole else None
+    return found.value if found is not None and found.status == "ok" else None
 
 
 def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = FACTOR, threshold: float = THRESHOLD,
@@ -130,7 +144,7 @@ def compare(base_rows: Iterable[Row], head_rows: Iterable[Row], factor: float = 
         old = base.get(row.key)
         if old is None or (old.status == "skipped" and row.status == "skipped"):
             continue  # not measured on both (asv writes NaN for a parameter combination left out of a run)
-        verdict = mark(old, row, factor, threshold)
+        verdict = mark(old, row, factor, threshold, whole_value(row, base))
         remeasured = not counted(row) and flagged_before is not None and row.key in flagged_before
         if not counted(row) and verdict in ("+", "-"):
             if flagged_before is None:
@@ -268,8 +282,7 @@ def markdown(changes: list[Change], base_name: str, head_name: str, factor: floa
     counted_rows = [c for c in changes if c.counted]
     timed_rows = [c for c in changes if not c.counted]
     if counted_rows:
-        parts.append(f"**Instructions** (counted under valgrind, deterministic: a change of "
-                     f"{100 * threshold:g} % or more is marked):\n\n" + _table(counted_rows, base_name, head_name, 4))
+        parts.append(formats.counted_title(threshold) + "\n\n" + _table(counted_rows, base_name, head_name, 4))
     if timed_rows:
         parts.append(timed_title(factor, confirmed) + "\n\n" + _table(timed_rows, base_name, head_name, 2))
     unconfirmed = [f"`{c.label}` (Python {c.python or c.env})" for c in timed_rows if c.remeasured and c.mark == "~"]

@@ -14,7 +14,7 @@ from asv import config as asv_config
 
 from benchmarks import clients, common, core, instructions, methodology, servers
 from benchmarks import sweep as sweep_suite
-from benchmarks.harness import client, procstat
+from benchmarks.harness import client, formats, procstat
 from benchmarks.harness.errors import VerificationFailed
 from benchmarks.harness.scenarios import SCENARIOS, Scenario
 
@@ -103,7 +103,7 @@ def test_without_valgrind_every_count_is_skipped_saying_what_to_install(monkeypa
 
 def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_unit():
     counted = _benchmarks(instructions)
-    assert len(counted) == 4 and all("instructions" in name for name in counted)
+    assert len(counted) == 6 and all("instructions" in name for name in counted)
     for method in counted.values():
         assert method.__name__.startswith("track_")
         assert method.unit == "instructions" and method.version == instructions.VERSION
@@ -112,15 +112,24 @@ def test_the_counted_benchmarks_are_selected_by_their_name_and_judged_by_their_u
     # Every server scenario and client strategy, and the core functions, as the harness counts them.
     assert instructions.ServerInstructions.params == [list(SCENARIOS)]
     assert instructions.ClientInstructions.params == [list(client.STRATEGIES)]
-    cache = {target: 1.0 for target in instructions.callgrind.all_ids()}
+    cache = {(target, part): 1.0 if part == "request" else 0.5 for target in instructions.callgrind.all_ids()
+             for part in ("request", "collector")}
     assert instructions.PositionInstructions().track_instructions_position_body(cache, "mars") == 1.0
+    server = instructions.ServerInstructions()
+    assert server.track_collector_instructions_per_request(cache, "flask-dev") == 0.5
     with pytest.raises(RuntimeError, match="aiohttp-dev: valgrind is not installed"):
-        instructions.ServerInstructions().track_instructions_per_request(
-            {**cache, "aiohttp-dev": "valgrind is not installed"}, "aiohttp-dev")
+        server.track_instructions_per_request({**cache, ("aiohttp-dev", "request"): "valgrind is not installed"},
+                                              "aiohttp-dev")
+    # Where callgrind does not name the collector, its count is skipped, saying so.
+    with pytest.raises(NotImplementedError, match="does not name CPython's collector"):
+        server.track_collector_instructions_per_request({("flask-dev", "request"): 1.0}, "flask-dev")
     # A target left out of the count (PLANET_TRACKER_INSTRUCTIONS) is skipped, in setup, as asv skips.
     with pytest.raises(NotImplementedError, match="core:parse_query is not counted"):
-        instructions.QueryInstructions().setup({"aiohttp-dev": 1.0})
-    instructions.ServerInstructions().setup({"aiohttp-dev": 1.0}, "aiohttp-dev")
+        instructions.QueryInstructions().setup({("aiohttp-dev", "request"): 1.0})
+    server.setup({("aiohttp-dev", "request"): 1.0}, "aiohttp-dev")
+    # The collector's count is judged as a part of the request's.
+    assert formats.whole_of("instructions.ServerInstructions.track_collector_instructions_per_request") == \
+        "instructions.ServerInstructions.track_instructions_per_request"
     # The suite's labels, as the reports print them, back to the channel's targets (what attribution profiles).
     for label, target in (("instructions.ServerInstructions.track_instructions_per_request(flask-dev)", "flask-dev"),
                           ("instructions.ClientInstructions.track_instructions_per_request(aiohttp-gather)",

@@ -3,16 +3,19 @@ results. The whole path (asv installing two commits with their own pins) is in t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 from asv import results as asv_results
 
+from benchmarks.harness.formats import INSTALL, INSTALLS, subject_digest
 from pipeline import installs
 from reports import asvdata
+
+from . import wheels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,17 +53,9 @@ def test_pips_reason_is_one_line_naming_the_pins_that_clash():
 def _install(tmp_path: Path, constraints: str | None, wheel: str, conf: Path = ROOT) -> tuple[int, str, dict]:
     """installs.py as asv's install_command runs it, in a new venv, with no package index (pip cannot download):
     its exit status, its stderr, and the record it left."""
-    env, build = tmp_path / "env", tmp_path / "checkout"
-    if not env.exists():
-        venv.create(env, with_pip=True)
-    build.mkdir(exist_ok=True)
-    (build / "constraints.txt").unlink(missing_ok=True)
-    if constraints is not None:
-        (build / "constraints.txt").write_text(constraints)
-    done = subprocess.run([env / "bin" / "python", ROOT / "pipeline" / "installs.py", conf, build, wheel, env,
-                           "virtualenv-py3", COMMIT], capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)})
-    record = json.loads((env / installs.RECORDS / f"{COMMIT}.json").read_text())
+    env = tmp_path / "env"
+    done = wheels.install(env, tmp_path / "checkout", wheel, COMMIT, constraints, conf)
+    record = INSTALL.load(env / INSTALLS / f"{COMMIT}.json")
     assert record["commit"] == COMMIT and record["env_name"] == "virtualenv-py3"
     return done.returncode, done.stdout + done.stderr, record
 
@@ -81,14 +76,21 @@ def test_a_failed_install_records_pips_reason_and_fails(tmp_path):
     assert status == 1 and "has no constraints.txt" in record["error"]
 
 
-def test_a_successful_install_records_what_the_environment_holds(tmp_path):
-    # Nothing to install beyond what the environment has: pip itself as the "wheel", no suite extra.
-    status, output, record = _install(tmp_path, "", "pip", conf=tmp_path / "no-conf")
+def test_a_successful_install_records_what_the_environment_holds_and_the_build(tmp_path):
+    # A wheel of the project's name that needs nothing, and no suite extra: nothing to download.
+    wheel = wheels.make_wheel(tmp_path)
+    status, output, record = _install(tmp_path, "", str(wheel), conf=tmp_path / "no-conf")
     assert status == 0, output
     listed = subprocess.run([tmp_path / "env" / "bin" / "python", "-m", "pip", "list", "--format", "json"],
                             capture_output=True, text=True, check=True).stdout
-    assert record["packages"] == {package["name"]: package["version"] for package in json.loads(listed)}
+    assert record["packages"] == {package["name"]: package["version"] for package in json.loads(listed)
+                                  if package["name"] != "planet-tracker"}
     assert "pip" in record["packages"]
+    # The project's own build: the commit, the wheel and its hash, and each of its files as its RECORD hashes it.
+    files = {path: wheels.record_hash(content) for path, content in wheels.FILES.items()}
+    assert record["build"] == {"commit": COMMIT, "wheel": wheel.name,
+                               "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                               "digest": subject_digest(files), "files": files}
 
 
 def _result(folder: Path, machine: str, commit: str, env: str) -> Path:
@@ -99,7 +101,7 @@ def _result(folder: Path, machine: str, commit: str, env: str) -> Path:
 
 
 def _record(env_root: Path, env: str, commit: str, **fields) -> None:
-    folder = env_root / "abc" / installs.RECORDS
+    folder = env_root / "abc" / INSTALLS
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{commit}.json").write_text(json.dumps({"commit": commit, "env_name": env, **fields}))
 
@@ -111,15 +113,20 @@ def test_embed_puts_each_record_into_its_commits_results_and_asv_still_reads_the
     _result(results, "here", b, "virtualenv-py3.11")
     unrecorded = _result(results, "here", c, "virtualenv-py3.11")
     other_machine = _result(results, "there", a, "virtualenv-py3.11")
-    _record(envs, "virtualenv-py3.11", a, packages={"aiohttp": "3.14.5", "multidict": "7.2.1"})
+    built = {"commit": a, "wheel": "planet_tracker-1.0.0-py3-none-any.whl", "wheel_sha256": "f" * 64,
+             "digest": "d" * 64}
+    _record(envs, "virtualenv-py3.11", a, packages={"aiohttp": "3.14.5", "multidict": "7.2.1"},
+            build={**built, "files": {"planet_tracker/core.py": "sha256=x"}})
     _record(envs, "virtualenv-py3.11", b, error="ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1")
-    (envs / "abc" / installs.RECORDS / "cut-short.json").write_text("{")  # an install killed midway
+    (envs / "abc" / INSTALLS / "cut-short.json").write_text("{")  # an install killed midway
     before = {path: path.read_text() for path in (unrecorded, other_machine)}
 
     assert installs.embed(results / "here", envs) == 2
     assert installs.embed(results / "here", envs) == 0  # nothing new: nothing rewritten
     assert {path: path.read_text() for path in before} == before
-    assert json.loads(mine.read_text())["dependencies"] == {"packages": {"aiohttp": "3.14.5", "multidict": "7.2.1"}}
+    # The build goes with the versions, without its files (its digest stands for them).
+    assert json.loads(mine.read_text())["dependencies"] == {"packages": {"aiohttp": "3.14.5", "multidict": "7.2.1"},
+                                                            "build": built}
     assert asvdata.dependencies(results, "here", b) == {
         "virtualenv-py3.11": {"error": "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1"}}
     assert asvdata.dependencies(results, "here", c) == {}

@@ -4,52 +4,62 @@ core function) per request or call, for attributing a change that the instructio
 Two meters, each run over the same fixed requests (or calls) as the channel, in the same windows:
 
 * **Python functions** (``module:qualname``): bytecode instructions executed per request by each function itself
-  and with its callees, and its entries per request, from ``tracer.py`` (no valgrind; about 100 times slower
-  than plain Python, so a few dozen requests). A folded stack per path feeds the flame graph.
+  and with its callees, and its entries per request, from ``tracer.py`` (no valgrind: it runs in the profiled
+  process, about as slowly as callgrind does). A folded stack per path feeds the flame graph.
 * **C functions** (by symbol): machine instructions per request, self and inclusive, and calls per request, from
   the channel's own callgrind dumps (``--dump-instr=no``: per function, not per line), summed over the server's
   processes, less the idle window as the channel does.
 
-Both are counts, not times: two profiles of one commit agree within the channel's spread, so the difference of
-two commits' profiles is where their code differs. What the two meters cannot see is the channel's blind spot
-(the kernel, waiting, contention), and the bytecode meter gives Python functions no machine cost: a Python
-function whose cost is in C (a C extension's call) shows few bytecodes, and its C callee shows the instructions.
+Both are counts, not times, taken as the channel takes them (every process of the server on one CPU, garbage
+collected before each window): two profiles of one commit agree within the channel's spread, so the difference
+of two commits' profiles is where their code differs. A profile names the build it ran, and is refused when a
+profiled process ran the subject's code from elsewhere (``build``, ``check_files``).
+
+What the two meters cannot see is the channel's blind spot (the kernel, waiting, contention), and the bytecode
+meter gives Python functions no machine cost: a Python function whose cost is in C (a C extension's call) shows
+few bytecodes, and its C callee shows the instructions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import client
+from . import build, client, launcher
 from .callgrind import (
     CHILD,
     CLIENT_PREFIX,
     CORE_PREFIX,
+    Cost,
     CountSettings,
+    Dump,
     Toolchain,
     check_ids,
     client_spec,
     core_spec,
     count_in_child,
     count_server,
+    kept,
     pinned,
     prepare,
+    read_dump,
     window_env,
 )
 from .errors import HarnessError
-from .formats import ATTRIBUTION
+from .formats import ATTRIBUTION, SUBJECT
 from .scenarios import SCENARIOS
 
 TRACER = Path(__file__).with_name("tracer.py")
-# Fewer requests than the channel's window: every one is the same, and the bytecode meter is slow.
-SETTINGS = CountSettings(requests=50, calls=50, warmup_per_worker=50, prime_per_worker=2, jobs=1)
-NO_SYMBOL = "(no symbol)"  # code callgrind has no name for: JIT trampolines, stripped libraries
+# The channel's own windows, one count at a time: a window as long as a count's holds as many of a server's
+# clock-driven wake-ups (gunicorn's heartbeats), which is what lets two profiles agree as two counts do.
+SETTINGS = CountSettings(jobs=1)
 
 
 class Tracer:
@@ -64,63 +74,36 @@ class Tracer:
     def window_env(self, outdir: Path) -> dict[str, str]:
         return window_env(outdir)
 
+    def window(self, settings: CountSettings) -> int:
+        return settings.window_bytecodes
+
     def dump(self, outdir: Path, pid: int, part: int) -> Path:
         return outdir / f"prof.{pid}.{part}.json"
 
-    def total(self, outdir: Path, pid: int, part: int) -> int:
-        return sum(own for _, own, _ in read_bytecode(self.dump(outdir, pid, part))[0].values())
+    def read(self, outdir: Path, pid: int, part: int) -> Dump:
+        """A window's bytecode, as the channel reads a dump (the collector is C: no bytecode of its own)."""
+        functions = read_bytecode(self.dump(outdir, pid, part)).functions
+        return Dump(sum(cost.own for cost in functions.values()), 0, 0, functions)
 
 
 # -- reading the dumps -------------------------------------------------------------------------------------------
 
-_NAMED = re.compile(r"\((\d+)\)(?: (.*))?")
-_LEVEL = re.compile(r"'\d+$")
+def read_callgrind(path: Path) -> dict[str, Cost]:
+    """Each C function's cost in one callgrind dump (``callgrind.read_dump``)."""
+    return read_dump(path).functions
 
 
-def read_callgrind(path: Path) -> dict[str, list[int]]:
-    """{function: [calls, self, inclusive]} from one callgrind dump. Inclusive is self plus the cost of every call
-    the function makes, less calls to itself; a function in a longer cycle (the evaluation loop calls C, which
-    calls the loop again) counts its cycle more than once, so its inclusive cost overstates."""
-    functions: dict[str, list[int]] = {}
-    names: dict[str, str] = {}
+@dataclass(frozen=True)
+class Bytecode:
+    """One of tracer.py's dumps, read: each function's cost, the own cost of each folded stack, and each
+    function's file (what says which build a server ran)."""
 
-    def name(text: str) -> str:
-        match = _NAMED.fullmatch(text.strip())
-        if not match:
-            found = text.strip()
-        elif match[2] is not None:
-            found = names[match[1]] = match[2]
-        else:
-            found = names.get(match[1], text.strip())
-        # callgrind names a recursion's deeper levels f'2, f'3...: one function here.
-        return NO_SYMBOL if found.startswith("0x") else _LEVEL.sub("", found)
-
-    current = callee = None
-    pending: int | None = None  # the count of the call whose cost the next cost line is (callgrind writes 0 too)
-    for line in path.read_text(errors="replace").splitlines():
-        if line.startswith("fn="):
-            current = name(line[3:])
-            functions.setdefault(current, [0, 0, 0])
-        elif line.startswith("cfn="):
-            callee = name(line[4:])
-        elif line.startswith("calls="):
-            pending = int(line[6:].split()[0])
-        elif current is not None and line[:1] in "0123456789+-*" and line[:1]:
-            parts = line.split()
-            cost = int(parts[1]) if len(parts) > 1 else 0
-            if pending is not None:
-                functions.setdefault(callee, [0, 0, 0])[0] += pending
-                if callee != current:
-                    functions[current][2] += cost
-                pending = None
-            else:
-                functions[current][1] += cost
-                functions[current][2] += cost
-    return functions
+    functions: dict[str, Cost]
+    stacks: dict[str, float]
+    files: dict[str, str]
 
 
-def read_bytecode(path: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """{function: [calls, self, inclusive]} and {folded stack: self} from one of tracer.py's dumps."""
+def read_bytecode(path: Path) -> Bytecode:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -129,65 +112,82 @@ def read_bytecode(path: Path) -> tuple[dict[str, list[int]], dict[str, int]]:
         raise HarnessError(f"{path.name} is not a bytecode profile")
     if "error" in data:
         raise HarnessError(f"the profiled process could not dump its profile: {data['error']}")
-    functions = {name: [f["calls"], f["self"], f["inclusive"]] for name, f in data["functions"].items()}
-    return functions, dict(data["stacks"])
+    return Bytecode({name: Cost(f["calls"], f["self"], f["inclusive"]) for name, f in data["functions"].items()},
+                    dict(data["stacks"]), {name: f["file"] for name, f in data["functions"].items()})
 
 
-def _sum(parts: Sequence[dict], minus: Sequence[dict] = (), scale: float = 1.0) -> dict:
-    """``parts`` added up, less ``minus`` times ``scale``."""
-    total: dict = {}
-    for sign, group in ((1, parts), (-scale, minus)):
-        for part in group:
-            for key, value in part.items():
-                if isinstance(value, list):
-                    slot = total.setdefault(key, [0] * len(value))
-                    for i, number in enumerate(value):
-                        slot[i] += sign * number
-                else:
-                    total[key] = total.get(key, 0) + sign * value
-    return total
+def _stacks(windows: Sequence[Bytecode], idles: Sequence[Bytecode], scale: float, units: int) -> dict[str, float]:
+    """The folded stacks' own costs per unit, the idle windows' subtracted; what costs nothing is left out."""
+    total: dict[str, float] = {}
+    for sign, dumps in ((1.0, windows), (-scale, idles)):
+        for dump in dumps:
+            for key, own in dump.stacks.items():
+                total[key] = total.get(key, 0) + sign * own
+    return {key: own / units for key, own in total.items() if own}
 
 
-def _per_unit(table: dict, units: int) -> dict:
-    out = {}
-    for key, value in table.items():
-        values = [v / units for v in value] if isinstance(value, list) else value / units
-        if any(values) if isinstance(values, list) else values:
-            out[key] = values
-    return out
+def _named(table: dict[str, Cost]) -> dict[str, dict]:
+    """A table as the profile's file names its costs."""
+    return {name: {"calls": cost.calls, "self": cost.own, "inclusive": cost.inclusive} for name, cost in table.items()}
+
+
+def check_files(files: dict[str, str], built: build.Build) -> None:
+    """BuildMismatch when a function of the subject that a profiled process ran came from outside the build's
+    folder: the server imported other code than the build the check before the count found."""
+    package = SUBJECT[1]
+    strays = sorted({path for name, path in files.items() if name.split(":")[0].split(".")[0] == package
+                     and not Path(path).resolve().is_relative_to(Path(built.location))})
+    if strays:
+        raise build.BuildMismatch(f"the profiled server ran {package} from {strays[0]}"
+                                  + (f" and {len(strays) - 1} more file(s)" if len(strays) > 1 else "")
+                                  + f", not from {built.location} ({built.describe()})")
 
 
 # -- one profile -------------------------------------------------------------------------------------------------
 
 
-def _count(target: str, settings: CountSettings, meter, outdir: Path, latency_url: str):
+def _count(target: str, settings: CountSettings, meter, outdir: Path, latency_url: str, cpu: int):
     if target in SCENARIOS:
-        return count_server(SCENARIOS[target], settings, meter, outdir)
+        return count_server(SCENARIOS[target], settings, meter, outdir, cpu)
     spec = (client_spec(target[len(CLIENT_PREFIX):], latency_url, settings) if target.startswith(CLIENT_PREFIX)
             else core_spec([target], settings))
-    return count_in_child(spec, meter, outdir)[target]
+    return count_in_child(spec, meter, outdir, cpu)[target]
 
 
-def profile(target: str, settings: CountSettings = SETTINGS) -> dict:
-    """The target's profile at whatever is installed: per request (servers, clients) or call (core)."""
+def profile(target: str, settings: CountSettings = SETTINGS, counted: Path | None = None) -> dict:
+    """The target's profile at whatever is installed: per request (servers, clients) or call (core), pinned to
+    one CPU as the channel counts, and naming the build it ran (under asv, that commit's or none:
+    ``build.for_measurement``). ``counted``: where the channel kept its counts (``callgrind.keep``); a count of
+    this target, build and Python found there is its C functions, and only the bytecode is counted."""
     (target,) = check_ids([target])
+    built = build.for_measurement()
+    machine = kept(counted, target, built) if counted else None
+    cpus = sorted(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="planet-attribution-") as tmp, contextlib.ExitStack() as stack:
         tmp = Path(tmp)
         tools: Toolchain = prepare(tmp)
         latency_url = ""
         if target.startswith(CLIENT_PREFIX):
             latency_url = stack.enter_context(client.latency_server(settings.client)).url(client.DELAY_PATH)
-        machine = _count(target, settings, tools, tmp / "callgrind", latency_url)
-        bytecode = _count(target, settings, Tracer(), tmp / "bytecode", latency_url)
-        c_functions = _sum([read_callgrind(p) for p in machine.dumps],
-                           [read_callgrind(p) for p in machine.idle_dumps], machine.idle_scale)
+        # The two meters at once, each on a CPU of its own, as the channel runs its counts.
+        meters = [(Tracer(), "bytecode"), *([] if machine else [(tools, "callgrind")])]
+        with ThreadPoolExecutor(max_workers=min(len(meters), len(cpus)), thread_name_prefix="profile") as pool:
+            counts = [pool.submit(_count, target, settings, meter, tmp / name, latency_url, cpus[i % len(cpus)])
+                      for i, (meter, name) in enumerate(meters)]
+            try:
+                bytecode, *counted_now = (count.result() for count in counts)
+            except BaseException:
+                launcher.kill_all()  # Ctrl-C or a failed count: the other's server ends now too
+                raise
+        machine = machine or counted_now[0]
         windows = [read_bytecode(p) for p in bytecode.dumps]
         idles = [read_bytecode(p) for p in bytecode.idle_dumps]
-        py_functions = _sum([w[0] for w in windows], [i[0] for i in idles], bytecode.idle_scale)
-        stacks = _sum([w[1] for w in windows], [i[1] for i in idles], bytecode.idle_scale)
+        for dump in (*windows, *idles):
+            check_files(dump.files, built)
+        stacks = _stacks(windows, idles, bytecode.idle_scale, bytecode.units)
     unit = "call" if target.startswith(CORE_PREFIX) else "request"
     return ATTRIBUTION.stamp({
         "target": target, "unit": unit, "units": {"instructions": machine.units, "bytecode": bytecode.units},
-        "instructions_per_unit": machine.per_unit,
-        "python": _per_unit(py_functions, bytecode.units), "c": _per_unit(c_functions, machine.units),
-        "stacks": _per_unit(stacks, bytecode.units), "python_version": sys.version.split()[0]})
+        "instructions_per_unit": machine.per_unit, "collector_per_unit": machine.collector,
+        "python": _named(bytecode.functions), "c": _named(machine.functions), "stacks": stacks,
+        "python_version": sys.version.split()[0], "build": built.to_dict()})

@@ -1,8 +1,8 @@
 """The instructions channel: what one request, or one call, costs in instructions executed, counted by valgrind.
 
-Wall-clock throughput on a shared machine moves by 5-10 % from run to run. The number of instructions a server
-executes to answer a request does not see the machine at all, so a change of 1 % in it is a change in the code.
-This module counts it with valgrind's callgrind for three kinds of target:
+Wall-clock throughput on a shared machine moves from run to run; the number of instructions a server executes to
+answer a request does not see the machine at all, so a change in it is a change in the code. This module counts
+it with valgrind's callgrind for three kinds of target:
 
 * a server scenario (ids as in ``scenarios``): the real server, started from its factory string as ``runner``
   starts it, under callgrind, summed over every process of the server (gunicorn's arbiter and all its workers);
@@ -11,22 +11,30 @@ This module counts it with valgrind's callgrind for three kinds of target:
 * a core function (``core:parse_query``, ``core:position_body:<planet>``): per call, in a child process that
   imports the subject; this process never does.
 
-A server is counted in a window: after a warm-up, the harness signals every process of the server to zero its
-counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded). Start-up and shutdown are
-outside the window. A second window, half as long and with no request, counts what the server does by the clock
-alone (gunicorn's arbiter and its aiohttp workers wake every second: ~50,000-70,000 instructions each time); scaled
-to the first window's length, it is subtracted: the longer a window lasts (a busy machine, or valgrind's own
-slowness), the more of that it holds, and without the subtraction aiohttp's multi-worker counts rose by 1-2 % on a
-loaded machine. What would make the count vary from run to run is fixed:
+A server is counted in a window: after a warm-up, the harness signals every process of the server to collect its
+garbage and zero its counters, sends N requests, and signals them to dump (``callgrind_window.c``, preloaded).
+Start-up and shutdown are outside the window. A second window with no request, shorter, counts what the server
+does by the clock alone (gunicorn's heartbeats, aiohttp's once-a-second work); scaled to the first window's
+length, it is subtracted, since the longer a window lasts (a busy machine, valgrind's own slowness), the more of
+that it holds.
+
+Each count has two parts: the request's own instructions, and the garbage collector's (``COLLECTOR``: callgrind
+names its functions), reported beside it. A collection runs when the allocation counters cross a threshold, and
+where they stand depends on everything the process did before; the full collection before each window sets them
+to the same place, so the collections inside it follow from the window's own allocations. Kept apart, a
+collection can move the collector's figure, never the request's (docs/instructions.md has the mechanism and the
+measurements).
+
+What would otherwise make the count vary from run to run is fixed:
 
 * each request is sent only when every thread of every server process is asleep (``procstat.all_asleep``), so a
-  request never meets a server still busy with the previous one: with ``ab -c 1`` the number of event-loop
-  iterations per request, and with it the count, depended on timing (0.3 % here);
+  request never meets a server still busy with the previous one (with ``ab -c 1`` the number of event-loop
+  iterations per request, and with it the count, depended on timing);
 * the request is the same bytes each time and asks for a fixed instant (``article.ARTICLE.fixed_path``), so every
   answer is the same bytes; each is checked against the first, which is verified like any other;
 * ``PYTHONHASHSEED=0``, and address-space randomisation off (``setarch -R``);
 * the server's processes share one CPU (``taskset``): with two, the workers that lose gunicorn's accept race run
-  in user space or not depending on timing (2-11 % spread with sync workers);
+  in user space or not depending on timing;
 * a first window is thrown away: it carries the switch to instrumented code (start-up runs uninstrumented, three
   times faster), and with signal-driven zeroing callgrind put costs from before the zero into the first dump;
 * warm-up is 50 requests per worker, so that each worker's interpreter has specialised its hot code;
@@ -35,7 +43,7 @@ loaded machine. What would make the count vary from run to run is fixed:
 
 What the count cannot see: time in the kernel and in system calls, waiting, lock contention, and how work
 spreads over cores. A heartbeat lands in a window once more or less than in the idle one: that is the spread
-left for multi-worker servers.
+left for multi-worker servers (docs/measured.md).
 """
 
 from __future__ import annotations
@@ -59,9 +67,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from statistics import median
 
-from . import client, launcher, procstat, subject, tools, verify
+from . import build, client, launcher, procstat, subject, tools, verify
 from .article import ARTICLE
 from .errors import HarnessError, LoadFailed, ServerError, ToolMissing, VerificationFailed
+from .formats import COUNTED, FormatError
 from .launcher import HOST, Server, ServerSpec
 from .results import InstructionRun
 from .scenarios import SCENARIOS, Scenario
@@ -105,6 +114,9 @@ class CountSettings:
     # (gunicorn's aiohttp workers spend ~70,000 instructions on one every second) lands in a window once more or
     # less than in the idle one: over 300 million that is 0.02 % per process.
     window_instructions: int = 300_000_000
+    # The same for the bytecode meter (attribution's tracer.py), in its own unit: a window about as long in
+    # requests as the instructions' one (a Flask request executes ~9,000 bytecodes, an aiohttp one ~3,500).
+    window_bytecodes: int = 2_000_000
     requests: int | None = None  # a fixed number of requests in every server's window instead
     warmup_per_worker: int = 50
     # The idle window's length, as a share of the requests' window: its count is scaled up by the ratio of the two
@@ -121,17 +133,20 @@ class CountSettings:
     jobs: int = len(os.sched_getaffinity(0))  # counts at once, each on a CPU of its own
 
     def __post_init__(self) -> None:
-        if min(self.window_instructions, 1 if self.requests is None else self.requests, self.warmup_per_worker,
+        if min(self.window_instructions, self.window_bytecodes, 1 if self.requests is None else self.requests,
+               self.warmup_per_worker,
                self.prime_per_worker, self.prime_in_child, self.calls, self.repeats, self.jobs) < 1:
             raise ValueError("window, requests, warm-up, priming, calls, repeats and jobs must all be >= 1")
         if not 0 < self.idle_share <= 1:
             raise ValueError("the idle window's share must be above 0 and at most 1")
 
-    def window_requests(self, per_request: float) -> int:
-        """Requests in a server's window, from a first estimate of what one costs."""
+    def window_requests(self, per_request: float, window: int | None = None) -> int:
+        """Requests in a server's window, from a first estimate of what one costs, in the meter's unit (``window``:
+        what the window should hold in that unit; instructions by default)."""
         if self.requests:
             return self.requests
-        return max(WINDOW_STEP, WINDOW_STEP * round(self.window_instructions / per_request / WINDOW_STEP))
+        window = window or self.window_instructions
+        return max(WINDOW_STEP, WINDOW_STEP * round(window / per_request / WINDOW_STEP))
 
 
 def all_ids() -> list[str]:
@@ -164,7 +179,7 @@ class Toolchain:
         return [*pinned(cpu), *self.no_aslr, self.valgrind, *CALLGRIND,
                 f"--callgrind-out-file={outdir}/cg.%p", f"--log-file={outdir}/valgrind.%p.log"]
 
-    # How count_server and count_in_child run a target under this meter, and read a window's total.
+    # How count_server and count_in_child run a target under this meter, and read a window.
     def server_command(self, argv: Sequence[str], outdir: Path, cpu: int | None) -> list[str]:
         return [*self.prefix(outdir, cpu), *argv]
 
@@ -174,11 +189,14 @@ class Toolchain:
     def window_env(self, outdir: Path) -> dict[str, str]:
         return {"LD_PRELOAD": str(self.library), **window_env(outdir)}
 
+    def window(self, settings: CountSettings) -> int:
+        return settings.window_instructions
+
     def dump(self, outdir: Path, pid: int, part: int) -> Path:
         return outdir / f"cg.{pid}.{part}"
 
-    def total(self, outdir: Path, pid: int, part: int) -> int:
-        return read_totals(self.dump(outdir, pid, part))
+    def read(self, outdir: Path, pid: int, part: int) -> Dump:
+        return read_dump(self.dump(outdir, pid, part))
 
     def recorded(self) -> dict:
         return {"valgrind": self.version, "tool": "callgrind", "options": list(CALLGRIND),
@@ -201,7 +219,7 @@ def prepare(workdir: Path) -> Toolchain:
             raise ToolMissing(tool.problem)
     valgrind, compiler = shutil.which(tools.VALGRIND.command), shutil.which(tools.CC.command)
     library = workdir / "libptwindow.so"
-    built = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-pthread", "-o", str(library), str(SOURCE)],
+    built = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-pthread", "-o", str(library), str(SOURCE), "-ldl"],
                            capture_output=True, text=True, timeout=120)
     if built.returncode != 0:
         first = (built.stderr.strip().splitlines() or ["no message"])[0]
@@ -213,15 +231,110 @@ def prepare(workdir: Path) -> Toolchain:
     return Toolchain(valgrind, version, library, no_aslr)
 
 
-def read_totals(path: Path) -> int:
-    """The instructions in one callgrind dump: its ``totals:`` line, which callgrind writes last."""
+def names_collector(tools: Toolchain, workdir: Path) -> bool:
+    """Whether callgrind names CPython's collector in this interpreter (a build stripped of its static symbols
+    would not): a full collection counted in a child, and its dump read."""
+    out = workdir / "collector.out"
+    done = subprocess.run([tools.valgrind, "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}",
+                           sys.executable, "-S", "-c", "import gc; gc.collect()"], capture_output=True, timeout=120)
     try:
-        match = re.search(r"^totals: (\d+)", path.read_text(errors="replace"), re.MULTILINE)
+        return done.returncode == 0 and read_dump(out).collections > 0
+    except HarnessError:
+        return False
+
+
+# CPython's garbage collector, as callgrind names its functions: gc_collect_main (3.11-3.13, and the free-threaded
+# build), _PyGC_Collect and the three it dispatches to (3.14's incremental collector). What the calls into any of
+# them from outside them cost, their callees included (finalizers, weakref callbacks, freeing the garbage), is
+# the collector's share of a window.
+COLLECTOR = frozenset({"gc_collect_main", "_PyGC_Collect", "gc_collect_young", "gc_collect_increment",
+                       "gc_collect_full"})
+_NAMED = re.compile(r"\((\d+)\)(?: (.*))?")
+_LEVEL = re.compile(r"'\d+$")
+NO_SYMBOL = "(no symbol)"  # code callgrind has no name for: JIT trampolines, stripped libraries
+
+
+@dataclass
+class Cost:
+    """What one function cost in a window, or per unit: how often it was called, its own instructions, and those
+    with its callees (self plus the cost of every call it makes, less calls to itself; a function in a longer
+    cycle, as the evaluation loop calling C calling the loop again, counts its cycle more than once)."""
+
+    calls: float = 0
+    own: float = 0
+    inclusive: float = 0
+
+    def add(self, other: Cost, scale: float = 1.0) -> None:
+        self.calls += scale * other.calls
+        self.own += scale * other.own
+        self.inclusive += scale * other.inclusive
+
+    def per(self, units: int) -> Cost:
+        return Cost(self.calls / units, self.own / units, self.inclusive / units)
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One callgrind dump, read: its total, what the collector cost in it, and each function's cost."""
+
+    total: int
+    collector: int
+    collections: int  # calls into the collector from outside it
+    functions: dict[str, Cost] = field(default_factory=dict, compare=False, repr=False)
+
+
+def read_dump(path: Path) -> Dump:
+    """A callgrind dump (``--dump-instr=no``: per function, not per instruction); HarnessError if incomplete."""
+    try:
+        text = path.read_text(errors="replace")
     except OSError:
-        match = None
-    if match is None:
+        text = ""
+    totals = re.search(r"^totals: (\d+)", text, re.MULTILINE)  # callgrind writes it last
+    if totals is None:
         raise HarnessError(f"callgrind wrote no complete dump {path.name}")
-    return int(match[1])
+    functions: dict[str, Cost] = {}
+    names: dict[str, str] = {}
+
+    def name(text: str) -> str:
+        match = _NAMED.fullmatch(text.strip())
+        if not match:
+            found = text.strip()
+        elif match[2] is not None:
+            found = names[match[1]] = match[2]
+        else:
+            found = names.get(match[1], text.strip())
+        # callgrind names a recursion's deeper levels f'2, f'3...: one function here.
+        return NO_SYMBOL if found.startswith("0x") else _LEVEL.sub("", found)
+
+    current = callee = None
+    collector = collections = 0
+    pending: int | None = None  # the count of the call whose cost the next cost line is (callgrind writes 0 too)
+    for line in text.splitlines():
+        if line.startswith("fn="):
+            current = name(line[3:])
+            if current not in functions:
+                functions[current] = Cost()
+        elif line.startswith("cfn="):
+            callee = name(line[4:])
+        elif line.startswith("calls="):
+            pending = int(line[6:].split()[0])
+        elif current is not None and line[:1] in "0123456789+-*" and line[:1]:
+            parts = line.split()
+            cost = int(parts[1]) if len(parts) > 1 else 0
+            if pending is not None:
+                if callee not in functions:
+                    functions[callee] = Cost()
+                functions[callee].calls += pending
+                if callee != current:
+                    functions[current].inclusive += cost
+                if callee in COLLECTOR and current not in COLLECTOR:
+                    collector += cost
+                    collections += pending
+                pending = None
+            else:
+                functions[current].own += cost
+                functions[current].inclusive += cost
+    return Dump(int(totals[1]), collector, collections, functions)
 
 
 # -- one count ---------------------------------------------------------------------------------------------------
@@ -229,8 +342,9 @@ def read_totals(path: Path) -> int:
 
 @dataclass(frozen=True)
 class Count:
-    """One repeat of one target: instructions per unit, and for a server each process's instructions in the
-    window and in the idle window that followed it (most first)."""
+    """One repeat of one target: the request's (or call's) own instructions per unit, the collector's beside them,
+    and for a server each process's instructions in the window and in the idle window that followed it (most
+    first)."""
 
     per_unit: float
     processes: tuple[int, ...] = ()
@@ -240,6 +354,30 @@ class Count:
     dumps: tuple[Path, ...] = ()  # the window's dump of each process (kept while the count's folder is)
     idle_dumps: tuple[Path, ...] = ()
     idle_scale: float = 1.0  # the requests' window's length over the idle one's: what the idle dumps count for
+    collector: float = 0.0  # the collector's instructions per unit (those of the idle window subtracted)
+    collections: int = 0  # the collections they come from, in the window
+    # Each function's cost per unit, summed over the processes, the idle window's subtracted (what attribution
+    # ranks; kept by measure() when asked, so that a profile of the same build need not count again).
+    functions: dict[str, Cost] = field(default_factory=dict, compare=False, repr=False)
+
+
+def net(windows: Sequence[dict[str, Cost]], idles: Sequence[dict[str, Cost]], scale: float,
+        units: int) -> dict[str, Cost]:
+    """Per function, the windows' costs less the idle windows' times ``scale``, per unit; what costs nothing
+    is left out."""
+    total: dict[str, Cost] = {}
+    for sign, tables in ((1.0, windows), (-scale, idles)):
+        for table in tables:
+            for name, cost in table.items():
+                total.setdefault(name, Cost()).add(cost, sign)
+    return {name: cost.per(units) for name, cost in total.items() if cost.calls or cost.own or cost.inclusive}
+
+
+def _apart(windows: Sequence[Dump], idles: Sequence[Dump], scale: float, units: int) -> tuple[float, float]:
+    """(the request's own instructions per unit, the collector's), the idle windows subtracted from each."""
+    collector = sum(d.collector for d in windows) - scale * sum(d.collector for d in idles)
+    everything = sum(d.total for d in windows) - scale * sum(d.total for d in idles)
+    return (everything - collector) / units, collector / units
 
 
 class PacedClient:
@@ -327,7 +465,8 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
             primed = settings.prime_per_worker * workers
             paced.send(primed)
             _window(server, pids, DUMP_SIGNAL, "dump", outdir)
-            requests = settings.window_requests(sum(tools.total(outdir, pid, 1) for pid in pids) / primed)
+            requests = settings.window_requests(sum(tools.read(outdir, pid, 1).total for pid in pids) / primed,
+                                                tools.window(settings))
             _window(server, pids, ZERO_SIGNAL, "zero", outdir)
             opened = time.monotonic()
             paced.send(requests)
@@ -347,12 +486,14 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
         server.check_alive()
         # Every dump is written: no need for a graceful stop, which takes gunicorn 1-3 s under valgrind.
         server.stop(grace_s=0.0)
-    window = {pid: tools.total(outdir, pid, 2) for pid in pids}
-    idle = {pid: round(tools.total(outdir, pid, 3) * idle_scale) for pid in pids}
-    return Count((sum(window.values()) - sum(idle.values())) / requests, tuple(sorted(window.values(), reverse=True)),
-                 time.monotonic() - started, tuple(sorted(idle.values(), reverse=True)), requests,
+    windows = [tools.read(outdir, pid, 2) for pid in pids]
+    idles = [tools.read(outdir, pid, 3) for pid in pids]
+    per_unit, collector = _apart(windows, idles, idle_scale, requests)
+    return Count(per_unit, tuple(sorted((d.total for d in windows), reverse=True)), time.monotonic() - started,
+                 tuple(sorted((round(d.total * idle_scale) for d in idles), reverse=True)), requests,
                  tuple(tools.dump(outdir, pid, 2) for pid in pids), tuple(tools.dump(outdir, pid, 3) for pid in pids),
-                 idle_scale)
+                 idle_scale, collector, sum(d.collections for d in windows),
+                 net([d.functions for d in windows], [d.functions for d in idles], idle_scale, requests))
 
 
 def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None = None) -> dict[str, Count]:
@@ -373,9 +514,14 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
     dumps = json.loads(lines[-1])
     pid = int(dumps.pop("pid"))
     seconds = time.monotonic() - started
-    return {target: Count(tools.total(outdir, pid, part) / units, seconds=seconds, units=units,
-                          dumps=(tools.dump(outdir, pid, part),))
-            for target, (part, units) in dumps.items()}
+    counts = {}
+    for target, (part, units) in dumps.items():
+        window = tools.read(outdir, pid, part)
+        per_unit, collector = _apart([window], [], 1.0, units)
+        counts[target] = Count(per_unit, seconds=seconds, units=units, dumps=(tools.dump(outdir, pid, part),),
+                               collector=collector, collections=window.collections,
+                               functions=net([window.functions], [], 1.0, units))
+    return counts
 
 
 def client_spec(strategy_id: str, url: str, settings: CountSettings) -> dict:
@@ -402,20 +548,59 @@ class _Tally:
 Task = tuple[list[str], Callable[[Path, int], dict[str, Count]]]  # the targets one count yields, and the count
 
 
+def counted_path(folder: Path, target: str) -> Path:
+    return Path(folder) / (target.replace(":", "_") + ".json")
+
+
+def keep(folder: Path, target: str, count: Count, built: build.Build) -> None:
+    """One count's functions, for a profile of the same build and Python to use (``kept``)."""
+    data = COUNTED.stamp({"target": target, "python": sys.version.split()[0], "build": built.to_dict(),
+                          "units": count.units, "per_unit": count.per_unit, "collector": count.collector,
+                          "collections": count.collections, "functions": {
+                              name: [cost.calls, cost.own, cost.inclusive] for name, cost in count.functions.items()}})
+    path = counted_path(folder, target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").write_text(json.dumps(data))
+    path.with_suffix(".tmp").replace(path)
+
+
+def kept(folder: Path, target: str, built: build.Build) -> Count | None:
+    """The count ``keep`` left of ``target``, if it was made of this build with this Python; else None."""
+    try:
+        data = COUNTED.load(counted_path(folder, target))
+    except FormatError:
+        return None
+    if data["python"] != sys.version.split()[0] or data["build"].get("digest") != built.digest:
+        return None
+    return Count(data["per_unit"], units=data["units"], collector=data["collector"], collections=data["collections"],
+                 functions={name: Cost(*cost) for name, cost in data["functions"].items()})
+
+
 def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
-            progress: Progress | None = None) -> list[InstructionRun]:
+            progress: Progress | None = None, keep_in: Path | None = None) -> list[InstructionRun]:
     """Count every target ``settings.repeats`` times, ``settings.jobs`` at once (each on its own CPU); one
-    InstructionRun per target, in the order given. A target that fails is recorded as failed, with the reason."""
+    InstructionRun per target, in the order given. A target that fails is recorded as failed, with the reason;
+    under asv, a build that is not the commit's fails them all (``build.for_measurement``). ``keep_in``: a folder
+    where each target's last count keeps its functions (``keep``)."""
     say = progress or (lambda message: None)
     ids = check_ids(ids)
     tallies = {target: _Tally() for target in ids}
     with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
         tools = prepare(Path(tmp))
+        try:
+            subject_build = build.for_measurement()
+        except build.BuildMismatch as error:
+            recorded = {**tools.recorded(), **asdict(settings)}
+            return [_record(target, _Tally(failure=str(error)), recorded) for target in ids]
+        say(f"measuring {subject_build.describe()}")
+        named = names_collector(tools, Path(tmp))
         latency_url = ""
         if any(target.startswith(CLIENT_PREFIX) for target in ids):
             latency_url = stack.enter_context(client.latency_server(settings.client)).url(client.DELAY_PATH)
-        _run_tasks(_tasks(ids, settings, tools, latency_url), tallies, settings.jobs, Path(tmp), say)
-    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": ARTICLE.fixed_path}
+        kept_by = (lambda target, count: keep(keep_in, target, count, subject_build)) if keep_in else None
+        _run_tasks(_tasks(ids, settings, tools, latency_url), tallies, settings.jobs, Path(tmp), say, kept_by)
+    recorded = {**tools.recorded(), **asdict(settings), "fixed_path": ARTICLE.fixed_path,
+                "build": subject_build.to_dict(), "collector": sorted(COLLECTOR) if named else None}
     return [_record(target, tallies[target], recorded) for target in ids]
 
 
@@ -437,8 +622,10 @@ def _tasks(ids: Sequence[str], settings: CountSettings, tools: Toolchain, latenc
     return tasks
 
 
-def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir: Path, say: Progress) -> None:
-    """The tasks, ``jobs`` at a time, each on a CPU of its own; counts and failures go to the tallies."""
+def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir: Path, say: Progress,
+               kept_by: Callable[[str, Count], None] | None = None) -> None:
+    """The tasks, ``jobs`` at a time, each on a CPU of its own; counts and failures go to the tallies (and to
+    ``kept_by``)."""
     cpus = sorted(os.sched_getaffinity(0))
     free_cpus = [cpus[slot % len(cpus)] for slot in range(jobs)]
     lock = threading.Lock()
@@ -451,8 +638,11 @@ def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir
                 return  # failed in an earlier repeat: its later repeats would not count
             for target, counted in job(workdir / f"task-{number}", cpu).items():
                 tallies[target].counts.append(counted)
+                if kept_by:
+                    kept_by(target, counted)
                 unit = "call" if target.startswith(CORE_PREFIX) else "request"
-                say(f"{target}: {counted.per_unit:,.0f} instructions per {unit} ({counted.seconds:.1f} s)")
+                say(f"{target}: {counted.per_unit:,.0f} instructions per {unit}, and the collector's "
+                    f"{counted.collector:,.0f} ({counted.seconds:.1f} s)")
         except HarnessError as error:
             reason = str(error).splitlines()[0]
             for target in targets:
@@ -481,12 +671,22 @@ def _record(target: str, tally: _Tally, recorded: dict) -> InstructionRun:
     unit = "call" if kind == "core" else "request"
     if tally.failure or not tally.counts:
         return InstructionRun(target, kind, unit, recorded, "failed", tally.failure or "not counted")
+    collector = recorded.get("collector") is not None
     return InstructionRun(target, kind, unit, recorded, "ok", counts=tuple(c.per_unit for c in tally.counts),
                           processes=tuple(c.processes for c in tally.counts),
                           idle=tuple(c.idle for c in tally.counts), units=tuple(c.units for c in tally.counts),
-                          seconds=tuple(c.seconds for c in tally.counts))
+                          seconds=tuple(c.seconds for c in tally.counts),
+                          collector=tuple(c.collector for c in tally.counts) if collector else (),
+                          collections=tuple(c.collections for c in tally.counts) if collector else ())
 
 
-def medians(runs: Sequence[InstructionRun]) -> dict[str, float | str]:
-    """{target: median instructions per unit, or the reason it failed}: what the asv suite records."""
-    return {run.id: median(run.counts) if run.status == "ok" else run.reason for run in runs}
+def medians(runs: Sequence[InstructionRun]) -> dict[tuple[str, str], float | str]:
+    """{(target, part): median instructions per unit, or the reason it failed}: what the asv suite records. The
+    parts are "request" (the request's or call's own instructions) and "collector" (the garbage collector's),
+    the second absent where callgrind does not name the collector."""
+    found: dict[tuple[str, str], float | str] = {}
+    for run in runs:
+        found[run.id, "request"] = median(run.counts) if run.status == "ok" else run.reason
+        if run.status != "ok" or run.collector:
+            found[run.id, "collector"] = median(run.collector) if run.status == "ok" else run.reason
+    return found

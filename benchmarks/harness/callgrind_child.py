@@ -1,6 +1,6 @@
 """Counts its own instructions under callgrind: one client strategy's batch, or calls of core functions.
 
-Run by ``instructions.count_in_child`` under ``valgrind --tool=callgrind --instr-atstart=no``, by path with the
+Run by ``callgrind.count_in_child`` under ``valgrind --tool=callgrind --instr-atstart=no``, by path with the
 interpreter being measured, as ``python callgrind_child.py --library LIB SPEC.json``. Start-up and imports run
 uninstrumented (fast). For each target: a warm-up, uninstrumented; then a thrown-away window and the counted
 window, each opened by zeroing callgrind's counters and closed by a dump. The last line on stdout is JSON:

@@ -106,20 +106,23 @@ def client_table(runs: Sequence[ClientRun]) -> str:
 
 
 def instructions_table(runs: Sequence[InstructionRun]) -> str:
-    """Instructions per request or per call: median over the repeats, their spread, where a server's went."""
+    """Instructions per request or per call: median over the repeats, their spread, the collector's beside them
+    (and the collections they come from), where a server's went."""
     rows = []
     for run in runs:
         if run.status != "ok":
-            rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", ""])
+            rows.append([run.id, "FAILED: " + (run.reason or ""), "", "", "", "", ""])
             continue
         s = run.summary
         spread = "-" if s.spread_pct is None else f"{s.spread_pct:.3f} %"
         processes = " ".join(f"{100 * count / sum(run.processes[0]):.1f}" for count in run.processes[0]) \
             if run.processes and len(run.processes[0]) > 1 else ""
-        rows.append([run.id, f"{s.median:,.0f} per {run.unit}", spread, s.repeats, processes,
+        collector = (f"{median(run.collector):,.0f} ({median(run.collections):g} in {median(run.units):g})"
+                     if run.collector else "not named")
+        rows.append([run.id, f"{s.median:,.0f} per {run.unit}", spread, collector, s.repeats, processes,
                      f"{median(run.seconds):.1f}"])
-    headers = ["target", "instructions (median)", "spread (max - min) / median", "repeats",
-               "per process % (1st repeat)", "s per repeat"]
+    headers = ["target", "instructions (median)", "spread (max - min) / median", "collector's (collections)",
+               "repeats", "per process % (1st repeat)", "s per repeat"]
     return tabulate(rows, headers, tablefmt="github", disable_numparse=True)
 
 

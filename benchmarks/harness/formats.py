@@ -10,6 +10,7 @@ because asv imports the suite's package, and nothing beside it, in the environme
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,21 +49,74 @@ class Format:
 
 
 # The harness's results (python -m benchmarks run/article/sweep ...). Version 2 added the "instructions" records,
-# version 3 the "openloop" records and each sweep point's "headline"; older files are still read.
-RESULTS = Format("planet-tracker-bench", 3, (1, 2, 3), "measure again with python -m benchmarks")
+# version 3 the "openloop" records and each sweep point's "headline", version 4 the collector's instructions beside
+# each count (which no longer holds them) and the build counted; older files are still read.
+RESULTS = Format("planet-tracker-bench", 4, (1, 2, 3, 4), "measure again with python -m benchmarks")
 # The asv suite's settings on one machine (python -m benchmarks provenance). Version 3 added "benchmarks" (the
 # reports' names for the suite's benchmarks) and the article's figures.
 PROVENANCE = Format("planet-tracker-provenance", 3, (3,), "run `make provenance`")
-# One target's profile at one commit (python -m benchmarks profile --json, make profile, make compare).
-ATTRIBUTION = Format("planet-tracker-attribution", 1, (1,), "profile again with make profile")
+# One target's profile at one commit (python -m benchmarks profile --json, make profile, make compare). 2: each
+# function's costs named ({"calls", "self", "inclusive"}), the collector's count and the build profiled.
+ATTRIBUTION = Format("planet-tracker-attribution", 2, (2,), "profile again with make profile")
+# The channel's own count of one target, each C function's cost in it (python -m benchmarks' measure, kept under
+# asv for make compare's attribution, which then need not count it again): written and read by the harness.
+COUNTED = Format("planet-tracker-counted-functions", 1, (1,), "count again (make compare)")
 # Two commits compared (python -m reports compare --json): the pull-request comment is rendered from it
 # (pipeline.github), under a bare python3, hence what follows is shared here rather than imported from the reports.
 # 2: the dependency versions that differ; 3: attribution; 4: a timed change is + or - only when confirmed, either
 # way, and a row says whether it was measured again ("remeasured").
 COMPARISON = Format("planet-tracker-compare", 4, (4,), "run `make compare` again")
+# One commit's install in an asv environment, written by pipeline/installs.py into {env_dir}/installs/{commit}.json
+# and read by the harness (benchmarks/harness/build.py) to check that a measurement made for that commit ran its
+# build: the versions installed (or pip's reason), and the build (the wheel, its hash, the digest of the subject's
+# files). Version 1 (no schema, no build) is read as having no build.
+INSTALL = Format("planet-tracker-install", 2, (2,), "let asv install the commit again (delete its environment)")
+INSTALLS = "installs"  # the folder of install records in each asv environment
+SUBJECT = ("planet-tracker", "planet_tracker")  # the subject's distribution and its package
+
+
+def subject_digest(hashes: dict[str, str]) -> str:
+    """One sha256 for the subject's files, from {path under its package's parent: hash as a wheel's RECORD writes
+    it}: what the install record keeps of a build, and what a measurement computes of the files it would run."""
+    text = "".join(f"{path} {hashes[path]}\n" for path in sorted(hashes))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def describe_build(build: dict) -> str:
+    """One line for a build as the results, profiles and install records carry it (``build.Build.to_dict``, or
+    the install record's): what ran."""
+    if build.get("commit"):
+        return f"the build of {build['commit'][:8]} ({build['wheel']}, sha256 {build['wheel_sha256'][:12]})"
+    location, origin = build.get("location", "?"), build.get("origin")
+    if origin == "editable":
+        return f"the working tree {build.get('source') or location} (an editable install)"
+    if origin == "wheel":
+        return f"planet-tracker {build.get('version')} installed at {location}"
+    if origin == "modified":
+        return f"an install at {location} whose files differ from it: {', '.join(build.get('changed', [])[:3])}"
+    return f"the folder {location} (on sys.path, not installed)"
+
+
 MARKS = ("+", "-", "~", "?", "!", "x", "")  # "" : no change
 REGRESSION_MARKS = ("+", "!")
 COUNTED_UNITS = ("instructions",)  # what the asv suite counts rather than times
+# A counted benchmark that is a part of another's count, by method name: the garbage collector's instructions
+# beside the request's. Its change is judged by what it adds to the whole (a share of the request's count), not
+# by its own ratio: one collection more or less in a window moves the collector's figure by a third and the
+# request's cost by a tenth of a percent.
+PART_OF = {"track_collector_instructions_per_request": "track_instructions_per_request"}
+
+
+def counted_title(threshold: float) -> str:
+    """The counted table's title, in the comparison and in the pull-request comment: how its marks were decided."""
+    return (f"**Instructions** (counted under valgrind, deterministic: a change of {100 * threshold:g} % or more is "
+            "marked; the collector's, by what its change adds to the request's count):")
+
+
+def whole_of(benchmark: str) -> str | None:
+    """The benchmark (asv's module.Class.method) whose count ``benchmark`` is a part of, or None."""
+    module_class, _, method = benchmark.rpartition(".")
+    return f"{module_class}.{PART_OF[method]}" if method in PART_OF else None
 # The marks in a sentence: under every table that shows them.
 LEGEND = ("+ slower, - faster: established (a count beyond the threshold, or a timing asv's rule flagged in two "
           "measurements); ? a timing asv's rule flagged in one measurement, not confirmed; ~ moved, not established "

@@ -273,6 +273,10 @@ class InstructionRun:
     idle: tuple[tuple[int, ...], ...] = ()  # per repeat, the idle window scaled to the requests' length (subtracted)
     units: tuple[int, ...] = ()  # per repeat, requests or calls in the window
     seconds: tuple[float, ...] = ()  # per repeat, wall time of the whole count, start-up included
+    # Per repeat, the garbage collector's instructions per unit (not in ``counts``), and the collections they
+    # come from; empty where callgrind does not name the collector (settings["collector"] is None then).
+    collector: tuple[float, ...] = ()
+    collections: tuple[int, ...] = ()
 
     kind = "instructions"
 
@@ -295,15 +299,16 @@ class InstructionRun:
         return {"kind": self.kind, "id": self.id, "target": self.target, "unit": self.unit,
                 "settings": self.settings, "status": self.status, "reason": self.reason, "counts": list(self.counts),
                 "processes": [list(p) for p in self.processes], "idle": [list(p) for p in self.idle],
-                "units": list(self.units), "seconds": list(self.seconds),
-                "summary": _as_dict(self.summary)}
+                "units": list(self.units), "seconds": list(self.seconds), "collector": list(self.collector),
+                "collections": list(self.collections), "summary": _as_dict(self.summary)}
 
     @classmethod
     def from_dict(cls, data: dict) -> InstructionRun:
         return cls(id=data["id"], target=data["target"], unit=data["unit"], settings=data["settings"],
                    status=data["status"], reason=data["reason"], counts=tuple(data["counts"]),
                    processes=tuple(tuple(p) for p in data["processes"]), idle=tuple(tuple(p) for p in data["idle"]),
-                   units=tuple(data["units"]), seconds=tuple(data["seconds"]))
+                   units=tuple(data["units"]), seconds=tuple(data["seconds"]),
+                   collector=tuple(data.get("collector", ())), collections=tuple(data.get("collections", ())))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Tool:
 AB = Tool("ab", "apache2-utils", "the built-in generator stands in for ab, the article's load generator")
 WRK = Tool("wrk", "wrk", "the built-in generator stands in for wrk")
 VALGRIND = Tool("valgrind", "valgrind", "instructions are not counted")
-# valgrind's counting window is a small C library built on the spot (instructions.prepare).
+# valgrind's counting window is a small C library built on the spot (callgrind.prepare).
 CC = Tool("cc", "gcc libc6-dev", "instructions are not counted: valgrind's counting window is built with it")
 TOOLS = {tool.command: tool for tool in (AB, WRK, VALGRIND, CC)}
 

@@ -12,15 +12,23 @@ Standard library only: it runs inside the profiled process, started as
 
 or imported by ``callgrind_child.py``. Python 3.12 and later count with ``sys.monitoring`` (its INSTRUCTION
 event); 3.11 with ``sys.settrace`` and ``frame.f_trace_opcodes``. A coroutine or generator counts one entry per
-resumption. The window follows the counting window's protocol (``callgrind_window.c``): with ``PT_WINDOW_DIR``
-and ``PT_WINDOW_SIGNALS="ZERO DUMP"`` in the environment, the ZERO signal resets the counts and the DUMP signal
-writes ``prof.<pid>.<n>.json`` (n = 1, 2, ...), each acknowledged by a ``zero.<pid>`` or ``dump.<pid>`` file.
-Python runs a signal handler in the main thread, between two instructions: the servers' main threads wait in
-``select``/``epoll``, which a signal wakes.
+resumption, whether by ``send``, ``next`` or ``throw`` (a cancelled task, a generator closed early); a frame
+that an exception ends is left like one that returns. The window follows the counting window's protocol
+(``callgrind_window.c``): with ``PT_WINDOW_DIR`` and ``PT_WINDOW_SIGNALS="ZERO DUMP"`` in the environment, the
+ZERO signal collects garbage and resets the counts, and the DUMP signal writes ``prof.<pid>.<n>.json`` (n = 1,
+2, ...), each acknowledged by a ``zero.<pid>`` or ``dump.<pid>`` file. Python runs a signal handler in the main
+thread, between two instructions: the servers' main threads wait in ``select``/``epoll``, which a signal wakes.
+
+Exact with threads and forks: every thread counts into a state of its own (no read-modify-write is shared
+between threads, so a thread switch loses nothing), and the states are merged at the dump; a forked child keeps
+its own thread's frames and counts from the fork. A zero or a dump is a cut across every thread's state, taken
+from the main thread: it is exact when the other threads are blocked at that moment, as the harness makes sure
+(it signals only when every thread of the server is asleep).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import runpy
@@ -32,73 +40,108 @@ SCHEMA, VERSION = "planet-tracker-bytecode-profile", 1
 HERE = os.path.abspath(__file__)
 
 
-class Profile:
-    """Counts per code object (entries, instructions with callees) and per call stack (own instructions, for flame
-    graphs, and summed by the stack's last function for its own count), for every thread."""
+class Frame:
+    """One running Python frame (a resumption, for a generator or coroutine) on a thread's stack."""
+
+    # Named fields, not a list: an attribute of a __slots__ class is read and written by one specialised
+    # instruction, as a list item is (docs/measured.md compares the two).
+    __slots__ = ("callees", "code", "key", "own")
+
+    def __init__(self, code, key: tuple) -> None:
+        self.code = code
+        self.key = key  # the codes of the stack, outermost first, this frame's last
+        self.own = 0  # instructions it has executed itself (since it began, or since the zero)
+        self.callees = 0  # instructions of the frames it called, with theirs
+
+
+class ThreadState:
+    """What one thread has counted: its running frames, and the frames that have ended."""
+
+    __slots__ = ("depth", "entries", "inclusive", "stack", "stacks", "thread", "top")
 
     def __init__(self) -> None:
-        self.functions: dict = {}  # code -> [entries, inclusive]
-        # tuple of codes, outermost first -> own instructions. A function's own count is the sum of the stacks it
-        # ends: counted once, so a signal's zero or dump between two increments cannot set them apart.
-        self.stacks: dict = {}
+        self.thread = threading.get_ident()
+        self.stack: list[Frame] = []
+        self.top: Frame | None = None  # stack[-1], or None
+        self.reset()
+        self.depth: dict = {}  # code -> how many of its frames are on the stack
+
+    def reset(self) -> None:
+        """The counts start again; the running frames stay, counting from here (a loop a signal interrupted)."""
+        self.entries: dict = {}  # code -> frames begun
+        self.inclusive: dict = {}  # code -> instructions of its ended outermost frames, with their callees
+        self.stacks: dict = {}  # key -> own instructions of the ended frames with that stack
+        for frame in self.stack:
+            frame.own = frame.callees = 0
+
+
+class Profile:
+    """Per thread: entries and inclusive counts per code object, own counts per call stack (a function's own count
+    is the sum of the stacks it ends, so the flame graph and the table add up to the same total)."""
+
+    def __init__(self) -> None:
         self._local = threading.local()
-        self._threads: list = []  # every thread's state, to restart its frames' marks at zero()
+        self._states: list[ThreadState] = []
         self._lock = threading.Lock()
         self.start = None  # set by install(): turns the counting on, at the first zero()
         self.pause = self.resume = lambda: None  # set by install(): stop and restart the counting (for a dump)
+        os.register_at_fork(after_in_child=self._forked)
 
-    def _state(self):
-        state = getattr(self._local, "state", None)
-        if state is None:
-            # [instructions executed by this thread, stack of (code, mark at entry, stack key)]
-            state = self._local.state = [0, []]
+    def state(self) -> ThreadState:
+        """This thread's state, made on its first instruction."""
+        try:
+            return self._local.state
+        except AttributeError:
+            state = self._local.state = ThreadState()
             with self._lock:
-                self._threads.append(state)
-        return state
+                self._states.append(state)
+            return state
 
-    def enter(self, code) -> None:
-        state = self._state()
-        stack = state[1]
-        key = (stack[-1][2] if stack else ()) + (code,)
-        counts = self.functions.get(code)
-        if counts is None:
-            counts = self.functions[code] = [0, 0]
-        counts[0] += 1
-        stack.append((code, state[0], key))
+    def enter(self, state: ThreadState, code) -> Frame:
+        top = state.top
+        frame = Frame(code, (top.key if top is not None else ()) + (code,))
+        state.stack.append(frame)
+        state.top = frame
+        entries, depth = state.entries, state.depth
+        entries[code] = entries.get(code, 0) + 1
+        depth[code] = depth.get(code, 0) + 1
+        return frame
 
-    def leave(self) -> None:
-        state = self._state()
-        if not state[1]:
-            return  # a frame entered before the profile began
-        code, mark, _ = state[1].pop()
-        # Inclusive counts only the outermost active frame of a code object: a recursion counts once.
-        if not any(entry[0] is code for entry in state[1]):
-            counts = self.functions.get(code)
-            if counts is not None:
-                counts[1] += state[0] - mark
-
-    def step(self, code) -> None:
-        state = self._state()
-        state[0] += 1
-        stack = state[1]
-        if not stack or stack[-1][0] is not code:  # running since before the profile began
-            self.enter(code)
-        key = stack[-1][2]
-        self.stacks[key] = self.stacks.get(key, 0) + 1
+    def leave(self, state: ThreadState, code) -> None:
+        frame = state.top
+        if frame is None or frame.code is not code:
+            return  # a frame that began before the profile did (it was never entered)
+        stack = state.stack
+        stack.pop()
+        top = state.top = stack[-1] if stack else None
+        total = frame.own + frame.callees
+        if top is not None:
+            top.callees += total
+        stacks = state.stacks
+        stacks[frame.key] = stacks.get(frame.key, 0) + frame.own
+        depth = state.depth
+        depth[code] -= 1
+        if not depth[code]:  # the outermost frame of its code: a recursion counts once
+            state.inclusive[code] = state.inclusive.get(code, 0) + total
 
     def zero(self) -> None:
         if self.start is not None:
             self.start()  # the first window begins the counting
             self.start = None
-        self.functions.clear()
-        self.stacks.clear()
+        alive = sys._current_frames()  # the threads still running: an ended thread's state goes
         with self._lock:
-            for state in self._threads:
-                state[1][:] = [(code, state[0], key) for code, _, key in state[1]]
-                # A frame running across the zero (the loop iteration a signal interrupts) counts its instructions
-                # from here when it returns: 0 entries, but inclusive and own costs.
-                for code, _, _ in state[1]:
-                    self.functions.setdefault(code, [0, 0])
+            self._states[:] = [state for state in self._states if state.thread in alive]
+            for state in self._states:
+                state.reset()
+
+    def _forked(self) -> None:
+        """In a forked child: this thread alone runs on, and counts from the fork."""
+        state = getattr(self._local, "state", None)
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        self._states = [state] if state is not None else []
+        if state is not None:
+            state.thread = threading.get_ident()
+            state.reset()
 
     def as_data(self) -> dict:
         """The counts, named; the counting pauses meanwhile (naming runs the standard library's code, which would
@@ -109,12 +152,28 @@ class Profile:
         finally:
             self.resume()
 
+    def _merged(self) -> tuple[dict, dict, dict]:
+        """Every thread's counts added up: entries and inclusive per code, own per stack. A running frame's own
+        count is in its stack's; its inclusive count comes when it ends."""
+        entries: dict = {}
+        inclusive: dict = {}
+        stacks: dict = {}
+        with self._lock:
+            states = list(self._states)
+        for state in states:
+            for code, count in list(state.entries.items()):
+                entries[code] = entries.get(code, 0) + count
+            for code, count in list(state.inclusive.items()):
+                inclusive[code] = inclusive.get(code, 0) + count
+            for key, own in list(state.stacks.items()):
+                stacks[key] = stacks.get(key, 0) + own
+            for frame in list(state.stack):
+                stacks[frame.key] = stacks.get(frame.key, 0) + frame.own
+                entries.setdefault(frame.code, 0)  # running across the zero: no entry, its costs from there
+        return entries, inclusive, stacks
+
     def _as_data(self) -> dict:
-        # list(dict.items()) runs in C, under the GIL: another thread (gunicorn's gthread workers, Werkzeug's
-        # threads) cannot change the table while it is copied. The counts themselves may move on; they are copied
-        # right after.
-        counted = [(code, list(counts)) for code, counts in list(self.functions.items())]
-        stacked = list(self.stacks.items())
+        entries, inclusive, stacks = self._merged()
         names: dict = {}
 
         def name(code) -> str:
@@ -128,17 +187,17 @@ class Profile:
             return functions.setdefault(name(code), {"calls": 0, "self": 0, "inclusive": 0,
                                                      "file": code.co_filename, "line": code.co_firstlineno})
 
-        for code, (entries, inclusive) in counted:
-            found = entry(code)
-            found["calls"] += entries
-            found["inclusive"] += inclusive
-        stacks: dict = {}
-        for key, own in stacked:
+        for code, count in entries.items():
+            entry(code)["calls"] += count
+        for code, count in inclusive.items():
+            entry(code)["inclusive"] += count
+        folded_stacks: dict = {}
+        for key, own in stacks.items():
             folded = ";".join(name(code) for code in key)
-            stacks[folded] = stacks.get(folded, 0) + own
+            folded_stacks[folded] = folded_stacks.get(folded, 0) + own
             entry(key[-1])["self"] += own
         return {"schema": SCHEMA, "version": VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
-                "functions": functions, "stacks": stacks}
+                "functions": functions, "stacks": folded_stacks}
 
 
 _MODULES: dict = {}  # file -> module name
@@ -159,7 +218,8 @@ def module_of(filename: str) -> str:
         path = os.path.abspath(filename)
         found = _MODULES.get(path)
         if found is None:
-            roots = sorted((os.path.abspath(p or ".") for p in sys.path), key=len, reverse=True)
+            # sys.path may hold bytes, which the import system skips: so does this
+            roots = sorted((os.path.abspath(p or ".") for p in sys.path if isinstance(p, str)), key=len, reverse=True)
             root = next((r for r in roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
             if root is None or not path.endswith(".py"):
                 found = filename
@@ -175,32 +235,52 @@ PROFILE = Profile()
 
 def _install_monitoring(profile: Profile) -> None:
     """Callbacks registered now, events turned on at the first zero: from then on every frame of every thread
-    counts, those already running included."""
+    counts, those already running included (a frame's first instruction enters it when no event did)."""
     monitoring = sys.monitoring
     tool, events = monitoring.PROFILER_ID, monitoring.events
     monitoring.use_tool_id(tool, "planet-tracker bytecode profile")
     disable = monitoring.DISABLE
+    local, state_of, enter, leave = profile._local, profile.state, profile.enter, profile.leave
 
+    # DISABLE turns an event off at one code location: this file's code is never counted. It is refused for
+    # PY_UNWIND and PY_THROW (CPython then raises in the unwinding frame and drops the callback), so those two
+    # callbacks return None for this file's code and do nothing.
     def start(code, offset):
         if code.co_filename == HERE:
             return disable
-        profile.enter(code)
+        enter(state_of(), code)
 
-    def stop(code, offset, *rest):
+    def thrown(code, offset, exception):  # a generator or coroutine resumed by throw(): a resumption
+        if code.co_filename != HERE:
+            enter(state_of(), code)
+
+    def stop(code, offset, value):
         if code.co_filename == HERE:
             return disable
-        profile.leave()
+        leave(state_of(), code)
+
+    def unwind(code, offset, exception):
+        if code.co_filename != HERE:
+            leave(state_of(), code)
 
     def instruction(code, offset):
-        if code.co_filename == HERE:
-            return disable
-        profile.step(code)
+        # The hot path: this thread's own frame, one increment, nothing shared.
+        try:
+            frame = local.state.top
+        except AttributeError:
+            frame = None
+        if frame is None or frame.code is not code:
+            if code.co_filename == HERE:
+                return disable
+            frame = enter(state_of(), code)  # running since before the profile began
+        frame.own += 1
 
-    for event, callback in ((events.PY_START, start), (events.PY_RESUME, start), (events.PY_RETURN, stop),
-                            (events.PY_YIELD, stop), (events.PY_UNWIND, stop), (events.INSTRUCTION, instruction)):
+    callbacks = {events.PY_START: start, events.PY_RESUME: start, events.PY_THROW: thrown, events.PY_RETURN: stop,
+                 events.PY_YIELD: stop, events.PY_UNWIND: unwind, events.INSTRUCTION: instruction}
+    every = 0
+    for event, callback in callbacks.items():
         monitoring.register_callback(tool, event, callback)
-    every = (events.PY_START | events.PY_RESUME | events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND
-             | events.INSTRUCTION)
+        every |= event
     profile.start = profile.resume = lambda: monitoring.set_events(tool, every)
     profile.pause = lambda: monitoring.set_events(tool, 0)
 
@@ -208,22 +288,29 @@ def _install_monitoring(profile: Profile) -> None:
 def _install_settrace(profile: Profile) -> None:
     """A trace function in every thread from now on (3.11 cannot give one to a thread already running), which
     traces nothing until the first zero: from then on, every frame that begins counts. Frames already running
-    then (a server's outermost loop) do not: the same few instructions per request on both commits."""
+    then (a server's outermost loop) do not: the same few instructions per request on both commits. A generator
+    resumed by send, next or throw gets a "call" event, and a frame leaves with a "return" event whether it
+    returns, yields or raises."""
     active = []
+    local, state_of, enter, leave = profile._local, profile.state, profile.enter, profile.leave
 
-    def local(frame, event, arg):
+    def trace(frame, event, arg):
+        code = frame.f_code
         if event == "opcode":
-            profile.step(frame.f_code)
-        elif event == "return":  # also when an exception leaves the frame, and at each yield
-            profile.leave()
-        return local
+            top = local.state.top  # set by the call event below, in this thread
+            if top is None or top.code is not code:
+                top = enter(local.state, code)
+            top.own += 1
+        elif event == "return":
+            leave(state_of(), code)
+        return trace
 
     def call(frame, event, arg):
         if not active or event != "call" or frame.f_code.co_filename == HERE:
             return None
         frame.f_trace_opcodes = True
-        profile.enter(frame.f_code)
-        return local
+        enter(state_of(), frame.f_code)
+        return trace
 
     threading.settrace(call)
     sys.settrace(call)
@@ -249,9 +336,10 @@ def _window_signals(profile: Profile, folder: str, signals: str) -> None:
 
     # The handlers run Python code outside this file (os.path.join) only while nothing is counted: before the
     # zero, after the dump's copy. Otherwise every window would hold their bytecode, under whichever frame the
-    # signal interrupted.
+    # signal interrupted. The full collection before the zero is the channel's (callgrind_window.c says why).
     def on_zero(signum, frame):
         acknowledgement = os.path.join(folder, f"zero.{os.getpid()}")
+        gc.collect()
         profile.zero()
         open(acknowledgement, "wb").close()  # C only
 

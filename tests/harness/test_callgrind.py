@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -105,13 +106,111 @@ def test_a_failed_target_is_recorded_without_a_number(monkeypatch):
     assert "AttributeError" in run.reason
 
 
-def test_dumps_are_read_only_when_complete(tmp_path):
+# A dump as callgrind writes it (names compressed to "(id) name" on first use, "(id)" after): main calls the
+# 3.14 collector's entry, which calls one of its parts (not counted twice), and a 3.11 collection from an allocation.
+DUMP = """# callgrind format
+events: Ir
+summary: 1000
+
+fn=(1) main
+0 100
+cfn=(2) _PyGC_Collect
+calls=2 0
+0 300
+cfn=(4) _PyObject_GC_Link
+calls=5 0
+0 150
+fn=(2)
+0 40
+cfn=(3) gc_collect_young
+calls=2 0
+0 260
+fn=(3)
+0 260
+fn=(4)
+0 50
+cfn=(5) gc_collect_main
+calls=1 0
+0 100
+fn=(5)
+0 100
+"""
+
+
+def test_dumps_are_read_only_when_complete_and_the_collector_is_read_apart(tmp_path):
     dump = tmp_path / "cg.1.2"
-    dump.write_text("# callgrind format\nsummary: 99\n\nfn=(1) main\n0 5\n")
+    dump.write_text(DUMP)
     with pytest.raises(HarnessError, match="no complete dump"):
-        callgrind.read_totals(dump)
-    dump.write_text(dump.read_text() + "\ntotals: 123456\n")
-    assert callgrind.read_totals(dump) == 123456
+        callgrind.read_dump(dump)
+    dump.write_text(DUMP + "\ntotals: 550\n")
+    read = callgrind.read_dump(dump)
+    assert read.total == 550 and sum(cost.own for cost in read.functions.values()) == 550
+    # Calls into the collector from outside it: main's two (300, their callee included) and the allocation's one.
+    assert (read.collector, read.collections) == (400, 3)
+    assert read.functions["_PyGC_Collect"] == callgrind.Cost(calls=2, own=40, inclusive=300)
+
+
+# Run under callgrind with the window library: sends itself the zero signal twice, in this process and in a child
+# it forks, and says how many full collections each saw, and the young generation's count, before and after.
+COLLECTED = """
+import gc, json, os, sys, time
+zero = int(os.environ["PT_WINDOW_SIGNALS"].split()[0])
+folder = os.environ["PT_WINDOW_DIR"]
+kept = [[] for _ in range(400)]  # young objects, and no full collection due
+
+def window():
+    before = gc.get_stats()[2]["collections"], gc.get_count()[0]
+    ack = os.path.join(folder, f"zero.{os.getpid()}")
+    os.kill(os.getpid(), zero)
+    while not os.path.exists(ack):
+        time.sleep(0.01)
+    return [before, (gc.get_stats()[2]["collections"], gc.get_count()[0])]
+
+found = {"parent": window()}
+child = os.fork()
+if child == 0:
+    more = [[] for _ in range(300)]
+    with open(os.path.join(folder, "child.json"), "w") as file:
+        json.dump(window(), file)
+    os._exit(0)
+os.waitpid(child, 0)
+with open(os.path.join(folder, "child.json")) as file:
+    found["child"] = json.load(file)
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.needs("valgrind", "cc")
+def test_every_process_collects_its_garbage_when_its_window_opens(tmp_path):
+    """The window library's zero runs a full collection first, in the process it was loaded in and in a forked
+    one (gunicorn's workers), so a window's collections follow from its own allocations."""
+    tools = callgrind.prepare(tmp_path)
+    (tmp_path / "collected.py").write_text(COLLECTED)
+    done = subprocess.run(tools.server_command([sys.executable, str(tmp_path / "collected.py")], tmp_path, None),
+                          env={**os.environ, **tools.window_env(tmp_path)}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    for process in ("parent", "child"):
+        (full_before, young_before), (full_after, young_after) = found[process]
+        assert full_after == full_before + 1, (process, found[process])
+        assert young_after < young_before, (process, found[process])  # the young generation was collected too
+
+
+@pytest.mark.needs("valgrind", "cc")
+def test_the_collector_is_counted_apart_from_the_work(tmp_path):
+    """Calls that make cyclic garbage: the collector's share is reported beside the count, and the count is the
+    work's own, as with the collector turned off (which leaves the garbage: within 10 %)."""
+    tools = callgrind.prepare(tmp_path)
+    counts = {}
+    for setup in ("import gc\n", "import gc\ngc.disable()\n"):
+        spec = {"kind": "core", "calls": 3000, "prime": 20,
+                "items": [{"id": "cycles", "setup": setup, "statement": "x = [[], [], {}]; x.append(x)"}]}
+        counts[setup] = callgrind.count_in_child(spec, tools, tmp_path / f"out{len(counts)}")["cycles"]
+    collected, left = counts.values()
+    assert collected.collections > 5 and collected.collector > 0.5 * collected.per_unit
+    assert left.collections == 0 and left.collector == 0
+    assert collected.per_unit == pytest.approx(left.per_unit, rel=0.1)
 
 
 def test_unknown_targets_and_bad_settings_are_refused():

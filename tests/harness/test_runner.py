@@ -154,7 +154,7 @@ def test_results_round_trip(tmp_path):
     assert json.dumps(loaded.to_dict()) == json.dumps(original.to_dict())
     assert loaded.records[0].samples[0].load == run.samples[0].load
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["schema"] == "planet-tracker-bench" and data["version"] == formats.RESULTS.version == 3
+    assert data["schema"] == "planet-tracker-bench" and data["version"] == formats.RESULTS.version == 4
     assert data["records"][1]["summary"] is None and data["environment"]["machine"]["logical_cpus"] >= 1
 
 

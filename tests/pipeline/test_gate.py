@@ -47,6 +47,8 @@ def test_measure_runs_both_commits_and_records_the_dependencies(root):
     (asv, env, _), (dependencies, _, _) = run.calls
     assert asv == ["py", "-m", "asv", *BOTH, "-a", "rounds=1", "--bench", r"^core\."]
     assert env["PATH"].startswith("/py/3.11/bin:")  # pyenv's shims crash asv: the real folders first
+    # The counts keep their functions where attribution will look for them.
+    assert env["PLANET_TRACKER_ATTRIBUTE_DIR"] == str(root / ".asv/attribution")
     assert dependencies == ["py", "-m", "pipeline", "dependencies", "--machine", MACHINE]
 
 

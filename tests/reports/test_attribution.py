@@ -16,13 +16,17 @@ LABEL = "instructions.ServerInstructions.track_instructions_per_request(flask-de
 
 def profile(extra: float = 0.0, target: str = "flask-dev") -> dict:
     """A profile as benchmarks.harness.attribution writes it; ``extra`` bytecodes in position_body."""
-    return {"schema": "planet-tracker-attribution", "version": 1, "target": target, "unit": "request",
+    def cost(calls: float, own: float, inclusive: float) -> dict:
+        return {"calls": calls, "self": own, "inclusive": inclusive}
+
+    return {"schema": "planet-tracker-attribution", "version": 2, "target": target, "unit": "request",
             "benchmark": LABEL, "python_version": "3.11.7", "instructions_per_unit": 1_400_000.0,
-            "python": {"flask.app:Flask.wsgi_app": [1.0, 40.0, 4862.0 + extra],
-                       "planet_tracker.core:position_body": [1.0, 8.0 + extra, 271.0 + extra],
-                       "gunicorn.workers.base:Worker.notify": [0.2, 3.0, 3.0 + 0.1 * (extra > 0)]},
-            "c": {"_PyEval_EvalFrameDefault": [148.0, 321_684.0 + 21 * extra, 5_871_729.0],
-                  "__cos_fma": [1386.0, 135_108.0, 135_108.0]},
+            "collector_per_unit": 3_000.0,
+            "python": {"flask.app:Flask.wsgi_app": cost(1.0, 40.0, 4862.0 + extra),
+                       "planet_tracker.core:position_body": cost(1.0, 8.0 + extra, 271.0 + extra),
+                       "gunicorn.workers.base:Worker.notify": cost(0.2, 3.0, 3.0 + 0.1 * (extra > 0))},
+            "c": {"_PyEval_EvalFrameDefault": cost(148.0, 321_684.0 + 21 * extra, 5_871_729.0),
+                  "__cos_fma": cost(1386.0, 135_108.0, 135_108.0)},
             "stacks": {"flask.app:Flask.wsgi_app": 40.0,
                        "flask.app:Flask.wsgi_app;planet_tracker.core:position_body": 8.0 + extra}}
 

@@ -6,11 +6,13 @@
 #   make bench [QUICK=1]      the main job: the asv suite on HEAD with the default Python, published, summarised
 #   make report               the summary, charts and exports (reports/) and the site (site/) from asv's results
 #   make history [N=10]       the last N commits on every installed Python of asv.conf.json
-#   make compare [BASE=main]  BASE and HEAD measured in one run; exit 1 on a regression (instructions: THRESHOLD;
-#                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again), 2 on
-#                             an error
+#   make compare [BASE=main]  BASE and HEAD measured in one run; fails on a regression (instructions: THRESHOLD;
+#                             wall-clock: asv's rule, confirmed by measuring the flagged benchmarks again) and on an
+#                             error (python -m pipeline compare: 1 and 2; make turns both into 2)
 #   make profile TARGET=ID [AGAINST=HEAD~1]  where one target's instructions go, HEAD against AGAINST: Python functions
 #                             by bytecode, C functions by symbol (make compare does it for what it flags)
+#   make regressions          the open regressions and drifts in the local results, one line each; fails when any
+#   make bisect               place each counted step that lies between two measured commits on its commit
 #   make site                 serve the site on 127.0.0.1
 #   make sweep                where async overtakes sync: throughput over connections x handler wait, open-loop
 #                             latency (open loop); the map and curves in reports/ (not part of make bench: ~7 min)
@@ -48,8 +50,8 @@ PIPELINE = $(BIN)/python -m pipeline
 # What the targets that run asv hand on: BENCH and ASV_ARGS as given (empty: none).
 RUN_ARGS = --machine $(MACHINE) --bench='$(BENCH)' --asv-args='$(ASV_ARGS)'
 
-.PHONY: venv tools machine provenance test lint smoke bench report history compare profile site sweep rehearse \
-	clean \
+.PHONY: venv tools machine provenance test lint smoke bench report history compare profile regressions bisect site \
+	sweep rehearse clean \
 	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
@@ -100,8 +102,9 @@ history: venv tools machine provenance
 	$(PIPELINE) history --count $(N) $(RUN_ARGS)
 
 # BASE and HEAD in one asv run, rounds interleaved; the timed benchmarks flagged measured again; the table in
-# reports/compare.md and .json; then where the flagged counts changed (pipeline/gate.py). Exit status 0, 1 on a
-# regression, 2 on an error; a failed benchmark is a row of the table, attribution never changes the status.
+# reports/compare.md and .json; then where the flagged counts changed (pipeline/gate.py). python -m pipeline
+# compare exits 0, 1 on a regression, 2 on an error; make exits 2 for either (make's own status for a failed
+# recipe). A failed benchmark is a row of the table; attribution never changes the status.
 compare: venv tools machine provenance
 	$(PIPELINE) compare --base '$(BASE)' $(RUN_ARGS) --factor='$(FACTOR)' --threshold='$(THRESHOLD)'
 
@@ -123,6 +126,16 @@ sweep: venv tools
 # The workflow files themselves, every event, under act (the stand-ins: rehearsal/); part of make test too.
 rehearse: venv tools
 	$(BIN)/python -m pytest tests/rehearsal tests/test_rehearsal.py
+
+# The open regressions and drifts in the local results (make bench, make history), one line each; fails when any
+# is open. (python -m pipeline regressions exits 1 for open, 2 for could not tell; make turns both into 2.)
+regressions: venv
+	@$(PIPELINE) regressions
+
+# Each open counted step that lies between two measured commits, placed on its commit: the middle commit measured,
+# then again, about log2(n) times (pipeline/regressions.py).
+bisect: venv tools machine
+	$(PIPELINE) bisect --machine $(MACHINE)
 
 site:
 	@test -f site/index.html || { echo "no site yet: run make bench (or make report) first" >&2; exit 2; }

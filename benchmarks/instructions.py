@@ -31,7 +31,9 @@ from benchmarks.harness import callgrind, client, subject
 from benchmarks.harness.errors import ToolMissing
 
 SETTINGS = callgrind.CountSettings()
-# A comma-separated subset of the targets to count (the tests, a quick look); the others are then skipped.
+# A comma-separated subset of the targets to count (the tests, a quick look, make bisect), as target ids or as
+# benchmark labels (instructions.ServerInstructions.track_instructions_per_request(flask-dev)); the others are
+# then skipped.
 ONLY = "PLANET_TRACKER_INSTRUCTIONS"
 # Where make compare keeps what it profiles (benchmarks/attribution.py): the counts keep their functions there too,
 # in <folder>/<commit>/counted-<environment>/, so that a profile of the same build needs only its bytecode.
@@ -62,7 +64,7 @@ class InstructionsBenchmark:
     timeout = 900.0
 
     def setup_cache(self):
-        only = [target for target in os.environ.get(ONLY, "").split(",") if target]
+        only = list(dict.fromkeys(target_of(item) or item for item in os.environ.get(ONLY, "").split(",") if item))
         try:
             return callgrind.medians(callgrind.measure(only or callgrind.all_ids(), SETTINGS,
                                                        keep_in=counted_folder()))

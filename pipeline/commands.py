@@ -23,6 +23,8 @@ The make targets that run asv (pipeline.asvrun builds every asv command line) or
     history      the last N commits on every installed Python of asv.conf.json, then the report
     smoke        asv check, then every benchmark once against the working tree (nothing recorded)
     profile      where one target's instructions go, HEAD against --against
+    regressions  the open regressions and drifts in the local results, one line each (exit 1: open, 2: could not
+                 tell); bisect places a counted step that lies between two measured commits
     sweep        python -m benchmarks sweep, then python -m reports sweep (and the report when results exist)
 
 GITHUB_TOKEN is taken out of the environment as the command starts and given only to the git commands that
@@ -45,7 +47,7 @@ from pathlib import Path
 
 # Only the standard library and the stdlib-only modules here: pr-artifact and pr-comment run under the runner's
 # bare python3, with nothing installed. The commands that need asv import pipeline.measure when they run.
-from . import asvrun, gate, github, history, legs, targets
+from . import asvrun, gate, github, history, legs, regressions, targets
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,6 +199,19 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return targets.profile(args.machine, args.target, args.against, asvrun.Runner())
 
 
+def cmd_regressions(args: argparse.Namespace) -> int:
+    try:
+        return regressions.report(regressions.detect(asvrun.Runner(), tip=args.tip))
+    except PipelineError as error:  # could not tell: 2, not the 1 of an open regression
+        print(f"python -m pipeline regressions: error: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+    regressions.bisect(args.machine)
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     return targets.sweep(args.machine, asvrun.split(args.sweep_args), asvrun.Runner())
 
@@ -311,6 +326,16 @@ def make_parser() -> argparse.ArgumentParser:
     prof.add_argument("--target", default="", help="a server scenario, client:STRATEGY or core:FUNCTION")
     prof.add_argument("--against", default="HEAD~1")
     prof.set_defaults(func=cmd_profile)
+
+    regress = commands.add_parser("regressions", help="the open regressions and drifts in the local results, one "
+                                  "line each; exit 1 when any is open, 2 when it could not tell")
+    regress.add_argument("--tip", default="HEAD", help="the line of commits: this commit's first parents")
+    regress.set_defaults(func=cmd_regressions)
+
+    bisect = commands.add_parser("bisect", help="measure the commits between two sides of an open counted step "
+                                 "until it sits on one commit")
+    bisect.add_argument("--machine", required=True)
+    bisect.set_defaults(func=cmd_bisect)
 
     sweep = commands.add_parser("sweep", help="the sweep, its section and charts, and the report")
     sweep.add_argument("--machine", required=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import benchmarks.harness.formats as formats
 
-from . import asvdata, attribution, compare, crossover, site
+from . import asvdata, attribution, compare, crossover, regressions, site
 from .errors import ReportError
 from .summary import build
 
@@ -52,16 +52,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise ReportError(f"cannot read the first comparison's flags {args.confirm}: {error}") from None
     changes = compare.compare(base_rows, head_rows, args.factor, args.threshold, flagged_before)
     pythons = {row.env: row.python for row in (*base_rows, *head_rows)}
-    deps = compare.dependencies(asvdata.dependencies(conf.results_dir, args.machine, base),
-                                  asvdata.dependencies(conf.results_dir, args.machine, head), pythons)
+    recorded = [asvdata.dependencies(conf.results_dir, args.machine, commit) for commit in (base, head)]
+    deps = compare.dependencies(*recorded, pythons)
     if args.flagged:
         # The first of two comparisons: record which timed benchmarks to measure again (and which way each moved),
         # print asv's regex for them.
         Path(args.flagged).write_text(json.dumps(compare.flags(changes)) + "\n")
         print(compare.bench_regex(compare.flagged_timed(changes)))
         return 0
-    text = compare.markdown(changes, f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})", args.factor,
-                              args.threshold, confirmed=flagged_before is not None, deps=deps)
+    names = f"{args.base} ({base[:8]})", f"{args.head} ({head[:8]})"
+    text = compare.markdown(changes, *names, args.factor, args.threshold, confirmed=flagged_before is not None,
+                            deps=deps, built=compare.builds(*recorded, pythons, *names))
     print(text)
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +113,17 @@ def cmd_summary(args: argparse.Namespace) -> int:
         site.build(summary, Path(args.asv_html), Path(args.site), Path(args.vendor_cache))
         print(f"site: {Path(args.site).resolve()}/index.html", file=sys.stderr)
     print(f"summary: {(summary.out / 'summary.md').resolve()}", file=sys.stderr)
+    return 0
+
+
+def cmd_regressions(args: argparse.Namespace) -> int:
+    data = regressions.detect(Path(args.config), Path(args.repo), args.tip, args.machine or ())
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    opened = sum(r["status"] == "open" for r in data["regressions"])
+    print(f"regressions: {opened} open, {len(data['regressions']) - opened} recovered, {len(data['drifts'])} "
+          f"drift(s), {len(data['timed'])} timed step(s) (unconfirmed) over {len(data['thresholds'])} counted "
+          f"series: {args.json}", file=sys.stderr)
     return 0
 
 
@@ -177,6 +189,15 @@ def make_parser() -> argparse.ArgumentParser:
     summ.add_argument("--asv-html", default=".asv/html", help="asv publish's output")
     summ.add_argument("--vendor-cache", default=".asv/vendor", help="downloaded npm packages for the site")
     summ.set_defaults(func=cmd_summary)
+
+    regress = commands.add_parser("regressions", help="steps and drifts over the stored history, as data (python "
+                                  "-m pipeline regressions prints them)")
+    regress.add_argument("--json", required=True, metavar="FILE", help="where the data goes")
+    regress.add_argument("--config", default="asv.conf.json")
+    regress.add_argument("--repo", default=".", help="the git repository whose line of commits is read")
+    regress.add_argument("--tip", default="HEAD", help="the line's last commit (its first parents before it)")
+    regress.add_argument("--machine", action="append", help="only this machine (repeat; default: every one)")
+    regress.set_defaults(func=cmd_regressions)
 
     swept = commands.add_parser("sweep", help="the sweep's map, latency curves and summary section")
     swept.add_argument("results", help="python -m benchmarks sweep's --json file")

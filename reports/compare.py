@@ -186,6 +186,19 @@ def dependencies(base: dict[str, dict], head: dict[str, dict], pythons: dict[str
     return found
 
 
+def builds(base: dict[str, dict], head: dict[str, dict], pythons: dict[str, str],
+           base_name: str, head_name: str) -> list[str]:
+    """One line per Python: the build each side's benchmarks ran, as the install records name it (asv's
+    environments record it since 2026-12-07; older results name none)."""
+    lines = []
+    for env in sorted(set(base) | set(head)):
+        sides = [f"{name} ran {formats.describe_build(record[env]['build'])}" for name, record in
+                 ((base_name, base), (head_name, head)) if record.get(env, {}).get("build")]
+        if sides:
+            lines.append(f"Python {pythons.get(env, env)}: " + "; ".join(sides))
+    return lines
+
+
 def _span(ratios: list[float]) -> str:
     shown = sorted({f"{100 * (ratio - 1):+.1f} %" for ratio in ratios if not math.isnan(ratio)},
                    key=lambda text: float(text[:-2]))
@@ -265,9 +278,11 @@ def timed_title(factor: float, confirmed: bool) -> str:
 
 
 def markdown(changes: list[Change], base_name: str, head_name: str, factor: float,
-             threshold: float = THRESHOLD, confirmed: bool = False, deps: list[Dependencies] = ()) -> str:
-    """The verdict, the dependency versions that differ, then the counted benchmarks' table, then the timed
-    benchmarks' with the rows measured again and not confirmed named under it."""
+             threshold: float = THRESHOLD, confirmed: bool = False, deps: list[Dependencies] = (),
+             built: list[str] = ()) -> str:
+    """The verdict, the builds measured (``builds``), the dependency versions that differ, then the counted
+    benchmarks' table, then the timed benchmarks' with the rows measured again and not confirmed named under
+    it."""
     regressions = sum(c.regression for c in changes)
     verdict = (f"**{regressions} significant regression(s)**" if regressions
                else "No significant regression")
@@ -275,6 +290,9 @@ def markdown(changes: list[Change], base_name: str, head_name: str, factor: floa
     pending = (f" {flagged} timed benchmark(s) flagged by asv's rule in one measurement, not confirmed: "
                "`make compare` measures them again." if flagged else "")
     parts = [f"{verdict} between `{base_name}` and `{head_name}`.{pending} Marks: {LEGEND}."]
+    if built:
+        parts.append("**Builds** (what each side's benchmarks ran, checked before they counted):\n\n"
+                     + "\n".join(f"- {line}." for line in built))
     lines = dependency_lines(deps, ((c.python, c.mark, c.ratio) for c in changes), base_name, head_name)
     if lines:
         parts.append("**Dependencies** (each side measured with the versions its constraints.txt pins):\n\n"

@@ -61,6 +61,9 @@ ATTRIBUTION = Format("planet-tracker-attribution", 2, (2,), "profile again with 
 # The channel's own count of one target, each C function's cost in it (python -m benchmarks' measure, kept under
 # asv for make compare's attribution, which then need not count it again): written and read by the harness.
 COUNTED = Format("planet-tracker-counted-functions", 1, (1,), "count again (make compare)")
+# The regressions over time found in a history (python -m reports regressions): read by python -m pipeline
+# regressions (the lines make regressions prints) and announce (GitHub's issues, under a bare python3).
+REGRESSIONS = Format("planet-tracker-regressions", 1, (1,), "run `make regressions` again")
 # Two commits compared (python -m reports compare --json): the pull-request comment is rendered from it
 # (pipeline.github), under a bare python3, hence what follows is shared here rather than imported from the reports.
 # 2: the dependency versions that differ; 3: attribution; 4: a timed change is + or - only when confirmed, either

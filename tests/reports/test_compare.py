@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.harness.formats import COMPARISON
 from pipeline import github
 from reports.asvdata import Row
@@ -20,6 +22,7 @@ from reports.compare import (
     as_data,
     bench_regex,
     better,
+    builds,
     compare,
     dependencies,
     dependency_lines,
@@ -121,6 +124,37 @@ def test_counted_benchmarks_are_judged_by_their_ratio_against_the_threshold():
     # One measurement: the count is established, the timing is not (it is ? until measured again).
     changes = compare([base, row(1.0045, SAMPLES_FAST)], [instructions(606_000), row(1.2045, SAMPLES_SLOW)], 1.05)
     assert [(c.counted, c.mark, c.regression) for c in changes] == [(True, "+", True), (False, "?", False)]
+
+
+def test_the_collectors_count_is_judged_by_what_it_adds_to_the_requests():
+    """A third more collector (one collection more in the window) is 0.13 % of the request: no change; 8,000
+    more instructions of collection are 1.3 % of it: a regression, though its own ratio is the same 1.33x."""
+    collector = "instructions.ServerInstructions.track_collector_instructions_per_request"
+
+    def part(value):
+        return row(value, name=collector, params=("'flask-gunicorn'",), unit="instructions", stats=False)
+
+    whole = instructions(600_000, params=("'flask-gunicorn'",))
+    [change] = [c for c in compare([whole, part(2_400)], [whole, part(3_200)], 1.05) if c.label.startswith(collector)]
+    assert change.mark == "" and change.ratio == pytest.approx(4 / 3)
+    [change] = [c for c in compare([whole, part(24_000)], [whole, part(32_000)], 1.05)
+                if c.label.startswith(collector)]
+    assert change.mark == "+"
+    # Without the request's count beside it, a part is judged by its own ratio.
+    assert mark(part(2_400), part(3_200), 1.05) == "+"
+
+
+def test_each_sides_build_is_named_per_python():
+    built = {"commit": "a" * 40, "wheel": "planet_tracker-1.0.0-py3-none-any.whl", "wheel_sha256": "f" * 64,
+             "digest": "d" * 64}
+    base = {"virtualenv-py3.11": {"packages": {}, "build": built}, "virtualenv-py3.12": {"packages": {}}}
+    head = {"virtualenv-py3.11": {"packages": {}, "build": {**built, "commit": "b" * 40}}}
+    lines = builds(base, head, {"virtualenv-py3.11": "3.11"}, "main (aaaaaaaa)", "HEAD (bbbbbbbb)")
+    assert lines == ["Python 3.11: main (aaaaaaaa) ran the build of aaaaaaaa (planet_tracker-1.0.0-py3-none-any.whl, "
+                     "sha256 ffffffffffff); HEAD (bbbbbbbb) ran the build of bbbbbbbb (planet_tracker-1.0.0-py3-none-"
+                     "any.whl, sha256 ffffffffffff)"]
+    text = markdown([], "main", "HEAD", 1.05, built=lines)
+    assert "**Builds** (what each side's benchmarks ran, checked before they counted):\n\n- Python 3.11: " in text
 
 
 def test_a_timed_change_is_unconfirmed_in_one_measurement_either_way():

@@ -106,8 +106,11 @@ def measure(commit: str, steps: Sequence[dict], machine: str, asv: asvrun.Asv) -
         by_python.setdefault(step["python"], set()).add(step["benchmark"])
     asv_range = asvrun.hashfile(HASHES, [commit], asv.command)
     for python, labels in sorted(by_python.items()):
-        bench = "|".join(f"^{re.escape(label)}$" for label in sorted(labels))
-        # The counts of these benchmarks' targets alone (benchmarks/instructions.py takes their labels).
+        # The benchmarks by name (asv names a parameter combination with its values quoted), and the counts of
+        # these benchmarks' targets alone (benchmarks/instructions.py takes their labels): the suite's other
+        # parameters are skipped.
+        names = sorted({label.split("(")[0] for label in labels})
+        bench = "|".join(rf"^{re.escape(name)}(\(|$)" for name in names)
         status = asv.run(asvrun.Run(machine, asv_range, (asvrun.virtualenv(python),), bench=bench),
                          env={"PLANET_TRACKER_INSTRUCTIONS": ",".join(sorted(labels))})
         if status not in (0, 2):

@@ -46,6 +46,7 @@ from .callgrind import (
     core_spec,
     count_in_child,
     count_server,
+    counted_env,
     kept,
     pinned,
     prepare,
@@ -160,7 +161,7 @@ def profile(target: str, settings: CountSettings = SETTINGS, counted: Path | Non
     ``build.for_measurement``). ``counted``: where the channel kept its counts (``callgrind.keep``); a count of
     this target, build and Python found there is its C functions, and only the bytecode is counted."""
     (target,) = check_ids([target])
-    built = build.for_measurement()
+    built = build.for_measurement(server_env=counted_env())
     machine = kept(counted, target, built) if counted else None
     cpus = sorted(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="planet-attribution-") as tmp, contextlib.ExitStack() as stack:

@@ -138,11 +138,13 @@ def installed(env_dir: Path, commit: str) -> dict:
     return record["build"]
 
 
-def for_measurement(python: str = sys.executable, environ: Mapping[str, str] | None = None) -> Build:
-    """The build a measurement runs. Under asv (``ASV_COMMIT``, ``ASV_ENV_DIR``), it must be that commit's
+def for_measurement(python: str = sys.executable, environ: Mapping[str, str] | None = None,
+                    server_env: Mapping[str, str] | None = None) -> Build:
+    """The build a measurement runs, where the servers are started with ``server_env`` (default: ``environ``).
+    Under asv (``ASV_COMMIT``, ``ASV_ENV_DIR`` in ``environ``, default this process's), it must be that commit's
     build, unmodified: BuildMismatch otherwise, in one line that says which files came from where."""
     environ = os.environ if environ is None else environ
-    build = inspect(python, environ)
+    build = inspect(python, environ if server_env is None else server_env)
     commit, env_dir = environ.get("ASV_COMMIT"), environ.get("ASV_ENV_DIR")
     if not commit or not env_dir:
         return build

@@ -32,7 +32,10 @@ What would otherwise make the count vary from run to run is fixed:
   iterations per request, and with it the count, depended on timing);
 * the request is the same bytes each time and asks for a fixed instant (``article.ARTICLE.fixed_path``), so every
   answer is the same bytes; each is checked against the first, which is verified like any other;
-* ``PYTHONHASHSEED=0``, and address-space randomisation off (``setarch -R``);
+* ``PYTHONHASHSEED=0``, address-space randomisation off (``setarch -R``), and an environment of its own
+  (``counted_env``): the variables a process starts with are laid out on its stack and copied into its heap,
+  so their number and length move what every allocation after them lands on; with the caller's environment a
+  longer variable moved a server's count by up to 0.2 %;
 * the server's processes share one CPU (``taskset``): with two, the workers that lose gunicorn's accept race run
   in user space or not depending on timing;
 * a first window is thrown away: it carries the switch to instrumented code (start-up runs uninstrumented, three
@@ -204,7 +207,23 @@ class Toolchain:
 
 
 def pinned(cpu: int | None) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", str(cpu)] if cpu is not None and taskset else []
+
+
+# Every variable a counted process starts with, beside its own (the window's, the scenario's): the same wherever
+# and by whomever a count is run (asv, a workflow, a test, a shell with a long PATH), since their lengths move its
+# memory layout, and with it the count. The locale is set, not inherited (Python sets LC_CTYPE itself in the C
+# locale); the commands are given by their absolute paths.
+COUNTED_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+
+
+def counted_env(*more: dict[str, str]) -> dict[str, str]:
+    """A counted process's whole environment."""
+    env = dict(COUNTED_ENV)
+    for extra in more:
+        env.update(extra)
+    return env
 
 
 def window_env(outdir: Path) -> dict[str, str]:
@@ -225,8 +244,9 @@ def prepare(workdir: Path) -> Toolchain:
         first = (built.stderr.strip().splitlines() or ["no message"])[0]
         raise ToolMissing(f"cannot build the counting window ({first}): `sudo apt-get install valgrind gcc libc6-dev`")
     version = subprocess.run([valgrind, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    no_aslr = ("setarch", platform.machine(), "-R")
-    if not shutil.which("setarch") or subprocess.run([*no_aslr, "true"], capture_output=True).returncode != 0:
+    setarch = shutil.which("setarch")
+    no_aslr = (setarch, platform.machine(), "-R") if setarch else ()
+    if not setarch or subprocess.run([*no_aslr, "true"], capture_output=True).returncode != 0:
         no_aslr = ()
     return Toolchain(valgrind, version, library, no_aslr)
 
@@ -451,9 +471,9 @@ def count_server(scenario: Scenario, settings: CountSettings, tools: Toolchain, 
     """Instructions per request of one server scenario, summed over its processes, in a fresh server."""
     spec = scenario.spec()
     outdir.mkdir(parents=True)
-    counted = ServerSpec(tuple(tools.server_command(spec.argv, outdir, cpu)),
-                         {**spec.env, "PYTHONHASHSEED": "0", **tools.window_env(outdir)},
-                         stop_signal=spec.stop_signal, readiness="listening")
+    command = tools.server_command(spec.argv, outdir, cpu)
+    counted = ServerSpec(tuple(command), counted_env(spec.env, tools.window_env(outdir)),
+                         stop_signal=spec.stop_signal, readiness="listening", inherit_env=False)
     workers = scenario.resolved_workers
     started = time.monotonic()
     with Server(counted, ready_timeout_s=READY_TIMEOUT_S) as server:
@@ -504,7 +524,7 @@ def count_in_child(spec: dict, tools: Toolchain, outdir: Path, cpu: int | None =
     argv = tools.child_command(spec_file, outdir, cpu)
     started = time.monotonic()
     try:
-        done = launcher.run_command(argv, CHILD_TIMEOUT_S, env={"PYTHONHASHSEED": "0"}, cwd=outdir)
+        done = launcher.run_command(argv, CHILD_TIMEOUT_S, env=counted_env(), cwd=outdir, inherit_env=False)
     except subprocess.TimeoutExpired:
         raise LoadFailed(f"the counting process did not finish within {CHILD_TIMEOUT_S:g} s") from None
     lines = done.stdout.strip().splitlines()
@@ -588,7 +608,7 @@ def measure(ids: Sequence[str], settings: CountSettings = CountSettings(),
     with tempfile.TemporaryDirectory(prefix="planet-instructions-") as tmp, contextlib.ExitStack() as stack:
         tools = prepare(Path(tmp))
         try:
-            subject_build = build.for_measurement()
+            subject_build = build.for_measurement(server_env=counted_env())
         except build.BuildMismatch as error:
             recorded = {**tools.recorded(), **asdict(settings)}
             return [_record(target, _Tally(failure=str(error)), recorded) for target in ids]
@@ -636,7 +656,7 @@ def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir
         try:
             if all(tallies[target].failure for target in targets):
                 return  # failed in an earlier repeat: its later repeats would not count
-            for target, counted in job(workdir / f"task-{number}", cpu).items():
+            for target, counted in job(workdir / f"task-{number:03d}", cpu).items():
                 tallies[target].counts.append(counted)
                 if kept_by:
                     kept_by(target, counted)
@@ -649,7 +669,7 @@ def _run_tasks(tasks: list[Task], tallies: dict[str, _Tally], jobs: int, workdir
                 tallies[target].failure = tallies[target].failure or reason
             say(f"{', '.join(targets)} FAILED: {reason}")
         finally:
-            shutil.rmtree(workdir / f"task-{number}", ignore_errors=True)
+            shutil.rmtree(workdir / f"task-{number:03d}", ignore_errors=True)
             with lock:
                 free_cpus.append(cpu)
 

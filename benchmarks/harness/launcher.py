@@ -118,11 +118,13 @@ def kill_all() -> None:
 
 
 def run_command(argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None,
-                cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+                cwd: str | Path | None = None, inherit_env: bool = True) -> subprocess.CompletedProcess:
     """Run a one-shot command in its own process group, capturing its text output; on a timeout (TimeoutExpired)
-    or any interruption the whole group is stopped first."""
+    or any interruption the whole group is stopped first. ``inherit_env=False``: ``env`` is its whole
+    environment."""
+    full = None if env is None and inherit_env else {**(os.environ if inherit_env else {}), **(env or {})}
     proc = popen_in_group(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, errors="replace", env=None if env is None else {**os.environ, **env}, cwd=cwd)
+                          text=True, errors="replace", env=full, cwd=cwd)
     with proc:  # closes the pipes on every path
         try:
             stdout, stderr = proc.communicate(timeout=timeout_s)
@@ -145,6 +147,7 @@ class ServerSpec:
     health_path: str = "/healthz"
     stop_signal: int = signal.SIGTERM
     readiness: str = "http"
+    inherit_env: bool = True  # False: ``env`` is the server's whole environment (a counted server: callgrind.py)
 
 
 class Server:
@@ -212,8 +215,9 @@ class Server:
         # and under asv that is a checkout whose planet_tracker is not the build being measured.
         self._workdir = tempfile.mkdtemp(prefix="planet-bench-")
         self._started = time.monotonic()
+        env = {**(os.environ if self.spec.inherit_env else {}), **self.spec.env}
         self.proc = popen_in_group(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                   cwd=self._workdir, env={**os.environ, **self.spec.env})
+                                   cwd=self._workdir, env=env)
 
     def _wait_ready(self) -> None:
         deadline = self._started + self.ready_timeout_s

@@ -18,8 +18,8 @@
 #                             latency (open loop); the map and curves in reports/ (not part of make bench: ~7 min)
 #   make rehearse             the GitHub workflows themselves, every event, under act on this machine (quick
 #                             benchmarks; also part of make test)
-#   make ci-measure / ci-merge / ci-publish / pages-newest / pr-compare / pr-artifact / pr-comment: the workflows'
-#                             steps
+#   make ci-measure / ci-merge / ci-publish / ci-announce / ci-bisect / pages-newest / pr-compare / pr-artifact /
+#                             pr-comment: the workflows' steps
 # BENCH=REGEX limits the benchmarks (asv's --bench); ASV_ARGS passes more options to asv run (e.g. -a rounds=4).
 # QUICK=1 (bench, ci-measure) means one thing: every benchmark run once, as asv's --quick runs it, on the same
 # commits, recorded as without it; a check that the job runs, not a measurement (pipeline/asvrun.py).
@@ -52,7 +52,7 @@ RUN_ARGS = --machine $(MACHINE) --bench='$(BENCH)' --asv-args='$(ASV_ARGS)'
 
 .PHONY: venv tools machine provenance test lint smoke bench report history compare profile regressions bisect site \
 	sweep rehearse clean \
-	ci-measure ci-merge ci-publish pages-newest pr-compare pr-artifact pr-comment
+	ci-measure ci-merge ci-publish ci-announce ci-bisect pages-newest pr-compare pr-artifact pr-comment
 
 # A venv with the pinned dependencies; rebuilt when what it was built from changes.
 $(VENV)/.installed: setup.cfg constraints.txt
@@ -142,13 +142,15 @@ site:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site $(PORT)
 
 # The workflows' steps. Inputs come from the environment (read by the shell, never pasted into the recipe):
-# PY (3.11-3.14), BEFORE and AFTER (the pushed range) or COMMITS (the last N), HISTORY_TIP, PR_NUMBER, HEAD_SHA,
-# CONCLUSION, RUN_URL, GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results branch. pages-newest, pr-artifact
-# and pr-comment run under the runner's bare python3 (PYTHON): the standard library only, no venv.
+# PY (3.11-3.14), BEFORE and AFTER (the pushed range) or COMMITS (the last N), BISECT, HISTORY_TIP, PR_NUMBER,
+# HEAD_SHA, CONCLUSION, RUN_URL, PAGES_URL, REF, REGRESSIONS, GITHUB_REPOSITORY, and GITHUB_TOKEN for the asv-results
+# branch and the API. pages-newest, pr-artifact, pr-comment, ci-announce and ci-bisect run under the runner's bare
+# python3 (PYTHON): the standard library only, no venv.
 ci-measure: venv tools
 	$(PIPELINE) measure --python "$$PY" --before "$${BEFORE:-}" --after "$${AFTER:-HEAD}" \
-		$${COMMITS:+--last "$$COMMITS"} --out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
-		$(if $(BENCH),--bench '$(BENCH)')
+		$${COMMITS:+--last "$$COMMITS"} $${MAX_COMMITS:+--max-commits "$$MAX_COMMITS"} \
+		--out "artifacts/results-py$$PY" $(if $(QUICK),--quick) \
+		$(if $(BENCH),--bench '$(BENCH)') $(if $(filter true,$(BISECT)),--bisect)
 
 # The one step given the job's write token (build the venv in a step before it): python -m pipeline takes the
 # token out of its environment and hands it to git's fetch and push alone.
@@ -156,7 +158,17 @@ ci-merge: venv
 	$(PIPELINE) merge artifacts --message "Add benchmark results for $$(git rev-parse --short HEAD)"
 
 ci-publish: venv
-	$(PIPELINE) publish --no-fetch --site site
+	$(PIPELINE) publish --no-fetch --site site --pages "$${PAGES_URL:-}"
+
+# The regressions' issues, from the publish job's data (REGRESSIONS), under the runner's bare python3; and the
+# bisection's run, dispatched when the publish found steps between two measured commits.
+ci-announce:
+	$(PYTHON) -m pipeline announce --regressions "$${REGRESSIONS:-regressions/regressions.json}" \
+		--repo "$$GITHUB_REPOSITORY" --run-url "$${RUN_URL:-}" --pages "$${PAGES_URL:-}"
+
+ci-bisect:
+	$(PYTHON) -m pipeline dispatch --repo "$$GITHUB_REPOSITORY" --workflow benchmarks.yml --ref "$$REF" \
+		--input bisect=true
 
 pages-newest:
 	$(PYTHON) -m pipeline newest --tip "$$HISTORY_TIP"

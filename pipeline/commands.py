@@ -13,6 +13,8 @@
                  deploys: publishes that race deploy in any order)
     pr-artifact  package make compare's table for the comment workflow (and show it in the job summary)
     pr-comment   post or update the pull request's single comment from that package
+    announce     open, update or close the regressions' issues, from the publish job's data
+    dispatch     start a workflow again by its workflow_dispatch event (the bisection's run)
 
 The make targets that run asv (pipeline.asvrun builds every asv command line) or chain the suite and the reports:
 
@@ -47,7 +49,7 @@ from pathlib import Path
 
 # Only the standard library and the stdlib-only modules here: pr-artifact and pr-comment run under the runner's
 # bare python3, with nothing installed. The commands that need asv import pipeline.measure when they run.
-from . import asvrun, gate, github, history, legs, regressions, targets
+from . import api, artifact, asvrun, comment, gate, history, issues, legs, regressions, targets
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,9 +79,13 @@ def cmd_measure(args: argparse.Namespace) -> int:
     leg = legs.Leg(args.python)
     leg.write(out)  # "did not finish", until this leg says otherwise
     try:
-        measure.measure(leg, out, before=args.before, after=args.after, limit=args.max_commits, last=args.last,
-                        machine=args.machine or measure.machine_name(), remote=args.remote, token=args.token,
-                        quick=args.quick, bench=args.bench)
+        if args.bisect:
+            measure.bisect(leg, out, machine=args.machine or measure.machine_name(), remote=args.remote,
+                           token=args.token)
+        else:
+            measure.measure(leg, out, before=args.before, after=args.after, limit=args.max_commits,
+                            last=args.last, machine=args.machine or measure.machine_name(), remote=args.remote,
+                            token=args.token, quick=args.quick, bench=args.bench)
         leg.status, leg.reason = "measured", ""
     except PipelineError as error:
         leg.status, leg.reason = "failed", str(error)
@@ -127,12 +133,47 @@ def cmd_publish(args: argparse.Namespace) -> int:
     history.replace_folder(with_history / "provenance", ROOT / ".asv" / "provenance")
     if asvrun.Asv()("publish") != 0:
         raise PipelineError("asv publish failed")
+    # The regressions over the whole history, for the announcing job (its artifact), the bisection, and the top of
+    # the summary, the job's summary and the landing page.
+    found = regressions.detect(asvrun.Runner())
+    preface = ROOT / ".asv" / "regressions.md"
+    preface.write_text(issues.summary(found, args.pages))
     report = subprocess.run([sys.executable, "-m", "reports", "summary", "--out", "reports", "--site", args.site,
-                             *(("--machine", args.machine) if args.machine else ())], cwd=ROOT)
+                             "--preface", str(preface), *(("--machine", args.machine) if args.machine else ())],
+                            cwd=ROOT)
     if report.returncode != 0:
         raise PipelineError("the report failed")
     legs.step_summary((ROOT / "reports" / "summary.md").read_text())
     legs.step_output("history-tip", tip)  # the deploy job deploys this site only if no newer history landed since
+    legs.step_output("unplaced", str(len(regressions.unplaced(found))))  # steps the bisection should place
+    return 0
+
+
+def cmd_announce(args: argparse.Namespace) -> int:
+    data = issues.read(Path(args.regressions))
+    mention, dropped = issues.mentions(os.environ.get("BENCH_ALERT_MENTION", ""))
+    if dropped:
+        print(f"BENCH_ALERT_MENTION: not a login or team, left out: {' '.join(dropped)}", file=sys.stderr)
+    if args.dry_run:
+        for action in issues.plan(data, {}, args.run_url, args.pages, mention):
+            print(f"{action.kind} {action.key}: {action.title}\n{action.body}")
+        return 0
+    if not args.token:
+        raise PipelineError("GITHUB_TOKEN is not set")
+    for line in issues.announce(api.Api(args.repo, args.token), data, args.run_url, args.pages, mention) or \
+            ["nothing to announce: the issues say what the history says"]:
+        print(line, file=sys.stderr)
+    return 0
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    """Start the workflow again, by hand as it were: the bisection's run."""
+    if not args.token:
+        raise PipelineError("GITHUB_TOKEN is not set")
+    inputs = dict(item.split("=", 1) for item in args.input)
+    api.Api(args.repo, args.token).call("POST", f"/actions/workflows/{args.workflow}/dispatches",
+                                        {"ref": args.ref, "inputs": inputs})
+    print(f"dispatched {args.workflow} on {args.ref} with {inputs}", file=sys.stderr)
     return 0
 
 
@@ -153,7 +194,7 @@ def cmd_pr_artifact(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"\d+", args.pr) or not re.fullmatch(r"[0-9a-f]{40}", args.head):
         raise PipelineError("--pr must be a number and --head a full commit hash")
     # The comparison as data: the comment workflow validates it and renders the comment itself.
-    github.artifact(Path(args.out), args.pr, args.head, ROOT / "reports" / "compare.json",
+    artifact.artifact(Path(args.out), args.pr, args.head, ROOT / "reports" / "compare.json",
                     ROOT / "reports" / "attribution")
     table = ROOT / "reports" / "compare.md"
     legs.step_summary(table.read_text() if table.exists() else "The comparison produced no table: see the log.")
@@ -162,14 +203,14 @@ def cmd_pr_artifact(args: argparse.Namespace) -> int:
 
 def cmd_pr_comment(args: argparse.Namespace) -> int:
     folder = Path(args.artifact)
-    number = github.read_pr(folder, args.head_sha)
-    text = github.body(folder, number, args.head_sha, args.conclusion, args.run_url)
+    number = artifact.read_pr(folder, args.head_sha)
+    text = comment.body(folder, number, args.head_sha, args.conclusion, args.run_url)
     if args.dry_run:
         print(text)
         return 0
     if not args.token:
         raise PipelineError("GITHUB_TOKEN is not set")
-    done = github.upsert_comment(github.Api(args.repo, args.token), number, args.head_sha, text)
+    done = api.upsert_comment(api.Api(args.repo, args.token), number, args.head_sha, text)
     print(f"comment {done} on #{number}", file=sys.stderr)
     return 0
 
@@ -240,6 +281,8 @@ def make_parser() -> argparse.ArgumentParser:
     measure.add_argument("--quick", action="store_true", help="one sample per benchmark (rehearsals)")
     measure.add_argument("--bench", help="asv --bench regex")
     measure.add_argument("--remote", default="origin")
+    measure.add_argument("--bisect", action="store_true", help="instead: place the open counted steps of this "
+                         "Python that lie between two measured commits (make bisect, on the history branch)")
     measure.set_defaults(func=cmd_measure)
 
     machine = commands.add_parser("machine", help="record this machine's CPU, memory and OS for asv")
@@ -262,7 +305,24 @@ def make_parser() -> argparse.ArgumentParser:
     publish.add_argument("--machine")
     publish.add_argument("--remote", default="origin")
     publish.add_argument("--no-fetch", action="store_true", help="use the branch as the merge step left it")
+    publish.add_argument("--pages", default="", help="the published site's address, for the links to the graphs")
     publish.set_defaults(func=cmd_publish)
+
+    announce = commands.add_parser("announce", help="open, update or close the regressions' issues")
+    announce.add_argument("--regressions", required=True, help="python -m reports regressions' data (the publish "
+                          "job's artifact)")
+    announce.add_argument("--repo", default="", help="owner/name")
+    announce.add_argument("--run-url", default="")
+    announce.add_argument("--pages", default="", help="the published site's address")
+    announce.add_argument("--dry-run", action="store_true", help="print what would be opened, without the API")
+    announce.set_defaults(func=cmd_announce)
+
+    dispatch = commands.add_parser("dispatch", help="start a workflow by its workflow_dispatch event")
+    dispatch.add_argument("--repo", required=True)
+    dispatch.add_argument("--workflow", required=True, help="its file name, e.g. benchmarks.yml")
+    dispatch.add_argument("--ref", required=True)
+    dispatch.add_argument("--input", action="append", default=[], help="NAME=VALUE (repeat)")
+    dispatch.set_defaults(func=cmd_dispatch)
 
     newest = commands.add_parser("newest", help="is a site built from this history tip still the newest?")
     newest.add_argument("--tip", required=True, help="the asv-results commit the site was built from")

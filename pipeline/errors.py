@@ -7,3 +7,14 @@ from __future__ import annotations
 
 class PipelineError(Exception):
     """A step of the pipeline that cannot go on; one line."""
+
+
+def show(value) -> str:
+    """A value from outside (an artifact, an API's answer) in a message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def oneline(error: BaseException) -> str:
+    """An exception's message on one line, cut to 200 characters."""
+    return " ".join(str(error).split())[:200]

@@ -17,7 +17,7 @@ from pathlib import Path
 from asv import config as asv_config
 from asv import machine as asv_machine
 
-from . import asvrun, history, installs, legs
+from . import asvrun, history, installs, legs, regressions
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,39 @@ def commits_to_measure(before: str, after: str, limit: int, last: int | None = N
     return [after], ""
 
 
+def _copy_new(out: Path, before_run: dict, machine: str) -> list[Path]:
+    """Copy the results files that changed since ``before_run`` (path -> mtime), and the machine's and the
+    provenance's, into the artifact folder ``out``; the changed results files."""
+    results, provenance = ROOT / ".asv" / "results", ROOT / ".asv" / "provenance"
+    new = [p for p in results.rglob("*.json")
+           if p.name != "benchmarks.json" and before_run.get(p) != p.stat().st_mtime_ns]
+    for path in [*new, results / machine / "machine.json", provenance / f"{machine}.json"]:
+        if path.exists():
+            target = out / path.relative_to(ROOT / ".asv")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    return new
+
+
+def bisect(leg: legs.Leg, out: Path, *, machine: str, remote: str, token: str | None) -> None:
+    """The bisection's leg (a run dispatched by the publish job): the history branch brought into asv's results,
+    then every open counted step of this Python that lies between two measured commits placed on its commit
+    (pipeline.regressions.bisect), each commit measured copied into ``out`` as a push's leg copies them."""
+    results = ROOT / ".asv" / "results"
+    tip = history.fetch(ROOT, remote, token=token)
+    history.export(ROOT, tip, ROOT / ".asv")
+    record_machine(machine)
+    subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json",
+                    str(ROOT / ".asv" / "provenance" / f"{machine}.json")], cwd=ROOT, check=True)
+    before_run = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
+    leg.commits = regressions.bisect(machine, only=leg.python)
+    new = _copy_new(out, before_run, machine)
+    leg.measured = list(leg.commits)
+    leg.new_results = len([p for p in new if p.parent.name == machine and p.name != "machine.json"])
+    leg.note = f"bisection: {len(leg.commits)} commit(s) measured" if leg.commits else "bisection: nothing to place"
+    leg.write(out)
+
+
 def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, last: int | None, machine: str,
             remote: str, token: str | None, quick: bool = False, bench: str | None = None) -> None:
     """Measure the leg's commits newest first, one asv run each, and after each one copy its results into ``out``
@@ -103,16 +136,13 @@ def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, la
         # asv exits 2 when a benchmark failed: that is a result (recorded as null), to be published, not lost.
         if status not in (0, 2):
             raise PipelineError(f"asv run failed with status {status} on {commit[:8]}")
-        new = [p for p in results.rglob("*.json") if p != suite and before_run.get(p) != p.stat().st_mtime_ns]
+        new = _copy_new(out, before_run, machine)
         # The suite's definition comes from the newest commit only (measured first): an older commit's must not
         # replace it on the history branch (see history.merge_and_push).
         first = not leg.measured
-        for path in [*new, *([suite] if first else []), results / machine / "machine.json",
-                     provenance / f"{machine}.json"]:
-            if path.exists():
-                target = out / path.relative_to(ROOT / ".asv")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
+        if first and suite.exists():
+            (out / "results").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(suite, out / "results" / suite.name)
         if first:
             leg.suite_commit = commit
         leg.measured.append(commit)

@@ -31,10 +31,12 @@ DATA = Path(".asv/regressions.json")
 HASHES = Path(".asv/bisect.hashes")
 
 
-def detect(run: asvrun.RunCommand, python: str = sys.executable, out: Path = DATA, tip: str = "HEAD") -> dict:
-    """The regressions of the local results along ``tip``'s line, as data (PipelineError when they cannot be
-    found)."""
-    done = run([python, "-m", "reports", "regressions", "--json", str(out), "--tip", tip], capture=True)
+def detect(run: asvrun.RunCommand, python: str = sys.executable, out: Path = DATA, tip: str = "HEAD",
+           machines: Sequence[str] = ()) -> dict:
+    """The regressions of the local results along ``tip``'s line (of ``machines``, or all), as data
+    (PipelineError when they cannot be found)."""
+    done = run([python, "-m", "reports", "regressions", "--json", str(out), "--tip", tip,
+                *(word for machine in machines for word in ("--machine", machine))], capture=True)
     if done.returncode != 0:
         raise PipelineError(f"finding the regressions failed (python -m reports regressions: status {done.returncode})")
     try:
@@ -94,9 +96,15 @@ def report(data: dict) -> int:
 # -- bisect -------------------------------------------------------------------------------------------------------
 
 
-def unplaced(data: dict) -> list[dict]:
-    """The open regressions that lie between two measured commits, with commits between."""
-    return [r for r in data["regressions"] if r["status"] == "open" and not r["commit"] and r["unmeasured"]]
+def unplaced(data: dict, python: str | None = None) -> list[dict]:
+    """The open regressions that lie between two measured commits, with commits between (of one Python: its steps
+    on the others left out)."""
+    found = []
+    for regression in data["regressions"]:
+        steps = [step for step in regression["steps"] if python is None or step["python"] == python]
+        if regression["status"] == "open" and not regression["commit"] and regression["unmeasured"] and steps:
+            found.append({**regression, "steps": steps})
+    return found
 
 
 def measure(commit: str, steps: Sequence[dict], machine: str, asv: asvrun.Asv) -> None:
@@ -118,16 +126,16 @@ def measure(commit: str, steps: Sequence[dict], machine: str, asv: asvrun.Asv) -
 
 
 def bisect(machine: str, run: asvrun.RunCommand | None = None, python: str = sys.executable,
-           limit: int | None = None) -> int:
-    """Place every open counted step; the number of commits measured. Stops when every step is placed, or when a
-    round places nothing new (a commit that cannot be measured: asv records it as failed)."""
+           only: str | None = None) -> list[str]:
+    """Place every open counted step of ``machine`` (of Python ``only``, or every one); the commits measured, in
+    order. Stops when every step is placed, or when a round places nothing new (a commit that cannot be measured:
+    asv records it as failed)."""
     run = run or asvrun.Runner()
     asv = asvrun.Asv(run, python)
-    measured = 0
-    data = detect(run, python)
-    pending = unplaced(data)
-    rounds = limit if limit is not None else max((math.ceil(math.log2(len(r["unmeasured"]) + 1))
-                                                  for r in pending), default=0) + 1
+    measured: list[str] = []
+    data = detect(run, python, machines=[machine])
+    pending = unplaced(data, only)
+    rounds = max((math.ceil(math.log2(len(r["unmeasured"]) + 1)) for r in pending), default=0) + 1
     for _ in range(rounds):
         if not pending:
             break
@@ -135,15 +143,15 @@ def bisect(machine: str, run: asvrun.RunCommand | None = None, python: str = sys
             middle = regression["unmeasured"][len(regression["unmeasured"]) // 2]
             print(f"bisect: {where(regression)}: measuring {_short(middle)}", file=sys.stderr, flush=True)
             measure(middle, regression["steps"], machine, asv)
-            measured += 1
+            measured.append(middle)
         before = {json.dumps(r["between"]) for r in pending}
-        data = detect(run, python)
-        pending = unplaced(data)
+        data = detect(run, python, machines=[machine])
+        pending = unplaced(data, only)
         if {json.dumps(r["between"]) for r in pending} == before:
             break  # nothing moved: the middle commits did not give a number
     for regression in data["regressions"]:
         if regression["status"] == "open":
             print(f"bisect: {where(regression)}", file=sys.stderr)
-    print(f"bisect: {measured} commit(s) measured; {len(pending)} step(s) still between two commits",
+    print(f"bisect: {len(measured)} commit(s) measured; {len(pending)} step(s) still between two commits",
           file=sys.stderr)
     return measured

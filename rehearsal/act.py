@@ -295,19 +295,19 @@ def step_outputs(lines: list[dict]) -> dict:
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-def keep_what_succeeded(spec: dict, previous: ActRun) -> dict:
+def keep_what_succeeded(spec: dict, previous: ActRun, again: set[str] = frozenset()) -> dict:
     """The workflow of the next attempt after "re-run failed jobs": each job all of whose legs succeeded in
-    ``previous`` replaced by a stub with the same key, needs and outputs, whose outputs are the values the
-    previous attempt's job gave (its ``outputs:`` evaluated over what its steps set, and ``github.run_attempt``
-    / ``run_id`` as they were then); every other job as written. An output expression this cannot evaluate is
-    an error, not a guess."""
+    ``previous`` (but those in ``again``: "re-run this job") replaced by a stub with the same key, needs and
+    outputs, whose outputs are the values the previous attempt's job gave (its ``outputs:`` evaluated over what its
+    steps set, and ``github.run_attempt`` / ``run_id`` as they were then); every other job as written. An output
+    expression this cannot evaluate is an error, not a guess."""
     spec = dict(spec)
     if True in spec:  # YAML 1.1 reads the key "on" as True
         spec["on"] = spec.pop(True)
     jobs = dict(spec.get("jobs") or {})
     for key, job in list(jobs.items()):
         legs = [leg for leg in previous.legs if leg.job_id == key]
-        if not legs or any(leg.result != "success" for leg in legs):
+        if not legs or any(leg.result != "success" for leg in legs) or key in again:
             continue
         steps = {}
         for leg in legs:
@@ -550,7 +550,8 @@ class Rehearsal:
     def run(self, event: str, workflow: str, payload: dict | None = None, *, sha: str, ref: str, run_id: int,
             attempt: int = 1, matrix: dict[str, list[str]] | None = None, inputs: dict | None = None,
             vars: dict | None = None, job: str | None = None, env: dict | None = None, timeout: float = 1200,
-            actor: str = "octocat", now: float | None = None, rerun_of: ActRun | None = None) -> ActRun:
+            actor: str = "octocat", now: float | None = None, rerun_of: ActRun | None = None,
+            again: tuple[str, ...] = ()) -> ActRun:
         """One workflow run (one attempt) of ``workflow`` (a file name in .github/workflows, or a path in the
         repository) for ``event`` at commit ``sha`` (in the origin) and ``ref``. ``payload`` is merged over
         defaults (the repository, the sender; push: before/after; pull_request: the number from ref). ``env``
@@ -578,7 +579,7 @@ class Rehearsal:
         used = check_workflows(workflows)
         spec = yaml.safe_load(path.read_text()) or {}
         if rerun_of is not None:
-            spec = keep_what_succeeded(spec, rerun_of)
+            spec = keep_what_succeeded(spec, rerun_of, set(again))
             path.write_text(yaml.safe_dump(spec, sort_keys=False))
         jobs = spec.get("jobs") or {}
         if job is not None and job not in jobs:
@@ -645,6 +646,24 @@ class Rehearsal:
                       log_path=log_path, payload=body,
                       options={"matrix": matrix, "inputs": inputs, "vars": vars, "job": job, "env": env,
                                "timeout": timeout, "actor": actor, "now": now}, outputs=step_outputs(lines))
+
+    def rerun_job(self, previous: ActRun, job: str, **changes) -> ActRun:
+        """GitHub's "Re-run this job" on a job that succeeded: the next attempt, in which it runs again (and the
+        jobs that need it, as GitHub re-runs them), every other job that succeeded kept."""
+        jobs = yaml.safe_load((self.origin_workflow(previous)).read_text()).get("jobs") or {}
+        dependents = {key for key, spec in jobs.items() if job in _needs(spec)}
+        options = {**previous.options, **changes}
+        return self.run(previous.event, previous.workflow, previous.payload, sha=previous.sha, ref=previous.ref,
+                        run_id=previous.run_id, attempt=previous.attempt + 1, rerun_of=previous,
+                        again=(job, *sorted(dependents)), **options)
+
+    def origin_workflow(self, previous: ActRun) -> Path:
+        """The workflow file as it was at the run's commit (in a scratch checkout of the origin)."""
+        folder = self.state / "workflow-at" / previous.sha
+        if not folder.exists():
+            _git("clone", "-q", "--no-checkout", str(self.origin), str(folder))
+            _git("-c", "advice.detachedHead=false", "checkout", "-q", "--detach", previous.sha, cwd=folder)
+        return folder / ".github" / "workflows" / previous.workflow
 
     def rerun_failed(self, previous: ActRun, **changes) -> ActRun:
         """GitHub's "Re-run failed jobs": the next attempt of the same run, in which every job that succeeded in

@@ -1,17 +1,21 @@
-"""The part of GitHub's REST API the workflows call, on 127.0.0.1: pull requests and issue comments.
+"""The part of GitHub's REST API the workflows call, on 127.0.0.1: pull requests, issues and their comments, and
+a workflow's dispatch.
 
     api = GitHubAPI(token="rehearsal-token").start()   # api.url: what GITHUB_API_URL points at
     api.add_pull(7, head_sha)                          # GET /repos/o/r/pulls/7
     api.add_comment(7, "hello", login="someone")       # a comment by someone else
     ...
-    api.comments, api.requests, api.unexpected         # what happened, in order
+    api.comments, api.opened, api.dispatches           # what happened, in order
+    api.requests, api.unexpected
     api.stop()
 
 As GitHub: a token is required (`Authorization: Bearer <token>` or `token <token>`: 401 otherwise) and so is a
 User-Agent (403); comment lists are paginated (per_page up to 100, default 30) with a `Link` header whose URLs are
 followed as given (GitHub's use the /repositories/<id>/ form, served here too); a comment body over 65,536
-characters is refused (422). Posted comments are the token's: github-actions[bot], a Bot. Any other request is
-answered 404 and recorded in ``unexpected`` (tests assert there is none).
+characters is refused (422). Posted comments and opened issues are the token's: github-actions[bot], a Bot. The
+issue list filters by label and state and lists the newest first, pull requests among them, as GitHub's does;
+pull requests and issues share their numbers. A dispatch is answered 204 and recorded for the test to run. Any
+other request is answered 404 and recorded in ``unexpected`` (tests assert there is none).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class GitHubAPI:
     pulls: dict[int, dict] = field(default_factory=dict)
     issues: set[int] = field(default_factory=set)
     comments: list[dict] = field(default_factory=list)
+    opened: dict[int, dict] = field(default_factory=dict)  # issues opened through the API, by number
+    dispatches: list[dict] = field(default_factory=list)  # {"workflow", "ref", "inputs"}
     requests: list[Request] = field(default_factory=list)
     unexpected: list[Request] = field(default_factory=list)
 
@@ -57,6 +63,14 @@ class GitHubAPI:
         self._thread: threading.Thread | None = None
 
     # -- what a test sets up and reads ---------------------------------------------------------------------------
+
+    def issues_labelled(self, label: str) -> list[dict]:
+        with self._lock:
+            return [json.loads(json.dumps(i)) for i in self.opened.values()
+                    if label in [entry["name"] for entry in i["labels"]]]
+
+    def _number(self) -> int:
+        return max([*self.issues, *self.opened, 0]) + 1
 
     def add_pull(self, number: int, head_sha: str, **extra: Any) -> dict:
         """A pull request (also an issue, for its comments); ``extra`` joins GET /pulls/<n>'s answer."""
@@ -167,6 +181,42 @@ class GitHubAPI:
             if problem:
                 return 422, problem, {}
             return 201, self._public(self._new_comment(issue, request.body["body"], BOT)), {}
+        if path in (f"/repos/{self.repository}/issues", f"/repositories/{REPOSITORY_ID}/issues") and method == "GET":
+            return self._list_issues(request.query)
+        if path == f"/repos/{self.repository}/issues" and method == "POST":
+            body = request.body
+            if not isinstance(body, dict) or not isinstance(body.get("title"), str) or not body["title"]:
+                return 422, {"message": "Validation Failed", "errors": [{"field": "title", "code": "missing"}]}, {}
+            problem = _body_problem({"body": body.get("body", "")})
+            if problem or len(body["title"]) > 256:
+                return 422, problem or {"message": "Validation Failed"}, {}
+            number = self._number()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self.opened[number] = {"number": number, "title": body["title"], "body": body.get("body", ""),
+                                   "state": "open", "state_reason": None, "user": dict(BOT),
+                                   "labels": [{"name": name} for name in body.get("labels") or []],
+                                   "html_url": f"https://github.com/{self.repository}/issues/{number}",
+                                   "created_at": stamp, "updated_at": stamp}
+            self.issues.add(number)
+            return 201, json.loads(json.dumps(self.opened[number])), {}
+        if (m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)", path)) and method == "PATCH":
+            issue = self.opened.get(int(m[1]))
+            if issue is None:
+                return 404, _not_found(), {}
+            body = request.body if isinstance(request.body, dict) else {}
+            if body.get("state") not in (None, "open", "closed"):
+                return 422, {"message": "Validation Failed"}, {}
+            for key in ("title", "body", "state", "state_reason"):
+                if key in body:
+                    issue[key] = body[key]
+            issue["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            return 200, json.loads(json.dumps(issue)), {}
+        if (m := re.fullmatch(rf"/repos/{repo}/actions/workflows/([\w.-]+)/dispatches", path)) and method == "POST":
+            body = request.body if isinstance(request.body, dict) else {}
+            if not isinstance(body.get("ref"), str):
+                return 422, {"message": "Invalid request.\n\n\"ref\" wasn't supplied."}, {}
+            self.dispatches.append({"workflow": m[1], "ref": body["ref"], "inputs": dict(body.get("inputs") or {})})
+            return 204, None, {}
         if (m := re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path)) and method == "PATCH":
             found = [c for c in self.comments if c["id"] == int(m[1])]
             if not found:
@@ -181,6 +231,24 @@ class GitHubAPI:
 
     def _unexpected(self) -> tuple[int, Any, dict[str, str]]:
         return 404, {**_not_found(), "_unexpected": True}, {}
+
+    def _list_issues(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        try:
+            per_page = min(max(int(query.get("per_page", "30")), 1), 100)
+            page = max(int(query.get("page", "1")), 1)
+        except ValueError:
+            return 422, {"message": "Validation Failed"}, {}
+        state, labels = query.get("state", "open"), [x for x in query.get("labels", "").split(",") if x]
+        everything = [i for i in sorted(self.opened.values(), key=lambda i: -i["number"])
+                      if state in ("all", i["state"]) and all(x in [e["name"] for e in i["labels"]] for x in labels)]
+        shown = [json.loads(json.dumps(i)) for i in everything[(page - 1) * per_page: page * per_page]]
+        last = max((len(everything) + per_page - 1) // per_page, 1)
+        base = f"{self.url}/repositories/{REPOSITORY_ID}/issues"
+        query_rest = {k: v for k, v in query.items() if k not in ("page", "per_page")}
+        links = []
+        if page < last:
+            links.append(f'<{base}?{urlencode({**query_rest, "per_page": per_page, "page": page + 1})}>; rel="next"')
+        return 200, shown, ({"Link": ", ".join(links)} if links else {})
 
     def _list_comments(self, issue: int, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if issue not in self.issues:
@@ -240,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = raw.decode("utf-8", "replace")
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, answer, extra = self.owner.handle(self.command, parts.path, query, body, headers)
-        data = json.dumps(answer).encode()
+        data = b"" if status == 204 else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import benchmarks.harness.formats as formats
 
-from . import asvdata, attribution, compare, crossover, regressions, site
+# The summary, the site and the sweep's map need pandas and matplotlib (the report extra): imported by their
+# commands only, so that compare, attribution and regressions run where the instrument alone is installed (a
+# measuring leg bisects with regressions).
+from . import asvdata, attribution, compare, regressions
 from .errors import ReportError
-from .summary import build
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -108,7 +110,11 @@ def cmd_attribution(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor)
+    from . import site
+    from .summary import build
+
+    summary = build(Path(args.config), Path(args.out), args.machine, args.back, args.factor,
+                    Path(args.preface) if args.preface else None)
     if args.site:
         site.build(summary, Path(args.asv_html), Path(args.site), Path(args.vendor_cache))
         print(f"site: {Path(args.site).resolve()}/index.html", file=sys.stderr)
@@ -128,6 +134,8 @@ def cmd_regressions(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import crossover
+
     crossover.build(Path(args.results), Path(args.out))
     print(f"sweep: {(Path(args.out) / 'sweep.md').resolve()} (the summary includes it)", file=sys.stderr)
     return 0
@@ -188,6 +196,8 @@ def make_parser() -> argparse.ArgumentParser:
     summ.add_argument("--site", help="also build the site here: landing page + the asv site, offline")
     summ.add_argument("--asv-html", default=".asv/html", help="asv publish's output")
     summ.add_argument("--vendor-cache", default=".asv/vendor", help="downloaded npm packages for the site")
+    summ.add_argument("--preface", metavar="FILE", help="markdown put right under the title (the open regressions "
+                      "over time: python -m pipeline publish writes it)")
     summ.set_defaults(func=cmd_summary)
 
     regress = commands.add_parser("regressions", help="steps and drifts over the stored history, as data (python "

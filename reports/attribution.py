@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness.formats import ATTRIBUTION, FormatError, describe_build
+from benchmarks.harness.formats import ATTRIBUTION, FormatError, describe_build, format_change
 
 from . import flamegraph
 from .errors import ReportError
@@ -76,20 +76,12 @@ def rank(base: dict, head: dict, kind: str, top: int = TOP) -> list[Entry]:
     return entries[:top]
 
 
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
-
-
-def _cell(pair: tuple[float, float]) -> str:
-    delta = pair[1] - pair[0]
-    return f"{_number(pair[0])} → {_number(pair[1])} ({'+' if delta >= 0 else '-'}{_number(abs(delta))})"
-
-
 def table(entries: list[Entry], kind: str, unit: str) -> str:
     title, cost = KINDS[kind]
     lines = [f"| {title} | calls per {unit} | self, {cost} per {unit} | with callees |", "|---|---|---|---|"]
     for entry in entries:
-        lines.append(f"| `{entry.name}` | {_cell(entry.calls)} | {_cell(entry.own)} | {_cell(entry.inclusive)} |")
+        cells = (format_change(pair) for pair in (entry.calls, entry.own, entry.inclusive))
+        lines.append(f"| `{entry.name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

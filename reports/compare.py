@@ -40,7 +40,14 @@ from asv.commands.compare import _is_result_better
 from tabulate import tabulate
 
 import benchmarks.harness.formats as formats
-from benchmarks.harness.formats import COMPARISON, COUNTED_UNITS, LEGEND, NOT_CONFIRMED, REGRESSION_MARKS
+from benchmarks.harness.formats import (
+    COMPARISON,
+    COUNTED_UNITS,
+    LEGEND,
+    NOT_CONFIRMED,
+    REGRESSION_MARKS,
+    timed_title,
+)
 
 from .asvdata import Row
 
@@ -208,7 +215,7 @@ def _span(ratios: list[float]) -> str:
 def dependency_lines(found: list[Dependencies], changes: Iterable[tuple[str, str, float]], base_name: str,
                      head_name: str) -> list[str]:
     """One line per Python whose versions differ, with the benchmark changes beside them: ``changes`` are (Python,
-    mark, ratio) of every compared benchmark. pipeline.github renders the comment's lines the same way."""
+    mark, ratio) of every compared benchmark. pipeline.comment renders the comment's lines the same way."""
     changes = list(changes)
     lines = []
     for entry in found:
@@ -265,14 +272,6 @@ def _table(changes: list[Change], base_name: str, head_name: str, digits: int) -
              "" if math.isnan(c.ratio) else f"{c.ratio:.{digits}f}"] for c in changes]
     return tabulate(rows, ["", "benchmark", "Python", base_name, head_name, "ratio"], tablefmt="github",
                     disable_numparse=True)
-
-
-def timed_title(factor: float, confirmed: bool) -> str:
-    """The wall-clock table's title: how its marks were decided (pipeline.github renders the same)."""
-    how = ("measured again, both commits interleaved, where the first measurement flagged a change: + or - only "
-           "when the second flags it the same way" if confirmed
-           else "one measurement: what it flags is ? until `make compare` measures it again")
-    return f"**Wall-clock** (asv's rule, factor {factor:g}; {how}):"
 
 
 

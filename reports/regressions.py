@@ -34,7 +34,7 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
-from benchmarks.harness import formats
+import benchmarks.harness.formats as formats
 from benchmarks.harness.formats import COUNTED_UNITS, REGRESSIONS
 
 from . import asvdata

@@ -274,13 +274,22 @@ def _with_sweep(markdown: str, sweep: Path) -> str:
     return f"{head}{sweep.read_text().strip()}\n\n{marker}{tail}"
 
 
+def _with_preface(markdown: str, preface: Path | None) -> str:
+    """The open regressions over time (``python -m pipeline publish`` writes them), right under the title: the
+    summary, the job's summary and the landing page open with them."""
+    if preface is None or not preface.exists():
+        return markdown
+    title, _, rest = markdown.partition("\n\n")
+    return f"{title}\n\n{preface.read_text().strip()}\n\n{rest}"
+
+
 def build(config: Path, out: Path, machine: str | None = None, back: int = 10,
-          factor: float = compare.FACTOR) -> Summary:
+          factor: float = compare.FACTOR, preface: Path | None = None) -> Summary:
     found = _load(config, machine)
     parts = _tables(found, back, factor)
     _write_files(found, parts, out)
     markdown, regressions = _markdown(found, parts, factor, back)
-    markdown = _with_sweep(markdown, out / "sweep.md")
+    markdown = _with_preface(_with_sweep(markdown, out / "sweep.md"), preface)
     (out / "summary.md").write_text(markdown)
     df, newest, server = found.df, found.newest, found.suite.benchmarks["throughput"]
     scenarios = tuple(dict.fromkeys(df.loc[df["benchmark"] == server, "param"]))

@@ -184,6 +184,102 @@ def test_rerun_failed_jobs_after_a_failed_publish_then_a_failed_deploy(gh, work)
     assert commits[0] in deployed_commits(gh)
 
 
+# -- regressions over time ------------------------------------------------------------------------------------------
+
+# The counted benchmark of the core's parse_query alone (a count of a few seconds): what the regressions are found in.
+COUNTED = {"BENCH": r"^instructions\.QueryInstructions", "PLANET_TRACKER_INSTRUCTIONS": "core:parse_query"}
+PARSE = "def parse_query(name: str, params: Iterable[tuple[str, str]]) -> Query:\n"
+HOSTILE = "Cache @octocat's <script>alert(1)</script> [x](http://evil.invalid) #1 in parse_query"
+
+
+def parse_query_cost(work: Path, calls: int) -> None:
+    """Every call of parse_query makes ``calls`` calls of len() more (about 0.24 % of a call each)."""
+    core = work / "planet_tracker" / "core.py"
+    text = re.sub(r"    _spin = len\(name\)\n", "", core.read_text())
+    core.write_text(text.replace(PARSE, PARSE + "    _spin = len(name)\n" * calls))
+
+
+def commit_as(work: Path, subject: str) -> str:
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "--allow-empty", "-m", subject)
+    return git(work, "rev-parse", "HEAD")
+
+
+def test_a_regression_is_placed_announced_once_and_closed_when_fixed(gh, work):
+    """A push of 8 commits whose leg measures the newest 2: the step lies between the commit before and the 7th;
+    the publish dispatches the bisection, whose run places it on the 4th (its subject anyone's text) and opens one
+    issue. A re-run of the announcement and a racing push update it; a fixing push comments and closes it."""
+    git(work, "checkout", "-q", "main")
+    git(work, "pull", "-q", "origin", "main")
+    base = commit_as(work, "counts: the baseline")
+    git(work, "push", "-q", "origin", "main")
+    first = gh.run("push", "benchmarks.yml", {"before": git(work, "rev-parse", "HEAD~1"), "after": base}, sha=base,
+                   ref="refs/heads/main", run_id=900, matrix={"python": ["3.11"]}, env={**QUICK, **COUNTED})
+    assert_jobs(first, measure="success", publish="success", announce="success", bisect="skipped")
+    eight = []
+    for i in range(8):
+        if i == 3:
+            parse_query_cost(work, 4)
+        eight.append(commit_as(work, HOSTILE if i == 3 else f"counts: nothing {i}"))
+    git(work, "push", "-q", "origin", "main")
+    pushed = gh.run("push", "benchmarks.yml", {"before": base, "after": eight[-1]}, sha=eight[-1],
+                    ref="refs/heads/main", run_id=901, matrix={"python": ["3.11"]}, env={**QUICK, **COUNTED},
+                    vars={"BENCH_MAX_COMMITS": "2"})
+    assert_jobs(pushed, measure="success", publish="success", announce="success", bisect="success")
+    assert {(c, "3.11") for c in eight[-2:]} <= history(gh) and (eight[0], "3.11") not in history(gh)
+    assert gh.api.issues_labelled("performance") == []  # not yet placed: not announced
+    (dispatch,) = gh.api.dispatches
+    assert dispatch == {"workflow": "benchmarks.yml", "ref": "main", "inputs": {"bisect": "true"}}
+    summary = (gh.state / "pages" / "current" / "summary.md").read_text()
+    assert f"between `{base[:8]}` and `{eight[-2][:8]}` (being placed)" in summary
+
+    placed = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"bisect": "true"}}, sha=eight[-1],
+                    ref="refs/heads/main", run_id=902, inputs={"bisect": "true"}, matrix={"python": ["3.11"]},
+                    env={**QUICK, **COUNTED})
+    assert_jobs(placed, measure="success", publish="success", announce="success", bisect="skipped")
+    measured = {c for c, py in history(gh) if py == "3.11" and c in eight}
+    assert eight[3] in measured and len(measured - set(eight[-2:])) <= 4  # about log2(6) more
+    (issue,) = gh.api.issues_labelled("performance")
+    assert issue["title"].startswith(f"Performance: {eight[3][:8]} Cache @octocat") and issue["state"] == "open"
+    body = issue["body"]
+    assert "<script>" not in body and "@octocat" not in body and "](http://evil" not in body
+    assert "&lt;script&gt;alert\\(1\\)&lt;\\/script&gt;" in body and "@&#8203;octocat" in body
+    assert "instructions\\.QueryInstructions\\.track\\_instructions\\_parse\\_query" in body
+    # The summary (the job's, the landing page's) opens with it.
+    summary = (gh.state / "pages" / "current" / "summary.md").read_text()
+    _, _, rest = summary.partition("\n\n")
+    assert rest.startswith(f"**Open regressions** over the stored history:\n\n- **Regression** at `{eight[3][:8]}`")
+
+    # A re-run of the announcement, and a push racing it: the same issue, updated; never a second.
+    racing = {}
+    nothing = commit_as(work, "counts: nothing after")
+    git(work, "push", "-q", "origin", "main")
+    threads = [threading.Thread(target=lambda: racing.update(rerun=gh.rerun_job(placed, "announce"))),
+               threading.Thread(target=lambda: racing.update(push=gh.run(
+                   "push", "benchmarks.yml", {"before": eight[-1], "after": nothing}, sha=nothing,
+                   ref="refs/heads/main", run_id=903, matrix={"python": ["3.11"]}, env={**QUICK, **COUNTED})))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert_jobs(racing["rerun"], announce="success")
+    assert_jobs(racing["push"], measure="success", publish="success", announce="success")
+    (issue,) = gh.api.issues_labelled("performance")
+    assert issue["state"] == "open" and issue["updated_at"] >= issue["created_at"]
+
+    parse_query_cost(work, 0)
+    fixed = commit_as(work, "counts: parse_query as it was")
+    git(work, "push", "-q", "origin", "main")
+    closing = gh.run("push", "benchmarks.yml", {"before": nothing, "after": fixed}, sha=fixed, ref="refs/heads/main",
+                     run_id=904, matrix={"python": ["3.11"]}, env={**QUICK, **COUNTED})
+    assert_jobs(closing, measure="success", publish="success", announce="success")
+    (issue,) = gh.api.issues_labelled("performance")
+    assert issue["state"] == "closed"
+    (note,) = gh.api.comments_on(issue["number"])
+    assert note["body"].startswith(f"Recovered at `{fixed[:8]}`")
+    assert gh.api.unexpected == []
+
+
 # -- pull requests ---------------------------------------------------------------------------------------------------
 
 

@@ -65,7 +65,7 @@ COUNTED = Format("planet-tracker-counted-functions", 1, (1,), "count again (make
 # regressions (the lines make regressions prints) and announce (GitHub's issues, under a bare python3).
 REGRESSIONS = Format("planet-tracker-regressions", 1, (1,), "run `make regressions` again")
 # Two commits compared (python -m reports compare --json): the pull-request comment is rendered from it
-# (pipeline.github), under a bare python3, hence what follows is shared here rather than imported from the reports.
+# (pipeline.comment), under a bare python3, hence what follows is shared here rather than imported from the reports.
 # 2: the dependency versions that differ; 3: attribution; 4: a timed change is + or - only when confirmed, either
 # way, and a row says whether it was measured again ("remeasured").
 COMPARISON = Format("planet-tracker-compare", 4, (4,), "run `make compare` again")
@@ -114,6 +114,27 @@ def counted_title(threshold: float) -> str:
     """The counted table's title, in the comparison and in the pull-request comment: how its marks were decided."""
     return (f"**Instructions** (counted under valgrind, deterministic: a change of {100 * threshold:g} % or more is "
             "marked; the collector's, by what its change adds to the request's count):")
+
+
+def timed_title(factor: float, confirmed: bool) -> str:
+    """The wall-clock table's title, in the comparison and in the pull-request comment: how its marks were
+    decided."""
+    how = ("measured again, both commits interleaved, where the first measurement flagged a change: + or - only "
+           "when the second flags it the same way" if confirmed
+           else "one measurement: what it flags is ? until `make compare` measures it again")
+    return f"**Wall-clock** (asv's rule, factor {factor:g}; {how}):"
+
+
+def format_amount(value: float) -> str:
+    """A count per unit in attribution's tables: whole above 100, one decimal below."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
+
+
+def format_change(pair) -> str:
+    """Base → head (signed change), as attribution's tables show a cost (the report's and the comment's)."""
+    delta = pair[1] - pair[0]
+    return f"{format_amount(pair[0])} → {format_amount(pair[1])} ({'+' if delta >= 0 else '-'}" \
+           f"{format_amount(abs(delta))})"
 
 
 def whole_of(benchmark: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness.formats import COMPARISON
-from pipeline import github
+from pipeline import artifact, comment
 from reports.asvdata import Row
 from reports.compare import (
     LEGEND,
@@ -346,7 +346,7 @@ def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
     assert done.returncode == 1, done.stderr  # core.Position(mars) is 20 % slower, core.Query failed
     raw = (tmp_path / "out" / "compare.json").read_text()
     assert "NaN" not in raw
-    data = github.read_comparison(tmp_path / "out", head)
+    data = artifact.read_comparison(tmp_path / "out", head)
     assert data["base"] == {"name": base, "commit": base} and data["head"]["commit"] == head
     assert data["confirmed"] is True
     marks = {change["benchmark"]: change["mark"] for change in data["changes"]}
@@ -359,18 +359,18 @@ def test_compare_json_round_trips_through_the_comments_validator(tmp_path):
     assert venus["head"] is None and venus["head_status"] == "skipped"
     markdown_text = (tmp_path / "out" / "compare.md").read_text()
     regressions = int(re.match(r"\*\*(\d+) significant regression", markdown_text).group(1))
-    comment = github.render(data, 7, head, "failure")
-    assert f"**{regressions} regression(s)** in the comparison's data" in comment
-    assert comment.index("**Instructions**") < comment.index("**Wall-clock**")
-    assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.11 | 5.25 µs | failed |  |" in comment
-    for text in (comment, markdown_text):  # venus, on the head: skipped, not failed
+    rendered = comment.render(data, 7, head, "failure")
+    assert f"**{regressions} regression(s)** in the comparison's data" in rendered
+    assert rendered.index("**Instructions**") < rendered.index("**Wall-clock**")
+    assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.11 | 5.25 µs | failed |  |" in rendered
+    for text in (rendered, markdown_text):  # venus, on the head: skipped, not failed
         (venus_line,) = [line for line in text.splitlines() if "time" in line and "venus" in line]
         assert [cell.strip() for cell in venus_line.split("|")][5] == "skipped"
     # The versions each side recorded, named in both.
     assert data["dependencies"] == [{"python": "3.11", "base_error": "", "head_error": "",
                                      "moved": [{"name": "ephem", "base": "4.2", "head": "4.2.1"}]}]
     assert "- Python 3.11: ephem 4.2 -> 4.2.1: " in markdown_text
-    assert "- Python 3\\.11: ephem 4\\.2 \\-&gt; 4\\.2\\.1: " in comment
+    assert "- Python 3\\.11: ephem 4\\.2 \\-&gt; 4\\.2\\.1: " in rendered
 
 
 def test_what_the_second_measurement_does_not_repeat_is_named_in_the_table_and_the_comment(tmp_path):
@@ -385,10 +385,10 @@ def test_what_the_second_measurement_does_not_repeat_is_named_in_the_table_and_t
     done = _reports_compare(tmp_path, base, head, "--confirm", "flagged.json", "--markdown", "out/compare.md",
                             "--json", "out/compare.json")
     assert done.returncode == 1, done.stderr  # core.Query failed still
-    data = github.read_comparison(tmp_path / "out", head)
+    data = artifact.read_comparison(tmp_path / "out", head)
     (mars,) = [c for c in data["changes"] if c["benchmark"] == "core.Position.time_position_body(mars)"]
     assert mars["mark"] == "~" and mars["remeasured"]
     text = (tmp_path / "out" / "compare.md").read_text()
     assert NOT_CONFIRMED + "`core.Position.time_position_body(mars)` (Python 3.11)." in text
-    comment = github.render(data, 7, head, "failure")
-    assert (github.NOT_CONFIRMED + "core\\.Position\\.time\\_position\\_body\\(mars\\) (Python 3\\.11).") in comment
+    rendered = comment.render(data, 7, head, "failure")
+    assert (comment.NOT_CONFIRMED + "core\\.Position\\.time\\_position\\_body\\(mars\\) (Python 3\\.11).") in rendered

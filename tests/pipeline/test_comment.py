@@ -19,11 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import benchmarks.harness.formats as formats
-from pipeline import github
+from pipeline import api, artifact, comment
 from pipeline.errors import PipelineError
 from reports import compare as reports_compare
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEAD = "ab" * 20
 BASE = "cd" * 20
 LABEL = "servers.ServerThroughput.time_batch(aiohttp-dev)"
@@ -57,13 +57,13 @@ def package(tmp_path: Path, data=None, raw: str | None = None) -> Path:
     """An artifact folder as the comparison run makes it, its compare.json holding ``data`` (or ``raw`` text)."""
     source = tmp_path / "compare.json"
     source.write_text(raw if raw is not None else json.dumps(data if data is not None else document()))
-    github.artifact(tmp_path / "pkg", "7", HEAD, source)
+    artifact.artifact(tmp_path / "pkg", "7", HEAD, source)
     return tmp_path / "pkg"
 
 
 def refused(data, what: str, head_sha: str | None = HEAD) -> None:
     with pytest.raises(PipelineError, match=what) as error:
-        github.validate_comparison(data, head_sha)
+        artifact.validate_comparison(data, head_sha)
     assert "\n" not in str(error.value)
 
 
@@ -76,20 +76,19 @@ def test_the_comment_reads_the_format_reports_compare_writes():
     assert set(formats.MARKS) == set(reports_compare.ORDER)
     for value in (2.5e-5, 0.1234, 3.5, 1.5e-10, 602_307.5, 0.0, 12.0):
         for unit in ("seconds", "instructions", "ms", "ratio"):
-            assert github.format_value(value, "ok", unit) == reports_compare.format_value(value, unit)
-    assert github.format_value(None, "failed", "ms") == reports_compare.format_value(None, "ms") == "failed"
-    assert github.format_value(None, "skipped", "ms") == reports_compare.format_value(math.nan, "ms") == "skipped"
-    assert github.LEGEND is reports_compare.LEGEND is formats.LEGEND  # the marks read the same everywhere
-    for confirmed in (True, False):
-        assert github.timed_title(1.05, confirmed) == reports_compare.timed_title(1.05, confirmed)
+            assert comment.format_value(value, "ok", unit) == reports_compare.format_value(value, unit)
+    assert comment.format_value(None, "failed", "ms") == reports_compare.format_value(None, "ms") == "failed"
+    assert comment.format_value(None, "skipped", "ms") == reports_compare.format_value(math.nan, "ms") == "skipped"
+    assert comment.LEGEND is reports_compare.LEGEND is formats.LEGEND  # the marks read the same everywhere
+    assert reports_compare.timed_title is formats.timed_title  # one implementation, shared
 
 
 def test_a_valid_comparison_renders_under_the_trusted_header(tmp_path):
     folder = package(tmp_path)
-    assert github.read_pr(folder, HEAD) == 7
+    assert artifact.read_pr(folder, HEAD) == 7
     run = "https://github.com/owner/repo/actions/runs/123/attempts/2"
-    text = github.body(folder, 7, HEAD, "failure", run)
-    assert text.startswith(f"{github.MARKER}\n### Benchmarks for #7 at `{HEAD[:8]}`\n\nThe comparison run **failed** "
+    text = comment.body(folder, 7, HEAD, "failure", run)
+    assert text.startswith(f"{comment.MARKER}\n### Benchmarks for #7 at `{HEAD[:8]}`\n\nThe comparison run **failed** "
                            f"(a regression, or an error): [see the run]({run}).\n\n**2 regression(s)** in the "
                            "comparison's data, between main \\(cdcdcdcd\\) and HEAD \\(abababab\\)")
     assert text.index("**Instructions**") < text.index("**Wall-clock**") and "flags it the same way" in text
@@ -98,32 +97,32 @@ def test_a_valid_comparison_renders_under_the_trusted_header(tmp_path):
     assert "| \\! | core\\.Query\\.time\\_parse\\_query | 3\\.12 | 5 µs | failed |  |" in text
     assert ("| \\- | servers\\.ServerThroughput\\.time\\_batch\\(aiohttp\\-dev\\) | 3\\.12 | 100 ms | 80 ms | "
             "0.80 |") in text
-    calm = github.render(document([change("-")]), 7, HEAD, "success")
+    calm = comment.render(document([change("-")]), 7, HEAD, "success")
     assert "The comparison run **succeeded**." in calm and "No regression in the comparison's data" in calm
 
 
 def test_the_header_states_the_runs_conclusion_and_takes_nothing_else():
-    for conclusion in github.CONCLUSIONS:
-        assert f"The comparison run {github.CONCLUSIONS[conclusion]}" in github.header(7, HEAD, conclusion)
-    assert "conclusion was not given" in github.header(7, HEAD, None)
+    for conclusion in comment.CONCLUSIONS:
+        assert f"The comparison run {comment.CONCLUSIONS[conclusion]}" in comment.header(7, HEAD, conclusion)
+    assert "conclusion was not given" in comment.header(7, HEAD, None)
     for bad in ("pwned", "success **0 regressions**", "Success"):
         with pytest.raises(PipelineError, match="not a workflow run's conclusion"):
-            github.header(7, HEAD, bad)
+            comment.header(7, HEAD, bad)
     for url in ("javascript:alert(1)", "https://github.com/o/r/actions/runs/1)](https://evil.example",
                 "http://github.com/o/r/actions/runs/1"):
         with pytest.raises(PipelineError, match="not a workflow run's address"):
-            github.header(7, HEAD, "success", url)
+            comment.header(7, HEAD, "success", url)
     with pytest.raises(PipelineError, match="not a full commit hash"):
-        github.header(7, "HEAD", "success")
+        comment.header(7, "HEAD", "success")
 
 
 def test_no_comparison_says_so(tmp_path):
     source = tmp_path / "missing.json"
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "compare.json").write_text("{}")  # left over from an earlier packaging: removed
-    github.artifact(tmp_path / "pkg", "7", HEAD, source)
+    artifact.artifact(tmp_path / "pkg", "7", HEAD, source)
     assert sorted(p.name for p in (tmp_path / "pkg").iterdir()) == ["pr.json"]
-    text = github.body(tmp_path / "pkg", 7, HEAD, "failure")
+    text = comment.body(tmp_path / "pkg", 7, HEAD, "failure")
     assert text.endswith("The comparison run **failed** (a regression, or an error).\n\n"
                          "The comparison produced no data: see the run's log.\n")
 
@@ -138,20 +137,20 @@ def test_the_artifact_carries_the_comparison_as_it_was_written(tmp_path):
 def test_read_pr_keeps_its_checks(tmp_path):
     folder = package(tmp_path)
     with pytest.raises(PipelineError, match="artifact is for commit"):
-        github.read_pr(folder, "ef" * 20)
+        artifact.read_pr(folder, "ef" * 20)
     for number in ("7", True, 0, -1, 7.0, 10**12):
         (folder / "pr.json").write_text(json.dumps({"number": number, "head_sha": HEAD}))
         with pytest.raises(PipelineError, match="not a number"):
-            github.read_pr(folder, HEAD)
+            artifact.read_pr(folder, HEAD)
     (folder / "pr.json").write_text("[]")
     with pytest.raises(PipelineError, match=r"no readable pr\.json"):
-        github.read_pr(folder, HEAD)
+        artifact.read_pr(folder, HEAD)
     (folder / "pr.json").write_text(json.dumps({"number": 7, "head_sha": HEAD, "pad": "x" * 5000}))
     with pytest.raises(PipelineError, match="over the limit"):
-        github.read_pr(folder, HEAD)
+        artifact.read_pr(folder, HEAD)
     (folder / "pr.json").unlink()
     with pytest.raises(PipelineError, match=r"no readable pr\.json"):
-        github.read_pr(folder, HEAD)
+        artifact.read_pr(folder, HEAD)
 
 
 # -- what a hostile pull request could put in the artifact -------------------------------------------------------
@@ -182,8 +181,8 @@ def test_labels_outside_the_pattern_are_refused(label):
 
 
 def test_a_fake_verdict_in_a_label_stays_a_row_of_the_table():
-    data = github.validate_comparison(document([change("-", "core.Verdict.no_regression(0 regressions, all clear)")]))
-    text = github.render(data, 7, HEAD, "failure")
+    data = artifact.validate_comparison(document([change("-", "core.Verdict.no_regression(0 regressions, all clear)")]))
+    text = comment.render(data, 7, HEAD, "failure")
     line = next(line for line in text.splitlines() if "all clear" in line)
     assert line.startswith("| \\- | core\\.Verdict\\.no\\_regression\\(0 regressions\\, all clear\\) |")
     assert text.index("The comparison run **failed**") < text.index("all clear")
@@ -243,8 +242,8 @@ def test_anything_off_is_refused_with_one_line(mutate, what):
 
 
 def test_the_dependency_changes_are_named_beside_the_marks_they_come_with():
-    data = github.validate_comparison(document(), HEAD)
-    text = github.render(data, 7, HEAD, "failure")
+    data = artifact.validate_comparison(document(), HEAD)
+    text = comment.render(data, 7, HEAD, "failure")
     line = next(line for line in text.splitlines() if "aiohttp" in line and "multidict" in line)
     # Escaped as every string from the artifact is; GitHub shows "aiohttp 3.13.5 -> 3.14.5".
     assert line == ("- Python 3\\.12: aiohttp 3\\.13\\.5 \\-&gt; 3\\.14\\.5, multidict 6\\.9\\.1 \\-&gt; 7\\.2\\.1: "
@@ -252,21 +251,22 @@ def test_the_dependency_changes_are_named_beside_the_marks_they_come_with():
     assert text.index("**Dependencies**") < text.index("**Instructions**")
     broken = document(dependencies=[{"python": "3.12", "base_error": "", "moved": [],
                                      "head_error": "ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1"}])
-    text = github.render(github.validate_comparison(broken, HEAD), 7, HEAD, "failure")
+    text = comment.render(artifact.validate_comparison(broken, HEAD), 7, HEAD, "failure")
     assert ("- Python 3\\.12: HEAD \\(abababab\\) could not be installed with its pins: ERROR\\: Cannot install "
             "aiohttp\\=\\=3\\.14\\.5 and multidict\\=\\=6\\.9\\.1.") in text
-    assert "**Dependencies**" not in github.render(github.validate_comparison(document(dependencies=[])), 7, HEAD, "")
+    plain = artifact.validate_comparison(document(dependencies=[]))
+    assert "**Dependencies**" not in comment.render(plain, 7, HEAD, "")
 
 
 def test_the_comments_dependency_lines_are_reports_compares():
-    data = github.validate_comparison(document(), HEAD)
+    data = artifact.validate_comparison(document(), HEAD)
     entry = data["dependencies"][0]
     deps = [reports_compare.Dependencies(entry["python"], tuple((p["name"], p["base"], p["head"])
                                                                 for p in entry["moved"]))]
     marks = [(row["python"], row["mark"], row["head"] / row["base"] if row["base"] and row["head"] else math.nan)
              for row in data["changes"]]
     ours = reports_compare.dependency_lines(deps, marks, "main", "HEAD")
-    theirs = github.dependency_lines(data, "main", "HEAD")
+    theirs = comment.dependency_lines(data, "main", "HEAD")
     unescape = {"\\": "", "&gt;": ">"}
     for old, new in unescape.items():
         theirs = [line.replace(old, new) for line in theirs]
@@ -282,9 +282,9 @@ ATTRIBUTED = {"benchmark": "instructions.ServerInstructions.track_instructions_p
 
 
 def test_the_attribution_is_rendered_escaped_under_the_tables():
-    data = github.validate_comparison(document(attribution=[copy.deepcopy(ATTRIBUTED)]), HEAD)
+    data = artifact.validate_comparison(document(attribution=[copy.deepcopy(ATTRIBUTED)]), HEAD)
     url = "https://github.com/o/r/actions/runs/42"
-    text = github.render(data, 7, HEAD, "failure", url)
+    text = comment.render(data, 7, HEAD, "failure", url)
     assert text.index("**Wall-clock**") < text.index("**Where: instructions\\.ServerInstructions")
     assert "| planet\\_tracker\\.core\\:position\\_body | 1 → 1 (+0) | 8 → 716 (+708) | 271 → 979 (+708) |" in text
     assert f"Flame graphs: in the comparison run's artifact ([the run]({url}))." in text
@@ -292,19 +292,19 @@ def test_the_attribution_is_rendered_escaped_under_the_tables():
 
 def test_a_long_attribution_is_cut_with_a_link_to_the_artifact():
     many = []
-    for i in range(MAX := github.MAX_ATTRIBUTED):
+    for i in range(MAX := artifact.MAX_ATTRIBUTED):
         entry = copy.deepcopy(ATTRIBUTED)
         entry["python"] = [{**entry["python"][0], "name": f"module{i}.{'x' * 150}:f{j}"} for j in range(10)]
         many.append(entry)
-    data = github.validate_comparison(document(attribution=many), HEAD)
+    data = artifact.validate_comparison(document(attribution=many), HEAD)
     url = "https://github.com/o/r/actions/runs/42"
-    block = github.attribution_block(data, url)
-    assert len(block) <= github.MAX_ATTRIBUTION and len(many) == MAX
+    block = comment.attribution_block(data, url)
+    assert len(block) <= comment.MAX_ATTRIBUTION and len(many) == MAX
     assert block.endswith(f"the full tables and the flame graphs are in the comparison run's artifact ([the run]"
                           f"({url})).)")
-    text = github.render(data, 7, HEAD, "failure", url)
-    assert len(text) <= github.MAX_BODY and "Attribution cut to fit the comment" in text
-    tight = github.render(data, 7, HEAD, "failure", url, limit=9000)
+    text = comment.render(data, 7, HEAD, "failure", url)
+    assert len(text) <= comment.MAX_BODY and "Attribution cut to fit the comment" in text
+    tight = comment.render(data, 7, HEAD, "failure", url, limit=9000)
     assert len(tight) <= 9000 and "Attribution cut" in tight
 
 
@@ -327,18 +327,18 @@ def test_a_timed_change_measured_again_and_not_confirmed_is_named_under_its_tabl
     label = "methodology.KeepAliveOff.time_batch(aiohttp-dev)"
     rows = [change("~", label, base=0.15, head=0.149, remeasured=True), change("~", base=1.0, head=1.2),
             change("-", "core.Query.time_parse_query", base=1.0, head=0.8, remeasured=True)]
-    text = github.render(github.validate_comparison(document(rows)), 7, HEAD, "success")
+    text = comment.render(artifact.validate_comparison(document(rows)), 7, HEAD, "success")
     assert "No regression in the comparison's data" in text
     assert "+ or - only when the second flags it the same way" in text
-    note = github.NOT_CONFIRMED + "methodology\\.KeepAliveOff\\.time\\_batch\\(aiohttp\\-dev\\) (Python 3\\.12)."
+    note = comment.NOT_CONFIRMED + "methodology\\.KeepAliveOff\\.time\\_batch\\(aiohttp\\-dev\\) (Python 3\\.12)."
     assert note in text.splitlines()  # only the row not confirmed: not the plain ~, not the confirmed -
     assert text.index("**Wall-clock**") < text.index(note)
-    assert github.NOT_CONFIRMED not in github.render(github.validate_comparison(document(rows[1:])), 7, HEAD,
+    assert comment.NOT_CONFIRMED not in comment.render(artifact.validate_comparison(document(rows[1:])), 7, HEAD,
                                                      "success")
 
 
 def test_an_unconfirmed_comparison_says_what_its_question_marks_are():
-    text = github.render(github.validate_comparison(document([change("?", base=1.0, head=1.2)], confirmed=False)),
+    text = comment.render(artifact.validate_comparison(document([change("?", base=1.0, head=1.2)], confirmed=False)),
                          7, HEAD, "success")
     assert "No regression" in text and "1 timed benchmark(s) flagged by asv's rule in one measurement" in text
     assert "one measurement: what it flags is ? until `make compare` measures it again" in text
@@ -346,9 +346,9 @@ def test_an_unconfirmed_comparison_says_what_its_question_marks_are():
 
 def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
     data = document([change(" "), change("x", base=None, head=2.0)])
-    clean = github.validate_comparison(copy.deepcopy(data), HEAD)
+    clean = artifact.validate_comparison(copy.deepcopy(data), HEAD)
     assert [row["mark"] for row in clean["changes"]] == ["", "x"]
-    assert github.validate_comparison(document(head={"name": "HEAD", "commit": HEAD[:12]}), HEAD)["head"]["commit"]
+    assert artifact.validate_comparison(document(head={"name": "HEAD", "commit": HEAD[:12]}), HEAD)["head"]["commit"]
 
 
 @pytest.mark.parametrize("raw, what", [
@@ -363,7 +363,7 @@ def test_the_documents_own_values_are_kept_and_a_blank_mark_is_no_mark():
 def test_what_is_not_strict_json_is_refused(tmp_path, raw, what):
     folder = package(tmp_path, raw=raw)
     with pytest.raises(PipelineError, match=what):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
 
 
 def test_a_nan_written_by_a_lenient_encoder_is_refused(tmp_path):
@@ -371,11 +371,11 @@ def test_a_nan_written_by_a_lenient_encoder_is_refused(tmp_path):
     data["changes"][0]["head"] = math.nan
     folder = package(tmp_path, raw=json.dumps(data))  # Python's json writes a bare NaN
     with pytest.raises(PipelineError, match="NaN is not a JSON number"):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
     data["changes"][0]["head"] = 1e400  # parses as infinity
     folder = package(tmp_path, raw=json.dumps(data).replace("Infinity", "1e400"))
     with pytest.raises(PipelineError, match=r"changes\[0\]\.head is not a finite number"):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
 
 
 def test_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
@@ -387,7 +387,7 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self))
     monkeypatch.setattr(Path, "read_text", lambda self, *args, **kwargs: opened.append(self))
     with pytest.raises(PipelineError, match=r"compare.json is 10485760 bytes, over the limit of 1000000: not read"):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
     assert opened == []
 
 
@@ -396,18 +396,18 @@ def test_a_link_or_a_device_instead_of_a_file_is_refused(tmp_path):
     (folder / "compare.json").unlink()
     (folder / "compare.json").symlink_to("/dev/zero")
     with pytest.raises(PipelineError, match=r"compare\.json is not a regular file"):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
     (folder / "compare.json").unlink()
     (folder / "compare.json").symlink_to(tmp_path / "nowhere")
     with pytest.raises(PipelineError, match=r"compare\.json is not a regular file"):
-        github.read_comparison(folder, HEAD)
+        artifact.read_comparison(folder, HEAD)
 
 
 # -- escaping ----------------------------------------------------------------------------------------------------
 
 
 def test_escaping_leaves_no_markup_mention_or_html():
-    text = github.escape("@octocat #12 <img src=x> [a](b) ![c](d) `e` *f* _g_ | h & i \\ j\nk\u202el")
+    text = comment.escape("@octocat #12 <img src=x> [a](b) ![c](d) `e` *f* _g_ | h & i \\ j\nk\u202el")
     assert text == ("@&#8203;octocat #&#8203;12 &lt;img src\\=x&gt; \\[a\\]\\(b\\) \\!\\[c\\]\\(d\\) \\`e\\` \\*f\\* "
                     "\\_g\\_ \\| h &amp; i \\\\ j\ufffdk\ufffdl")
     # What GitHub's mention and reference filters see, once the markdown is rendered: no @name, no #number.
@@ -422,8 +422,8 @@ def test_escaping_leaves_no_markup_mention_or_html():
 def test_no_mention_or_markup_reaches_the_comment_from_a_valid_document(tmp_path):
     # The most a valid document can carry: every character its patterns allow.
     label = "a_b.C9.d_e(" + "".join(sorted(set("AZaz09_.,() -"))) + ")"
-    data = github.validate_comparison(document([change("?", label)], base={"name": "feature/x~1^2", "commit": BASE}))
-    text = github.render(data, 7, HEAD, "success")
+    data = artifact.validate_comparison(document([change("?", label)], base={"name": "feature/x~1^2", "commit": BASE}))
+    text = comment.render(data, 7, HEAD, "success")
     assert "@" not in text
     body = text.split("\n", 1)[1]  # after the marker (an HTML comment of ours)
     assert "<" not in body and ">" not in body and "![" not in body and "](" not in body.replace("(see the run)", "")
@@ -434,30 +434,30 @@ def test_no_mention_or_markup_reaches_the_comment_from_a_valid_document(tmp_path
 
 def test_a_huge_comparison_is_cut_to_githubs_limit_keeping_the_header_and_regressions(tmp_path):
     long = "servers.S.time_" + "x" * 150 + "(flask-gunicorn-wauto, 1 x 200 ms)"
-    assert len(long) <= github.MAX_LABEL
+    assert len(long) <= artifact.MAX_LABEL
     rows = [change("~", long, base=1.0 + i, head=2.0 + i) for i in range(997)]
     rows += [change("+", "core.Late.regression"), change("!", "core.Late.failure", head=None),
              change("+", "instructions.Late.counted", "instructions", 100, 200)]
     folder = package(tmp_path, document(rows, confirmed=False))
-    assert (folder / "compare.json").stat().st_size < github.MAX_COMPARISON_BYTES
-    text = github.body(folder, 7, HEAD, "failure", "https://github.com/o/r/actions/runs/1")
-    assert len(text) <= github.MAX_BODY < 65_536
-    assert text.startswith(github.MARKER + "\n### Benchmarks for #7")
+    assert (folder / "compare.json").stat().st_size < artifact.MAX_COMPARISON_BYTES
+    text = comment.body(folder, 7, HEAD, "failure", "https://github.com/o/r/actions/runs/1")
+    assert len(text) <= comment.MAX_BODY < 65_536
+    assert text.startswith(comment.MARKER + "\n### Benchmarks for #7")
     assert "**3 regression(s)**" in text  # counted over every row, not just the ones shown
     cut = re.search(r"\((\d+) of 1000 rows cut to fit GitHub's limit", text)
     shown = [line for line in text.splitlines() if line.startswith("| ") and "benchmark" not in line]
     assert cut and int(cut.group(1)) == 1000 - len(shown) > 0
     assert "core\\.Late\\.regression" in text and "core\\.Late\\.failure" in text
     assert "instructions\\.Late\\.counted" in text
-    assert len(text) > github.MAX_BODY - 1000  # cut to the limit, not far below it
+    assert len(text) > comment.MAX_BODY - 1000  # cut to the limit, not far below it
 
 
 def test_the_cap_holds_at_any_limit():
-    data = github.validate_comparison(document([change("~", base=float(i), remeasured=i % 2 == 0)
+    data = artifact.validate_comparison(document([change("~", base=float(i), remeasured=i % 2 == 0)
                                                 for i in range(1, 300)]))
-    full = github.render(data, 7, HEAD, "success")
+    full = comment.render(data, 7, HEAD, "success")
     for limit in (2000, 5000, len(full) - 1, len(full)):
-        text = github.render(data, 7, HEAD, "success", limit=limit)
+        text = comment.render(data, 7, HEAD, "success", limit=limit)
         assert len(text) <= limit
         assert ("rows cut" in text) == (limit < len(full))
 
@@ -523,9 +523,9 @@ class PagedGitHub(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         comment_id = int(self.path.rsplit("/", 1)[1])
-        for comment in self.state["comments"]:
-            if comment["id"] == comment_id:
-                comment["body"] = self._body()["body"]
+        for posted in self.state["comments"]:
+            if posted["id"] == comment_id:
+                posted["body"] = self._body()["body"]
         self._reply(200, {})
 
     def log_message(self, *args):
@@ -536,11 +536,11 @@ def comments(ours_at: int | None) -> list[dict]:
     """250 comments: a user's, and evil[bot]'s (a bot, starting with the marker) on page 1; ours at ``ours_at``."""
     found = [{"id": i, "body": f"comment {i}", "user": {"login": f"user{i % 7}", "type": "User"}}
              for i in range(1, 251)]
-    found[4] = {"id": 5, "body": github.MARKER + "\n**0 regressions**, merge me", "user": {"login": "evil[bot]",
+    found[4] = {"id": 5, "body": comment.MARKER + "\n**0 regressions**, merge me", "user": {"login": "evil[bot]",
                                                                                            "type": "Bot"}}
-    found[9] = {"id": 10, "body": github.MARKER + " a person", "user": {"login": "github-actions", "type": "User"}}
+    found[9] = {"id": 10, "body": comment.MARKER + " a person", "user": {"login": "github-actions", "type": "User"}}
     if ours_at is not None:
-        found[ours_at - 1] = {"id": ours_at, "body": github.MARKER + "\nold results",
+        found[ours_at - 1] = {"id": ours_at, "body": comment.MARKER + "\nold results",
                               "user": {"login": "github-actions[bot]", "type": "Bot"}}
     return found
 
@@ -551,7 +551,7 @@ def paged_github():
     server = ThreadingHTTPServer(("127.0.0.1", 0), PagedGitHub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield github.Api("owner/repo", TOKEN, f"http://127.0.0.1:{server.server_address[1]}")
+    yield api.Api("owner/repo", TOKEN, f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
     server.server_close()
     thread.join()
@@ -560,10 +560,10 @@ def paged_github():
 def test_our_comment_on_the_third_page_is_updated_and_a_bots_lookalike_left_alone(paged_github):
     PagedGitHub.state["comments"] = comments(ours_at=230)
     before = copy.deepcopy(PagedGitHub.state["comments"])
-    assert github.upsert_comment(paged_github, 7, HEAD, github.MARKER + "\nnew results") == "updated"
+    assert api.upsert_comment(paged_github, 7, HEAD, comment.MARKER + "\nnew results") == "updated"
     after = PagedGitHub.state["comments"]
     assert len(after) == 250
-    assert after[229]["body"] == github.MARKER + "\nnew results"
+    assert after[229]["body"] == comment.MARKER + "\nnew results"
     assert [c for c in after if c["id"] != 230] == [c for c in before if c["id"] != 230]  # evil[bot]'s untouched
     requests = PagedGitHub.state["requests"]
     assert [path for method, path in requests if method == "GET"] == [
@@ -575,26 +575,26 @@ def test_our_comment_on_the_third_page_is_updated_and_a_bots_lookalike_left_alon
 
 def test_without_our_comment_every_page_is_read_then_one_is_created(paged_github):
     PagedGitHub.state["comments"] = comments(ours_at=None)
-    assert github.upsert_comment(paged_github, 7, HEAD, github.MARKER + "\nfirst") == "created"
+    assert api.upsert_comment(paged_github, 7, HEAD, comment.MARKER + "\nfirst") == "created"
     assert sum(method == "GET" for method, _ in PagedGitHub.state["requests"]) == 4
-    assert PagedGitHub.state["comments"][-1]["body"] == github.MARKER + "\nfirst"
-    assert PagedGitHub.state["comments"][4]["body"].startswith(github.MARKER + "\n**0 regressions**")
+    assert PagedGitHub.state["comments"][-1]["body"] == comment.MARKER + "\nfirst"
+    assert PagedGitHub.state["comments"][4]["body"].startswith(comment.MARKER + "\n**0 regressions**")
     # The next run finds the one it made (now on page 3) and updates it.
-    assert github.upsert_comment(paged_github, 7, HEAD, github.MARKER + "\nsecond") == "updated"
+    assert api.upsert_comment(paged_github, 7, HEAD, comment.MARKER + "\nsecond") == "updated"
     assert len(PagedGitHub.state["comments"]) == 251
-    assert PagedGitHub.state["comments"][-1]["body"] == github.MARKER + "\nsecond"
+    assert PagedGitHub.state["comments"][-1]["body"] == comment.MARKER + "\nsecond"
 
 
 def test_the_author_is_a_parameter(paged_github):
     PagedGitHub.state["comments"] = comments(ours_at=None)
-    assert github.upsert_comment(paged_github, 7, HEAD, "x", login="evil[bot]") == "updated"
+    assert api.upsert_comment(paged_github, 7, HEAD, "x", login="evil[bot]") == "updated"
     assert PagedGitHub.state["comments"][4]["body"] == "x"
 
 
 def test_a_moved_pull_request_gets_no_comment(paged_github):
     PagedGitHub.state.update(comments=comments(ours_at=230), head="ef" * 20)
     with pytest.raises(PipelineError, match="has moved on"):
-        github.upsert_comment(paged_github, 7, HEAD, "x")
+        api.upsert_comment(paged_github, 7, HEAD, "x")
     assert [method for method, _ in PagedGitHub.state["requests"]] == ["GET"]
 
 
@@ -602,16 +602,16 @@ def test_the_token_follows_no_link_away_from_the_api(paged_github):
     PagedGitHub.state.update(comments=comments(ours_at=230),
                              next_base="http://127.0.0.2:1/repositories/42/issues/7/comments")
     with pytest.raises(PipelineError, match="not an address of the GitHub API"):
-        github.upsert_comment(paged_github, 7, HEAD, "x")
+        api.upsert_comment(paged_github, 7, HEAD, "x")
     assert len(PagedGitHub.state["requests"]) == 2  # the pull request and page 1: nothing else was asked
 
 
 def test_next_link_parsing():
-    assert github.next_link('<https://api.github.com/repositories/1/issues/7/comments?page=2>; rel="next", '
+    assert api.next_link('<https://api.github.com/repositories/1/issues/7/comments?page=2>; rel="next", '
                             '<https://api.github.com/repositories/1/issues/7/comments?page=3>; rel="last"') \
         == "https://api.github.com/repositories/1/issues/7/comments?page=2"
-    assert github.next_link('<https://a/x?page=1>; rel="prev", <https://a/x?page=1>; rel="first"') is None
-    assert github.next_link("") is None
+    assert api.next_link('<https://a/x?page=1>; rel="prev", <https://a/x?page=1>; rel="first"') is None
+    assert api.next_link("") is None
 
 
 # -- a bare python3 ----------------------------------------------------------------------------------------------
@@ -622,10 +622,10 @@ from pathlib import Path
 sys.path[:] = [ROOT] + [p for p in sys.path if "-packages" not in p]
 assert importlib.util.find_spec("asv") is None and importlib.util.find_spec("tabulate") is None
 before = set(sys.modules)
-import pipeline.github as github
+from pipeline import api, artifact, comment
 folder = Path(FOLDER)
-number = github.read_pr(folder, HEAD)
-text = github.body(folder, number, HEAD, "failure", "https://github.com/o/r/actions/runs/1")
+number = artifact.read_pr(folder, HEAD)
+text = comment.body(folder, number, HEAD, "failure", "https://github.com/o/r/actions/runs/1")
 loaded = sorted(set(sys.modules) - before)
 outside = [name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names
            and name.split(".")[0] != "pipeline" and name not in ("benchmarks", "benchmarks.harness",
@@ -636,8 +636,8 @@ print(json.dumps({"outside": outside, "length": len(text), "files": [m.__file__ 
 
 
 def test_the_comment_needs_only_the_standard_library(tmp_path):
-    """pipeline.github, and the formats module it reads the comparison's format from (with the two packages'
-    docstring-only __init__ files), and nothing else outside the standard library."""
+    """pipeline's artifact, comment and api, and the formats module they read the comparison's format from (with
+    the two packages' docstring-only __init__ files), and nothing else outside the standard library."""
     folder = package(tmp_path)
     code = BARE.replace("ROOT", repr(str(ROOT))).replace("FOLDER", repr(str(folder))).replace("HEAD", repr(HEAD))
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,

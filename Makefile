@@ -85,8 +85,9 @@ lint: venv
 smoke: venv machine
 	$(PIPELINE) smoke $(RUN_ARGS)
 
+# The rehearsal in a pytest of its own beside the rest (scripts/test-suite says why), unless PYTEST_ARGS chooses.
 test: lint smoke
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/test-suite $(BIN)/python $(PYTEST_ARGS)
 
 # HEAD on the default Python, recorded; then the report, the summary printed, and the tools still missing. Their
 # warnings come once, under the summary (make hands a target's variables down to its prerequisites).

@@ -39,6 +39,7 @@ as their recipes did.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -134,8 +135,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if asvrun.Asv()("publish") != 0:
         raise PipelineError("asv publish failed")
     # The regressions over the whole history, for the announcing job (its artifact), the bisection, and the top of
-    # the summary, the job's summary and the landing page.
+    # the summary, the job's summary and the landing page; with what the bisection's runs found of their cost.
     found = regressions.detect(asvrun.Runner())
+    explained = with_history / "regressions"
+    for regression in found["regressions"]:
+        for path in sorted((explained / regression["commit"]).glob("py*.json")) if regression["commit"] else ():
+            regression.setdefault("attribution", {})[path.stem[2:]] = json.loads(path.read_text())
+    regressions.DATA_PATH.write_text(json.dumps(found, indent=1) + "\n")
     preface = ROOT / ".asv" / "regressions.md"
     preface.write_text(issues.summary(found, args.pages))
     report = subprocess.run([sys.executable, "-m", "reports", "summary", "--out", "reports", "--site", args.site,
@@ -143,9 +149,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
                             cwd=ROOT)
     if report.returncode != 0:
         raise PipelineError("the report failed")
+    if explained.is_dir():  # the regressions' flame graphs, where their issues link them
+        shutil.copytree(explained, Path(args.site) / "regressions", dirs_exist_ok=True)
     legs.step_summary((ROOT / "reports" / "summary.md").read_text())
     legs.step_output("history-tip", tip)  # the deploy job deploys this site only if no newer history landed since
-    legs.step_output("unplaced", str(len(regressions.unplaced(found))))  # steps the bisection should place
+    # What the bisection's run has to do: steps to place, and placed regressions whose cost is not profiled yet.
+    pending = len(regressions.unplaced(found)) + len(regressions.unexplained(found, explained))
+    legs.step_output("pending", str(pending))
     return 0
 
 

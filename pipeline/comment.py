@@ -114,12 +114,12 @@ def dependency_lines(comparison: dict, base_name: str, head_name: str) -> list[s
     return lines
 
 
-def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTRIBUTION) -> str:
-    """Where each flagged counted benchmark changed: reports.attribution's tables, from validated data (names
-    escaped), within ``limit`` characters; what does not fit is cut, with a pointer to the run's artifact."""
+def attribution_tables(entries: list[dict]) -> list[str]:
+    """reports.attribution's tables of each entry (a flagged benchmark's rankings, from validated data), every
+    name escaped: one markdown block per entry. The comment and the regressions' issues show them."""
     kinds = {"python": ("Python function", "bytecodes"), "c": ("C function", "instructions")}
     blocks = []
-    for entry in comparison["attribution"]:
+    for entry in entries:
         unit = entry["unit"]
         parts = [f"**Where: {escape(entry['benchmark'])}**, base → head per {unit} (profiles of "
                  f"{escape(entry['target'])}):"]
@@ -131,6 +131,13 @@ def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTR
                 parts.append(f"| {title} | calls per {unit} | self, {cost} per {unit} | with callees |\n"
                              "|---|---|---|---|\n" + "\n".join(rows))
         blocks.append("\n\n".join(parts))
+    return blocks
+
+
+def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTRIBUTION) -> str:
+    """Where each flagged counted benchmark changed (``attribution_tables``), within ``limit`` characters; what
+    does not fit is cut, with a pointer to the run's artifact."""
+    blocks = attribution_tables(comparison["attribution"])
     if not blocks:
         return ""
     where = f" ([the run]({run_url}))" if run_url else ""
@@ -147,7 +154,6 @@ def attribution_block(comparison: dict, run_url: str = "", limit: int = MAX_ATTR
     if not kept:  # even the first block is too long: its first lines
         kept = [blocks[0][:max(0, limit - len(note) - 200)].rsplit("\n", 1)[0]]
     return "\n\n".join(kept) + note
-
 
 
 def _side_name(side: dict) -> str:

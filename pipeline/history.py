@@ -25,7 +25,9 @@ from . import legs
 from .errors import PipelineError
 
 BRANCH = "asv-results"
-FOLDERS = ("results", "provenance")
+# asv's results, the harness's settings per machine, and what the bisection's runs found of each regression's
+# cost (regressions/<commit>/py<X.Y>.json and .svg: the rankings and the flame graph its issue shows).
+FOLDERS = ("results", "provenance", "regressions")
 SUITE_FILE = "results/benchmarks.json"  # the suite's definition: one for the whole branch
 SUITE_STAMP = "suite.json"  # which commit it came from
 
@@ -88,7 +90,7 @@ def advance(repo: Path, branch: str, newest: str) -> None:
 
 
 def export(repo: Path, tip: str | None, dest: Path) -> None:
-    """Write the history's ``results/`` and ``provenance/`` folders into ``dest`` (nothing if no history)."""
+    """Write the history's folders (``FOLDERS``) into ``dest`` (nothing if no history)."""
     if tip is None:
         return
     names = git(repo, "ls-tree", "-r", "--name-only", tip, "--", *FOLDERS).splitlines()

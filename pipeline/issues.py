@@ -28,7 +28,7 @@ from pathlib import Path
 import benchmarks.harness.formats as formats
 
 from .api import BOT, Api
-from .comment import escape
+from .comment import attribution_tables, escape
 from .errors import PipelineError
 
 LABEL = "performance"
@@ -119,7 +119,15 @@ def body(regression: dict, floor: float, run_url: str = "", pages: str = "", men
         lines += ["", "**Dependencies** that moved at this commit (a bump is the likeliest cause): "
                   + ", ".join(f"{escape(m['name'])} {escape(m['before'] or 'none')} → {escape(m['after'] or 'none')} "
                               f"(Python {escape(m['python'])})" for m in moved) + "."]
-    lines += ["", "**Where**: " + _where(regression["steps"][0])]
+    explained = regression.get("attribution") or {}
+    for python, entries in sorted(explained.items()):
+        graph = f"{pages.rstrip('/')}/regressions/{regression['commit']}/py{python}.svg" if pages else ""
+        lines += ["", f"**Where the cost went** on Python {escape(python)}, the commit against the one before "
+                      "(found by the bisection's run" + (f"; [flame graph]({graph})" if graph else "") + "):", "",
+                  *attribution_tables(entries)[:2]]
+    if not explained:
+        lines += ["", "**Where**: not profiled yet (the bisection's run profiles it); by hand: "
+                      + _where(regression["steps"][0])]
     if pages:
         lines += ["", f"Graphs of every benchmark: [the published site]({pages}); asv's regressions feed: "
                       f"[regressions.xml]({pages.rstrip('/')}/asv/regressions.xml)."]

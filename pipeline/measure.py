@@ -17,7 +17,7 @@ from pathlib import Path
 from asv import config as asv_config
 from asv import machine as asv_machine
 
-from . import asvrun, history, installs, legs, regressions
+from . import asvrun, history, installs, legs, regressions, targets
 from .errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,12 +101,41 @@ def bisect(leg: legs.Leg, out: Path, *, machine: str, remote: str, token: str | 
     subprocess.run([sys.executable, "-m", "benchmarks", "provenance", "--json",
                     str(ROOT / ".asv" / "provenance" / f"{machine}.json")], cwd=ROOT, check=True)
     before_run = {p: p.stat().st_mtime_ns for p in results.rglob("*.json")}
-    leg.commits = regressions.bisect(machine, only=leg.python)
+    leg.commits, found = regressions.bisect(machine, only=leg.python)
     new = _copy_new(out, before_run, machine)
     leg.measured = list(leg.commits)
     leg.new_results = len([p for p in new if p.parent.name == machine and p.name != "machine.json"])
-    leg.note = f"bisection: {len(leg.commits)} commit(s) measured" if leg.commits else "bisection: nothing to place"
+    explained = explain(found, machine, leg.python, out)
+    leg.note = (f"bisection: {len(leg.commits)} commit(s) measured, {explained} regression(s) profiled"
+                if leg.commits or explained else "bisection: nothing to place or profile")
     leg.write(out)
+
+
+def explain(found: dict, machine: str, python: str, out: Path) -> int:
+    """Profile each open regression placed on its commit whose cost on ``python`` is not profiled yet: its worst
+    benchmark, the commit against the one before (make profile), the rankings and the flame graph into
+    ``out``/regressions/<commit>/py<X.Y>.json and .svg (they join the history branch). The number profiled; a
+    profile that fails is said and skipped (the issue then says how to profile it)."""
+    done = 0
+    for regression, step in regressions.unexplained(found, ROOT / ".asv" / "regressions", python):
+        commit = regression["commit"]
+        data = ROOT / ".asv" / "explained.json"
+        data.unlink(missing_ok=True)
+        shutil.rmtree(ROOT / "reports" / "attribution", ignore_errors=True)
+        status = targets.profile(machine, step["benchmark"], step["before_commit"], asvrun.Runner(), head=commit,
+                                 data=str(data))
+        graphs = sorted((ROOT / "reports" / "attribution").glob("*.svg"))
+        if status != 0 or not data.exists():
+            print(f"profiling {commit[:8]} on Python {python} failed (status {status}): its issue says how to "
+                  "profile it", file=sys.stderr)
+            continue
+        folder = out / "regressions" / commit
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(data, folder / f"py{python}.json")
+        if graphs:
+            shutil.copy2(graphs[0], folder / f"py{python}.svg")
+        done += 1
+    return done
 
 
 def measure(leg: legs.Leg, out: Path, *, before: str, after: str, limit: int, last: int | None, machine: str,

@@ -28,6 +28,7 @@ from . import asvrun
 from .errors import PipelineError
 
 DATA = Path(".asv/regressions.json")
+DATA_PATH = asvrun.ROOT / DATA
 HASHES = Path(".asv/bisect.hashes")
 
 
@@ -126,10 +127,10 @@ def measure(commit: str, steps: Sequence[dict], machine: str, asv: asvrun.Asv) -
 
 
 def bisect(machine: str, run: asvrun.RunCommand | None = None, python: str = sys.executable,
-           only: str | None = None) -> list[str]:
+           only: str | None = None) -> tuple[list[str], dict]:
     """Place every open counted step of ``machine`` (of Python ``only``, or every one); the commits measured, in
-    order. Stops when every step is placed, or when a round places nothing new (a commit that cannot be measured:
-    asv records it as failed)."""
+    order, and the regressions found after. Stops when every step is placed, or when a round places nothing new
+    (a commit that cannot be measured: asv records it as failed)."""
     run = run or asvrun.Runner()
     asv = asvrun.Asv(run, python)
     measured: list[str] = []
@@ -154,4 +155,20 @@ def bisect(machine: str, run: asvrun.RunCommand | None = None, python: str = sys
             print(f"bisect: {where(regression)}", file=sys.stderr)
     print(f"bisect: {len(measured)} commit(s) measured; {len(pending)} step(s) still between two commits",
           file=sys.stderr)
-    return measured
+    return measured, data
+
+
+def unexplained(data: dict, explained: Path, python: str | None = None) -> list[tuple[dict, dict]]:
+    """(regression, its worst step) of each open regression placed on its commit whose cost on that step's
+    Python has not been profiled yet (``explained``/<commit>/py<X.Y>.json: the history's regressions folder)."""
+    found = []
+    for regression in data["regressions"]:
+        if regression["status"] != "open" or not regression["commit"]:
+            continue
+        for version in sorted({step["python"] for step in regression["steps"]}):
+            if python is not None and version != python:
+                continue
+            if not (explained / regression["commit"] / f"py{version}.json").exists():
+                worst = max((s for s in regression["steps"] if s["python"] == version), key=lambda s: s["ratio"])
+                found.append((regression, worst))
+    return found

@@ -73,9 +73,11 @@ def history(machine: str, count: int, bench: str, extra: tuple[str, ...], run: a
     return status or report(machine, run, asv)
 
 
-def profile(machine: str, target: str, against: str, run: asvrun.RunCommand) -> int:
-    """Where one target's instructions go, HEAD against ``against``, each commit installed by asv with its own
-    pins: reports/profile.md and the flame graphs in reports/attribution/."""
+def profile(machine: str, target: str, against: str, run: asvrun.RunCommand, head: str = "HEAD",
+            data: str | None = None) -> int:
+    """Where one target's instructions go, ``head`` against ``against``, each commit installed by asv with its
+    own pins: reports/profile.md and the flame graphs in reports/attribution/ (and the rankings as data in
+    ``data``). ``target``: a channel's target or a counted benchmark's label."""
     if not target:
         print("make profile TARGET=ID [AGAINST=COMMIT]: ID a server scenario, client:STRATEGY or core:FUNCTION",
               file=sys.stderr)
@@ -83,13 +85,14 @@ def profile(machine: str, target: str, against: str, run: asvrun.RunCommand) -> 
     (ROOT / "reports").mkdir(exist_ok=True)
     shutil.rmtree(ROOT / ".asv" / "profile", ignore_errors=True)
     (ROOT / "reports" / "profile.md").unlink(missing_ok=True)
-    commits = asvrun.hashfile(Path(".asv/profile.hashes"), [against, "HEAD"], run)
+    commits = asvrun.hashfile(Path(".asv/profile.hashes"), [against, head], run)
     status = asvrun.Asv(run).run(asvrun.attribution(machine, commits), env={
         "PLANET_TRACKER_ATTRIBUTE": target, "PLANET_TRACKER_ATTRIBUTE_DIR": str(ROOT / ".asv" / "profile")})
     if status != 0:
         return status
-    return run(_python("-m", "reports", "attribution", "--base", against, "--head", "HEAD", "--dir", ".asv/profile",
-                       "--markdown", "reports/profile.md", "--graphs", "reports/attribution")).returncode
+    return run(_python("-m", "reports", "attribution", "--base", against, "--head", head, "--dir", ".asv/profile",
+                       "--markdown", "reports/profile.md", "--graphs", "reports/attribution",
+                       *(("--data", data) if data else ()))).returncode
 
 
 def sweep(machine: str, args: tuple[str, ...], run: asvrun.RunCommand) -> int:

@@ -82,12 +82,14 @@ def cmd_attribution(args: argparse.Namespace) -> int:
         if not (args.base and args.head):
             raise ReportError("give --json (a comparison's flagged benchmarks) or --base and --head (commits)")
         base, head = _commit(args.base), _commit(args.head)
-        text, _ = attribution.between(Path(args.dir) / base, Path(args.dir) / head, None, Path(args.graphs))
+        text, data = attribution.between(Path(args.dir) / base, Path(args.dir) / head, None, Path(args.graphs))
         if not text:
             raise ReportError(f"no profiles of both {base[:8]} and {head[:8]} in {args.dir}")
         print(text)
         if args.markdown:
             Path(args.markdown).write_text(text)
+        if args.data:  # the rankings as data: what a regression's issue shows (pipeline/issues.py)
+            Path(args.data).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
         return 0
     path = Path(args.json)
     try:
@@ -185,6 +187,7 @@ def make_parser() -> argparse.ArgumentParser:
     attr.add_argument("--markdown", metavar="FILE", help="write the rankings here too (with --json: appended to the "
                       "comparison's table)")
     attr.add_argument("--graphs", default="reports/attribution", help="where the flame graphs go")
+    attr.add_argument("--data", metavar="FILE", help="with --base and --head: the rankings as data, here")
     attr.set_defaults(func=cmd_attribution)
 
     summ = commands.add_parser("summary", help="the summary tables, charts and exports (and the site)")

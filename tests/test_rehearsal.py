@@ -245,6 +245,10 @@ def test_a_regression_is_placed_announced_once_and_closed_when_fixed(gh, work):
     assert "<script>" not in body and "@octocat" not in body and "](http://evil" not in body
     assert "&lt;script&gt;alert\\(1\\)&lt;\\/script&gt;" in body and "@&#8203;octocat" in body
     assert "instructions\\.QueryInstructions\\.track\\_instructions\\_parse\\_query" in body
+    # The bisection's run profiled it: where the cost went, and its flame graph on the published site.
+    assert "**Where the cost went** on Python 3\\.11" in body and "planet\\_tracker\\.core\\:parse\\_query" in body
+    assert f"planet-tracker/regressions/{eight[3]}/py3.11.svg)" in body
+    assert (gh.state / "pages" / "current" / "regressions" / eight[3] / "py3.11.svg").read_text().startswith("<svg")
     # The summary (the job's, the landing page's) opens with it.
     summary = (gh.state / "pages" / "current" / "summary.md").read_text()
     _, _, rest = summary.partition("\n\n")

@@ -113,3 +113,22 @@ def test_the_summary_opens_with_what_is_open():
     assert f"between `{A[:8]}` and `{C[:8]}` (being placed)" in text and text.count("- **Regression**") == 2
     assert "[regressions.xml](https://x.io/p/asv/regressions.xml)" in text
     assert issues.summary(data()).startswith("**No open regression**")
+
+
+def test_a_profiled_regression_shows_where_its_cost_went(github):
+    """The bisection's run profiled it: the rankings (names escaped: a qualname holds <locals>) and the flame graph
+    on the published site."""
+    entry = {"benchmark": LABEL, "target": "flask-dev", "unit": "request",
+             "python": [{"name": "planet_tracker.core:position_body.<locals>.spin", "calls": [0, 1],
+                         "self": [0, 708], "inclusive": [0, 708]}],
+             "c": [{"name": "_PyEval_EvalFrameDefault", "calls": [128, 128], "self": [279_177, 294_371],
+                    "inclusive": [3_553_502, 3_642_037]}]}
+    found = data([{**regression(), "attribution": {"3.12": [entry]}}])
+    announce(github, found)
+    (issue,) = github.issues_labelled("performance")
+    text = issue["body"]
+    assert "**Where the cost went** on Python 3\\.12" in text
+    assert f"[flame graph](https://owner.github.io/planet-tracker/regressions/{B}/py3.12.svg)" in text
+    assert "| planet\\_tracker\\.core\\:position\\_body\\.&lt;locals&gt;\\.spin | 0 → 1 (+1) | 0 → 708 (+708) |" in text
+    assert "| \\_PyEval\\_EvalFrameDefault | 128 → 128 (+0) | 279,177 → 294,371 (+15,194) |" in text
+    assert "not profiled yet" not in text

@@ -34,8 +34,7 @@ What would otherwise make the count vary from run to run is fixed:
   answer is the same bytes; each is checked against the first, which is verified like any other;
 * ``PYTHONHASHSEED=0``, address-space randomisation off (``setarch -R``), and an environment of its own
   (``counted_env``): the variables a process starts with are laid out on its stack and copied into its heap,
-  so their number and length move what every allocation after them lands on; with the caller's environment a
-  longer variable moved a server's count by up to 0.2 %;
+  so their number and length move what every allocation after them lands on (docs/measured.md: how much);
 * the server's processes share one CPU (``taskset``): with two, the workers that lose gunicorn's accept race run
   in user space or not depending on timing;
 * a first window is thrown away: it carries the switch to instrumented code (start-up runs uninstrumented, three

@@ -47,6 +47,32 @@ DROPPED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "PYTES
 DROPPED = {"VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "CI", "PIP_CACHE_DIR", "PWD", "OLDPWD", "_"}
 
 
+# A fork of the rehearsed repository, as GitHub's payloads name one: its id tells actions/checkout's guard that a
+# pull request's code is a fork's.
+FORK = {"id": 535353, "full_name": "fork/planet-tracker", "fork": True}
+
+
+def pull_request_payload(number: int, head: str, base: str, head_ref: str, repository: str,
+                         fork: bool = True) -> dict:
+    """The ``pull_request`` event's payload of pull request ``number`` (from a fork, or a branch of the
+    repository), with what GitHub sends of the two repositories, their ids included."""
+    own = {"id": REPOSITORY_ID, "full_name": repository, "fork": False}
+    return {"number": number, "pull_request": {
+        "number": number, "head": {"sha": head, "ref": head_ref, "repo": dict(FORK if fork else own)},
+        "base": {"sha": base, "ref": "main", "repo": own}}}
+
+
+def workflow_run_payload(run_id: int, event: str, conclusion: str, head_sha: str, head_branch: str,
+                         repository: str, fork: bool = True) -> dict:
+    """The ``workflow_run`` event's payload after run ``run_id`` (of ``event``) finished, as GitHub sends it: the
+    head repository (a fork's id differs from the base's) and the head commit."""
+    own = {"id": REPOSITORY_ID, "full_name": repository, "fork": False}
+    return {"workflow_run": {
+        "id": run_id, "event": event, "conclusion": conclusion, "head_sha": head_sha, "head_branch": head_branch,
+        "head_commit": {"id": head_sha}, "html_url": f"https://github.com/{repository}/actions/runs/{run_id}",
+        "head_repository": dict(FORK if fork else own), "repository": own}}
+
+
 class RehearsalError(Exception):
     """The rehearsal cannot run as asked: one line says why."""
 

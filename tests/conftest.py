@@ -30,9 +30,21 @@ TEST_TOOLS = {
 }
 
 
+def _bare_pythons() -> str | None:
+    """The rehearsal's setup-python takes its interpreters from pyenv here, from the tool cache on GitHub's runners
+    (rehearsal/standins.py): why neither is here, or None."""
+    cache = Path(os.environ.get("AGENT_TOOLSDIRECTORY") or "/opt/hostedtoolcache") / "Python"
+    if shutil.which("pyenv") or os.environ.get("PYENV_ROOT") or any(cache.glob("3.*/x64/bin/python")):
+        return None
+    return ("pyenv is not installed: the rehearsal's setup-python takes Python 3.11-3.13 from pyenv (or from a "
+            "GitHub runner's tool cache)")
+
+
 @functools.cache
 def missing(command: str) -> str | None:
     """Why ``command`` cannot run here, as one line that says what installs it; None when it is on PATH."""
+    if command == "pyenv":
+        return _bare_pythons()
     package, names = TEST_TOOLS.get(command) or (TOOLS[command].package if command in TOOLS else None, (command,))
     if any(map(shutil.which, names)):
         return None

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.act import Rehearsal
+from rehearsal.act import Rehearsal, pull_request_payload, workflow_run_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 # Quick mode for the workflows' make targets: one benchmark, one sample each (make reads these from the env).
 QUICK = {"QUICK": "1", "BENCH": r"^core\.Query", "ASV_ARGS": "-a rounds=1 -a repeat=1"}
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
 BRANCH = "asv-results"
-# act runs the stand-ins of the actions as JavaScript actions (rehearsal/launch.js).
-pytestmark = pytest.mark.needs("node")
+# act runs the stand-ins of the actions as JavaScript actions (rehearsal/launch.js); setup-python's stand-in takes
+# its interpreters from pyenv (or a runner's tool cache).
+pytestmark = pytest.mark.needs("node", "pyenv")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -304,19 +305,13 @@ def open_pull_request(gh, work: Path, number: int, tag: str) -> dict:
     git(work, "checkout", "-q", "main")
     gh.api.add_pull(number, head)
     return {"number": number, "head": head, "merge": merge, "base": base,
-            "payload": {"number": number, "pull_request": {
-                "number": number, "head": {"sha": head, "ref": f"feature-{number}",
-                                           "repo": {"full_name": "fork/planet-tracker"}},
-                "base": {"sha": base, "ref": "main", "repo": {"full_name": "owner/planet-tracker"}}}}}
+            "payload": pull_request_payload(number, head, base, f"feature-{number}", gh.repository)}
 
 
 def comment_after(gh, pr: dict, compare, run_id: int):
     main = git(gh.origin, "rev-parse", "main")
-    payload = {"workflow_run": {
-        "id": compare.run_id, "event": "pull_request", "conclusion": "success" if compare.returncode == 0
-        else "failure", "head_sha": pr["head"], "head_branch": f"feature-{pr['number']}",
-        "html_url": f"https://github.com/owner/planet-tracker/actions/runs/{compare.run_id}",
-        "head_repository": {"full_name": "fork/planet-tracker"}}}
+    payload = workflow_run_payload(compare.run_id, "pull_request", "success" if compare.returncode == 0 else
+                                   "failure", pr["head"], f"feature-{pr['number']}", gh.repository)
     return gh.run("workflow_run", "pr-comment.yml", payload, sha=main, ref="refs/heads/main", run_id=run_id)
 
 
@@ -364,7 +359,7 @@ def test_tests_workflow_on_a_fork_pull_request_and_a_branch_push(gh, work):
     assert_jobs(run, tests="success", lint="success", rehearse="skipped")
     # A pull request from a branch of this repository: its push was tested, so nothing runs for it.
     same = open_pull_request(gh, work, 9, "a pull request from this repository")
-    same["payload"]["pull_request"]["head"]["repo"]["full_name"] = "owner/planet-tracker"
+    same["payload"] = pull_request_payload(9, same["head"], same["base"], "feature-9", gh.repository, fork=False)
     run = gh.run("pull_request", "tests.yml", same["payload"], sha=same["merge"], ref="refs/pull/9/merge",
                  run_id=802, matrix={"python": ["3.12"]}, env=inner)
     assert_jobs(run, tests="skipped", lint="skipped", rehearse="skipped")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.act import Rehearsal, RehearsalError, assemble
+from rehearsal.act import Rehearsal, RehearsalError, assemble, workflow_run_payload
 from rehearsal.api import GitHubAPI
 
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
@@ -57,6 +57,19 @@ WORKFLOWS = {
                 with:
                   persist-credentials: false
               - run: echo "FACT shallow=$(git rev-parse --is-shallow-repository) count=$(git rev-list --count HEAD)"
+        """,
+    "fork.yml": f"""
+        name: After a pull request
+        on: workflow_run
+        jobs:
+          head:
+            runs-on: ubuntu-24.04
+            steps:
+              - uses: {CHECKOUT}
+                with:
+                  ref: ${{{{ github.event.workflow_run.head_sha }}}}
+                  persist-credentials: false
+              - run: echo "FACT checked=$(git rev-parse HEAD)"
         """,
     "python.yml": f"""
         name: Python
@@ -322,6 +335,23 @@ def test_checkout_of_a_pull_request_is_detached_without_a_branch(gh, work):
     assert "refs/remotes/pull/5/merge" in fact(run, "remotes").split(",")
 
 
+@pytest.mark.needs("node")
+def test_checkout_refuses_a_forks_code_after_its_pull_request_as_github_does(gh, work):
+    """A workflow_run after a fork's pull request: actions/checkout's guard refuses its head commit (the payload
+    names the fork's repository by its id, as GitHub's does); the same commit from a branch of the repository is
+    checked out."""
+    head = push_commit(work, {"fork.txt": "a fork's change\n"}, "a fork's change", "refs/pull/6/head")
+    forked = gh.run("workflow_run", "fork.yml", workflow_run_payload(60, "pull_request", "success", head, "feature",
+                                                                    gh.repository),
+                    sha=gh.main_sha, ref="refs/heads/main", run_id=61)
+    assert forked.jobs == {"head": "failure"}
+    assert "Refusing to check out fork pull request code from a 'workflow_run' workflow" in forked.log
+    own = gh.run("workflow_run", "fork.yml", workflow_run_payload(62, "pull_request", "success", head, "feature",
+                                                                 gh.repository, fork=False),
+                 sha=gh.main_sha, ref="refs/heads/main", run_id=63)
+    assert own.jobs == {"head": "success"} and fact(own, "checked") == head
+
+
 # -- setup-python ------------------------------------------------------------------------------------------------
 
 
@@ -584,3 +614,32 @@ def test_the_origin_holds_the_projects_working_tree(tmp_path):
         assert "ignored" not in git(rehearsal.origin, "ls-tree", "--name-only", "main")
     assert subprocess.run(["git", "count-objects"], cwd=project, capture_output=True,
                           text=True).stdout == objects_before  # the project's .git was only read
+
+
+def test_a_pages_artifact_is_extracted_safely_without_tarfiles_filter(tmp_path, monkeypatch):
+    """Debian 12's python3 (3.11.2) has no tarfile.data_filter: the deploy stand-in makes the same checks by hand
+    there, and refuses what the filter refuses (a path outside the site, a device)."""
+    import io
+    import tarfile
+
+    from rehearsal import standins
+
+    def archive(*members: tuple[str, bytes, bytes]) -> tarfile.TarFile:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as out:
+            for name, kind, content in members:
+                info = tarfile.TarInfo(name)
+                info.type, info.size = kind, len(content)
+                out.addfile(info, io.BytesIO(content))
+        buffer.seek(0)
+        return tarfile.open(fileobj=buffer)
+
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    good = archive(("index.html", tarfile.REGTYPE, b"<html>"), ("asv", tarfile.DIRTYPE, b""))
+    standins.extract(good, good.getmembers(), tmp_path / "site")
+    assert (tmp_path / "site" / "index.html").read_bytes() == b"<html>"
+    for bad in (("../outside", tarfile.REGTYPE, b"x"), ("/etc/x", tarfile.REGTYPE, b"x"),
+                ("dev", tarfile.CHRTYPE, b"")):
+        refused = archive(bad)
+        with pytest.raises(standins.StandinError, match="Pages refuses the artifact"):
+            standins.extract(refused, refused.getmembers(), tmp_path / "other")

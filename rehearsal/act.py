@@ -37,6 +37,7 @@ from .api import REPOSITORY_ID, GitHubAPI
 HERE = Path(__file__).resolve().parent
 ACTIONS = HERE / "actions"
 PLATFORMS = ("ubuntu-24.04", "ubuntu-latest", "ubuntu-22.04")
+RUNNER_PYTHON = "3.12"  # ubuntu-24.04's python3
 ZERO = "0" * 40
 IDENTITY = {"GIT_AUTHOR_NAME": "Rehearsal", "GIT_AUTHOR_EMAIL": "rehearsal@example.invalid",
             "GIT_COMMITTER_NAME": "Rehearsal", "GIT_COMMITTER_EMAIL": "rehearsal@example.invalid"}
@@ -560,13 +561,39 @@ class Rehearsal:
             base.update({"action": "completed"})
         return _merge(base, payload or {})
 
+    def _runner_bin(self) -> Path | None:
+        """A folder whose python3 is the runner image's: ubuntu-24.04's is CPython 3.12 with nothing installed,
+        pyenv's bare 3.12 here (None without it: then the machine's own python3 stays, and the tests that need
+        pyenv say so)."""
+        if not self.pyenv_root:
+            return None
+        done = subprocess.run([str(Path(self.pyenv_root) / "bin" / "pyenv"), "prefix", RUNNER_PYTHON],
+                              capture_output=True, text=True, env={**os.environ, "PYENV_ROOT": self.pyenv_root})
+        prefix = Path(done.stdout.strip().splitlines()[0]) if done.returncode == 0 and done.stdout.strip() else None
+        if prefix is None or not (prefix / "bin" / f"python{RUNNER_PYTHON}").exists():
+            return None
+        folder = self.state / "runner-bin"
+        folder.mkdir(exist_ok=True)
+        for name in ("python3", f"python{RUNNER_PYTHON}"):
+            link = folder / name
+            if not link.is_symlink():
+                link.symlink_to(prefix / "bin" / f"python{RUNNER_PYTHON}")
+        return folder
+
     def _environment(self, home: Path, marker: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_PREFIXES) and k not in DROPPED}
         venvs = {Path(sys.prefix).resolve()} if sys.prefix != sys.base_prefix else set()
         if os.environ.get("VIRTUAL_ENV"):
             venvs.add(Path(os.environ["VIRTUAL_ENV"]).resolve())
+        # pyenv's shims and versions off PATH, as a runner has none: a job's python3 is the image's, or what
+        # setup-python puts first.
+        if self.pyenv_root:
+            venvs.add(Path(self.pyenv_root).resolve())
         paths = [p for p in env.get("PATH", os.defpath).split(os.pathsep)
                  if p and not any(Path(p).resolve().is_relative_to(v) for v in venvs)]
+        runner = self._runner_bin()
+        if runner is not None:
+            paths.insert(0, str(runner))
         env.update({"PATH": os.pathsep.join(paths), "HOME": str(home), "ACT_DISABLE_VERSION_CHECK": "1",
                     "REHEARSAL_ID": marker})
         if self.pyenv_root:

@@ -357,13 +357,25 @@ def _pyenv() -> list[str]:
 
 
 def _prefix(version: str) -> Path:
-    """The folder of a bare CPython ``version``: pyenv's here; on a GitHub runner (the test suite rehearsing
-    there), the runner's own tool cache, where setup-python itself takes them from."""
-    tools = Path(os.environ.get("AGENT_TOOLSDIRECTORY") or "/opt/hostedtoolcache") / "Python"
-    cached = sorted((p / "x64" for p in tools.glob(f"{version}.*") if (p / "x64" / "bin" / "python").exists()),
+    """The folder of a bare CPython ``version`` as setup-python gives it, in the tool cache's layout
+    (``$RUNNER_TOOL_CACHE/Python/<X.Y.Z>/x64``): the rehearsal's cache, filled from pyenv's interpreters; on a
+    GitHub runner (the test suite rehearsing there), the runner's own tool cache."""
+    runner = Path("/opt/hostedtoolcache") / "Python"
+    cached = sorted((p / "x64" for p in runner.glob(f"{version}.*") if (p / "x64" / "bin" / "python").exists()),
                     key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)])
     if not shutil.which("pyenv") and not os.environ.get("PYENV_ROOT") and cached:
         return cached[-1]
+    found = _pyenv_prefix(version)
+    cache = Path(os.environ.get("RUNNER_TOOL_CACHE") or state_dir() / "toolcache") / "Python" / found.name / "x64"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        link = cache.parent / f".x64-{uuid.uuid4().hex}"
+        link.symlink_to(found)
+        os.replace(link, cache)  # atomic: two jobs may set up the same version at once
+    return cache
+
+
+def _pyenv_prefix(version: str) -> Path:
     done = subprocess.run([*_pyenv(), "prefix", version], capture_output=True, text=True)
     if done.returncode != 0:
         have = subprocess.run([*_pyenv(), "versions", "--bare", "--skip-aliases"], capture_output=True, text=True)

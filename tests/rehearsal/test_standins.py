@@ -98,6 +98,13 @@ WORKFLOWS = {
                   echo "FACT $py-version=${{{{ steps.setup.outputs.python-version }}}}"
                   echo "FACT $py-pip=$PIP_CACHE_DIR $py-location=$pythonLocation"
                   if python3 -c 'import asv' 2>/dev/null; then echo "FACT $py-asv=yes"; else echo "FACT $py-asv=no"; fi
+          image:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: |
+                  echo "FACT image-version=$(python3 -c 'import platform; print(platform.python_version())')"
+                  echo "FACT image-packages=$(python3 -c 'import importlib.metadata as m; print(len(list(m.distributions())))')"
+                  echo "FACT image-pyenv=$(command -v pyenv || echo none)"
         """,
     "artifacts.yml": f"""
         name: Artifacts
@@ -368,12 +375,18 @@ def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(g
     prefix = pyenv_prefix("3.12")
     run = gh.run("workflow_dispatch", "python.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=3)
     missing = "success" if pyenv_prefix("3.14") else "failure"  # GitHub has 3.14; this machine, so far, not
-    assert run.jobs == {"py (3.12)": "success", "py (3.14)": missing}, run.tail()
-    assert run.names == {"Python 3.12": "success", "Python 3.14": missing}
-    assert fact(run, "py3.12-python3") == str(prefix / "bin" / "python3")
+    assert run.jobs == {"py (3.12)": "success", "py (3.14)": missing, "image": "success"}, run.tail()
+    assert run.names == {"Python 3.12": "success", "Python 3.14": missing, "image": "success"}
+    # The tool cache's layout, as the runner image has it: $RUNNER_TOOL_CACHE/Python/<X.Y.Z>/x64.
+    location = Path(fact(run, "py3.12-location"))
+    assert location.parts[-3:] == ("Python", prefix.name, "x64") and location.resolve() == prefix.resolve()
+    assert fact(run, "py3.12-python3") == str(location / "bin" / "python3")
     assert fact(run, "py3.12-version") == prefix.name and re.fullmatch(r"3\.12\.\d+", prefix.name)
     assert fact(run, "py3.12-asv") == "no"  # nothing installed, though the test run's own Python has asv
-    assert fact(run, "py3.12-location") == str(prefix)
+    # A job without setup-python: the image's python3, ubuntu-24.04's 3.12 with nothing installed (pip and its
+    # kin only), and no pyenv on PATH.
+    assert fact(run, "image-version") == prefix.name and int(fact(run, "image-packages")) <= 3
+    assert fact(run, "image-pyenv") == "none"
     key = f"setup-python-Linux-X64-python-{prefix.name}-pip-"
     assert fact(run, "py3.12-pip").startswith(str(gh.state / "pip-cache" / key))
     if missing == "failure":

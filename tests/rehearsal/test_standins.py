@@ -103,7 +103,8 @@ WORKFLOWS = {
             steps:
               - run: |
                   echo "FACT image-version=$(python3 -c 'import platform; print(platform.python_version())')"
-                  echo "FACT image-packages=$(python3 -c 'import importlib.metadata as m; print(len(list(m.distributions())))')"
+                  count='import importlib.metadata as m; print(len(list(m.distributions())))'
+                  echo "FACT image-packages=$(python3 -c "$count")"
                   echo "FACT image-pyenv=$(command -v pyenv || echo none)"
         """,
     "artifacts.yml": f"""

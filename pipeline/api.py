@@ -56,7 +56,7 @@ class Api:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read() or b"null"), response.headers
         except urllib.error.HTTPError as error:
-            raise PipelineError(f"GitHub API {what}: {error.code} {error.reason}") from None
+            raise PipelineError(f"GitHub API {what}: {error.code} {error.reason}{_said(error)}") from None
         except urllib.error.URLError as error:
             raise PipelineError(f"GitHub API {what}: {error.reason}") from None
         except ValueError as error:
@@ -74,6 +74,16 @@ class Api:
             if url is None:
                 return
         raise PipelineError(f"GitHub API GET {path}: more than {MAX_PAGES} pages")
+
+
+def _said(error: urllib.error.HTTPError) -> str:
+    """What GitHub's answer says went wrong (its JSON ``message``: "Resource not accessible by integration" names
+    a missing permission), shown as a value from outside."""
+    try:
+        message = json.loads(error.read(65536) or b"null").get("message")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f": {_show(message)}" if isinstance(message, str) and message else ""
 
 
 def find_comment(api: Api, number: int, login: str = BOT) -> dict | None:

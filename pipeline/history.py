@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import legs
 from .errors import PipelineError
@@ -43,13 +44,25 @@ def git(repo: Path, *args: str, env: dict | None = None, check: bool = True) -> 
 def auth(repo: Path, remote: str, token: str | None) -> dict:
     """Environment that authenticates git to GitHub with the job's token, for one command only: the workflows
     check out without persisting credentials, and the token reaches no other process (see ``cli.main``). It goes
-    through git's GIT_CONFIG_* variables, not ``-c`` on the command line, which any process may read."""
+    through git's GIT_CONFIG_* variables, not ``-c`` on the command line, which any process may read. The header
+    is keyed on the remote's own URL (``http.<url>.extraheader``), so git sends it there and nowhere else; only
+    over HTTPS, or plain HTTP to this machine (the rehearsal's origin). git never prompts: without a token it
+    fails at once, where a terminal (act gives its steps one) would wait for a user name forever."""
     url = git(repo, "remote", "get-url", remote, check=False)
-    if not token or not url.startswith("https://github.com/"):
-        return {}
+    quiet = {"GIT_TERMINAL_PROMPT": "0"}
+    if not token or not (url.startswith("https://") or urlsplit(url).hostname in ("127.0.0.1", "localhost")):
+        return quiet
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.https://github.com/.extraheader",
+    return {**quiet, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{url}.extraheader",
             "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
+
+
+def _why(stderr: str, token: str | None) -> str:
+    """git's complaint, and what it means when git had no token to give."""
+    text = stderr.strip()
+    if not token and ("could not read Username" in text or "Authentication failed" in text):
+        text += " (git had no token: give this step GITHUB_TOKEN)"
+    return text
 
 
 def fetch(repo: Path, remote: str, branch: str = BRANCH, token: str | None = None) -> str | None:
@@ -59,7 +72,7 @@ def fetch(repo: Path, remote: str, branch: str = BRANCH, token: str | None = Non
     if done.returncode != 0:
         if "couldn't find remote ref" in done.stderr or "could not find remote ref" in done.stderr.lower():
             return None
-        raise PipelineError(f"cannot fetch {branch} from {remote}: {done.stderr.strip()}")
+        raise PipelineError(f"cannot fetch {branch} from {remote}: {_why(done.stderr, token)}")
     return git(repo, "rev-parse", f"refs/history/{branch}")
 
 
@@ -68,7 +81,7 @@ def remote_tip(repo: Path, remote: str, branch: str = BRANCH, token: str | None 
     done = subprocess.run(["git", "ls-remote", "--heads", remote, f"refs/heads/{branch}"], cwd=repo,
                           capture_output=True, text=True, env={**os.environ, **auth(repo, remote, token)})
     if done.returncode != 0:
-        raise PipelineError(f"cannot read {branch} on {remote}: {done.stderr.strip()}")
+        raise PipelineError(f"cannot read {branch} on {remote}: {_why(done.stderr, token)}")
     return done.stdout.split()[0] if done.stdout.strip() else None
 
 
@@ -151,7 +164,7 @@ def merge_and_push(repo: Path, remote: str, sources: Iterable[Path], message: st
         refused = _was_refused(pushed.stderr)
         failures += not refused
         if attempt + 1 == attempts or failures > retries:
-            raise PipelineError(f"cannot push {branch} to {remote}: {pushed.stderr.strip()}")
+            raise PipelineError(f"cannot push {branch} to {remote}: {_why(pushed.stderr, token)}")
         if not refused:
             print(f"push of {branch} failed ({pushed.stderr.strip()}); trying again", file=sys.stderr)
             time.sleep(pause * 2 ** (failures - 1))

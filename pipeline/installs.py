@@ -123,18 +123,17 @@ def install(conf_dir: Path, build_dir: Path, wheel: str, env_dir: Path, env_name
     return status
 
 
-def records(env_root: Path) -> dict[tuple[str, str], dict]:
+def records(env_root: Path) -> dict[tuple[str, str], tuple[dict, int]]:
     """Every install record in asv's environments, by (commit, environment name): what goes into the results
-    (the build without its files, which its digest stands for)."""
+    (the build without its files, which its digest stands for), and when it was written (ns)."""
     found = {}
     for path in Path(env_root).glob(f"*/{INSTALLS}/*.json"):
         try:
             record = json.loads(path.read_text())
-            found[record["commit"], record["env_name"]] = {key: record[key] for key in ("packages", "error")
-                                                           if key in record}
+            kept = {key: record[key] for key in ("packages", "error") if key in record}
             if "build" in record:
-                found[record["commit"], record["env_name"]]["build"] = {
-                    key: value for key, value in record["build"].items() if key != "files"}
+                kept["build"] = {key: value for key, value in record["build"].items() if key != "files"}
+            found[record["commit"], record["env_name"]] = (kept, path.stat().st_mtime_ns)
         except (OSError, ValueError, KeyError, TypeError):
             continue  # an install that was cut short: that commit has no record, as if never installed
     return found
@@ -142,7 +141,9 @@ def records(env_root: Path) -> dict[tuple[str, str], dict]:
 
 def embed(machine_dir: Path, env_root: Path) -> int:
     """Put each install record into one machine's results of its commit and environment; the number of files
-    changed. A result with no record keeps what it has (a history brought from elsewhere has its versions)."""
+    changed. A result with no record keeps what it has (a history brought from elsewhere has its versions), and so
+    does a result asv has not written since that install: a commit installed again and skipped (asv's
+    --skip-existing) was measured with the build it already names, not this one."""
     found, changed = records(env_root), 0
     for path in Path(machine_dir).glob("*.json"):
         if path.name in ("machine.json", "benchmarks.json"):
@@ -151,8 +152,9 @@ def embed(machine_dir: Path, env_root: Path) -> int:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        record = found.get((data.get("commit_hash"), data.get("env_name"))) if isinstance(data, dict) else None
-        if record is None or data.get(KEY) == record:
+        record, written = found.get((data.get("commit_hash"), data.get("env_name")), (None, 0)) \
+            if isinstance(data, dict) else (None, 0)
+        if record is None or data.get(KEY) == record or path.stat().st_mtime_ns < written:
             continue
         data[KEY] = record
         tmp = path.with_suffix(".tmp")

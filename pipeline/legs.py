@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,14 +48,20 @@ class Leg:
 def folders(paths: Iterable[Path]) -> list[Path]:
     """The legs' artifact folders under ``paths``: a path that is one leg's folder (it has leg.json or results/),
     or each folder inside it. download-artifact puts a single matching artifact's files straight into its path,
-    and two or more into a folder each, so the publish job may get either."""
+    and two or more into a folder each, so the publish job may get either. Folders named after the attempt that
+    uploaded them (``results-py3.12-2``) come oldest attempt first: what a later attempt measured again wins."""
     found = []
     for path in map(Path, paths):
         if (path / FILE).exists() or (path / "results").is_dir():
             found.append(path)
         elif path.is_dir():
-            found += sorted(child for child in path.iterdir() if child.is_dir())
+            found += sorted((child for child in path.iterdir() if child.is_dir()), key=_by_attempt)
     return found
+
+
+def _by_attempt(folder: Path) -> tuple[str, int]:
+    match = re.fullmatch(r"(.*)-(\d+)", folder.name)
+    return (match[1], int(match[2])) if match else (folder.name, 0)
 
 
 def summary(folders: Iterable[Path], expected: Iterable[str]) -> tuple[str, list[Leg]]:

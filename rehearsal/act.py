@@ -1,6 +1,8 @@
 """Rehearse the GitHub workflows, as written, on this machine: act (nektos/act) runs each job on the host, every
 `uses:` mapped to a stand-in of ours (rehearsal/standins.py), GitHub's origin a local bare repository, its REST API
-a local server (rehearsal/api.py). No Docker, no GitHub, no network but loopback.
+a local server (rehearsal/api.py), and every job has a token of its own with the scopes GitHub would give it
+(rehearsal/rules.py), which the API, the origin (served over git's smart HTTP: rehearsal/git_http.py) and the
+stand-ins check. No Docker, no GitHub, no network but loopback.
 
     with Rehearsal(project_dir, state_dir) as gh:
         run = gh.run("push", "benchmarks.yml", {"before": old}, sha=new, ref="refs/heads/main", run_id=100)
@@ -32,13 +34,17 @@ from pathlib import Path
 
 import yaml
 
+from . import rules
 from .api import REPOSITORY_ID, GitHubAPI
+from .git_http import GitServer
 
 HERE = Path(__file__).resolve().parent
 ACTIONS = HERE / "actions"
 PLATFORMS = ("ubuntu-24.04", "ubuntu-latest", "ubuntu-22.04")
 RUNNER_PYTHON = "3.12"  # ubuntu-24.04's python3
 ZERO = "0" * 40
+# act's own token, which no job gets: every `${{ github.token }}` is the job's (see with_tokens).
+UNSCOPED = "rehearsal-token-of-no-job"
 IDENTITY = {"GIT_AUTHOR_NAME": "Rehearsal", "GIT_AUTHOR_EMAIL": "rehearsal@example.invalid",
             "GIT_COMMITTER_NAME": "Rehearsal", "GIT_COMMITTER_EMAIL": "rehearsal@example.invalid"}
 # What the driver's own environment must not hand to act and its jobs: the runner's and the test run's variables,
@@ -64,12 +70,13 @@ def pull_request_payload(number: int, head: str, base: str, head_ref: str, repos
 
 
 def workflow_run_payload(run_id: int, event: str, conclusion: str, head_sha: str, head_branch: str,
-                         repository: str, fork: bool = True) -> dict:
+                         repository: str, fork: bool = True, attempt: int = 1) -> dict:
     """The ``workflow_run`` event's payload after run ``run_id`` (of ``event``) finished, as GitHub sends it: the
     head repository (a fork's id differs from the base's) and the head commit."""
     own = {"id": REPOSITORY_ID, "full_name": repository, "fork": False}
     return {"workflow_run": {
-        "id": run_id, "event": event, "conclusion": conclusion, "head_sha": head_sha, "head_branch": head_branch,
+        "id": run_id, "run_attempt": attempt, "event": event, "conclusion": conclusion, "head_sha": head_sha,
+        "head_branch": head_branch,
         "head_commit": {"id": head_sha}, "html_url": f"https://github.com/{repository}/actions/runs/{run_id}",
         "head_repository": dict(FORK if fork else own), "repository": own}}
 
@@ -242,14 +249,38 @@ def _stand_in_file(action: str) -> Path:
     return ACTIONS / (action.replace("/", "__") + ".yml")
 
 
+def _stand_in(action: str) -> dict:
+    return yaml.safe_load(_stand_in_file(action).read_text())
+
+
 def _declared(action: str) -> dict[str, dict]:
-    spec = yaml.safe_load(_stand_in_file(action).read_text())
-    return {name: (value or {}) for name, value in (spec.get("inputs") or {}).items()}
+    return {name: (value or {}) for name, value in (_stand_in(action).get("inputs") or {}).items()}
+
+
+def stands_for(action: str) -> dict[str, dict]:
+    """{SHA: {"inputs": {name: default or None}, "outputs": [...]}}: the real action at each pin its stand-in
+    was reviewed against, as its action.yml there says."""
+    return {str(sha): facts for sha, facts in (_stand_in(action).get("stands-for") or {}).items()}
+
+
+_OUTPUT_READ = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
 
 
 def check_workflows(folder: Path) -> dict[str, set[str]]:
-    """Every `uses:` in the workflow files has a stand-in and every `with:` key is one it declares; {action: refs}.
-    Fails with one line naming the file, the job, the step and what is missing."""
+    """Every `uses:` in the workflow files is pinned to a SHA a stand-in declares; every `with:` key is an input of
+    the real action at that SHA and one the stand-in implements; every output read is one both have. {action:
+    SHAs}. Fails with one line naming the file, the job, the step and what is wrong."""
     used: dict[str, set[str]] = {}
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
     if not files:
@@ -260,6 +291,7 @@ def check_workflows(folder: Path) -> dict[str, set[str]]:
             if "uses" in job:
                 raise RehearsalError(f"{path.name}: job {job_id}: reusable workflows (`uses:` on a job) are not "
                                      "rehearsed")
+            by_id: dict[str, tuple[str, dict]] = {}
             for number, step in enumerate(job.get("steps") or []):
                 uses = step.get("uses")
                 if not uses:
@@ -275,28 +307,53 @@ def check_workflows(folder: Path) -> dict[str, set[str]]:
                 if not _stand_in_file(action).exists():
                     raise RehearsalError(f"{where}: `uses: {action}` has no stand-in (rehearsal/actions/"
                                          f"{_stand_in_file(action).name} is missing)")
+                real = stands_for(action).get(ref)
+                if real is None:
+                    known = ", ".join(stands_for(action)) or "none"
+                    raise RehearsalError(f"{where}: `uses: {action}@{ref}`: no stand-in declares this pin (rehearsal/"
+                                         f"actions/{_stand_in_file(action).name} stands for {known}); review the "
+                                         f"stand-in against the action's action.yml at {ref} and declare it there")
+                keys = set(step.get("with") or {})
+                foreign = sorted(keys - set(real.get("inputs") or {}))
+                if foreign:
+                    raise RehearsalError(f"{where}: `with: {', '.join(foreign)}` is not an input of {action} at "
+                                         f"{ref[:12]} (its inputs: {', '.join(real.get('inputs') or {})})")
                 declared = _declared(action)
-                unknown = sorted(set(step.get("with") or {}) - set(declared))
+                unknown = sorted(keys - set(declared))
                 if unknown:
                     raise RehearsalError(f"{where}: `with: {', '.join(unknown)}` is not implemented by the stand-in "
                                          f"for {action} (it implements: {', '.join(declared) or 'no inputs'})")
+                if step.get("id"):
+                    by_id[str(step["id"])] = (action, real)
                 used.setdefault(action, set()).add(ref)
+            for text in _strings(job):
+                for step_id, name in _OUTPUT_READ.findall(text):
+                    if step_id not in by_id:
+                        continue
+                    action, real = by_id[step_id]
+                    implemented = set(_stand_in(action).get("outputs") or {})
+                    if name not in (real.get("outputs") or []) or name not in implemented:
+                        whose = "the real action" if name not in (real.get("outputs") or []) else "the stand-in"
+                        raise RehearsalError(f"{path.name}: job {job_id}: `steps.{step_id}.outputs.{name}`: "
+                                             f"{action} has no such output ({whose} does not set it)")
     return used
 
 
 def assemble(action: str, into: Path) -> Path:
-    """One folder for act to copy as the action: action.yml, launch.js, standins.py, main.js/post.js and
-    standin.json (the declared inputs, which the stand-in checks the runner's INPUT_* against)."""
+    """One folder for act to copy as the action: action.yml (the stand-in's, without what it stands for),
+    launch.js, standins.py with rules.py, main.js/post.js and standin.json (the declared inputs, which the stand-in
+    checks the runner's INPUT_* against)."""
     folder = into / action.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
-    spec = yaml.safe_load(_stand_in_file(action).read_text())
+    spec = _stand_in(action)
     runs = spec.get("runs") or {}
     if runs.get("using") != "node20" or runs.get("main") != "main.js" or runs.get("post", "post.js") != "post.js":
         raise RehearsalError(f"{_stand_in_file(action).name}: a stand-in runs as `using: node20`, main: main.js, "
                              "post: post.js")
-    shutil.copyfile(_stand_in_file(action), folder / "action.yml")
-    shutil.copyfile(HERE / "launch.js", folder / "launch.js")
-    shutil.copyfile(HERE / "standins.py", folder / "standins.py")
+    spec.pop("stands-for", None)
+    (folder / "action.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    for name in ("launch.js", "standins.py", "rules.py"):
+        shutil.copyfile(HERE / name, folder / name)
     (folder / "main.js").write_text('require("./launch.js")("main");\n')
     if "post" in runs:
         (folder / "post.js").write_text('require("./launch.js")("post");\n')
@@ -304,6 +361,46 @@ def assemble(action: str, into: Path) -> Path:
               for name, value in (spec.get("inputs") or {}).items()}
     (folder / "standin.json").write_text(json.dumps({"action": action, "inputs": inputs}, indent=1) + "\n")
     return folder
+
+
+_TOKEN = re.compile(r"\$\{\{\s*(?:github\.token|secrets\.GITHUB_TOKEN)\s*\}\}")
+
+
+def with_tokens(spec: dict, tokens: dict[str, str]) -> dict:
+    """The workflow as each job sees it: ``${{ github.token }}`` (or ``secrets.GITHUB_TOKEN``) in job J is J's own
+    token, and so is an action's input whose default is the token, as the runner evaluates it in the job. act
+    has one token for the whole run: this gives every job its own, with its own scopes."""
+    def replace(value, token: str):
+        if isinstance(value, dict):
+            return {key: replace(item, token) for key, item in value.items()}
+        if isinstance(value, list):
+            return [replace(item, token) for item in value]
+        if isinstance(value, str):
+            replaced = _TOKEN.sub(token, value)
+            if re.search(r"github\.token|secrets\.GITHUB_TOKEN", replaced):
+                raise RehearsalError(f"{value!r}: the token inside a larger expression is not rehearsed")
+            return replaced
+        return value
+
+    spec = dict(spec)
+    if True in spec:  # YAML 1.1 reads the key "on" as True
+        spec["on"] = spec.pop(True)
+    for key in ("env", "defaults"):
+        if any(_TOKEN.search(text) for text in _strings(spec.get(key) or {})):
+            raise RehearsalError(f"the workflow's {key}: uses the token; give it to the jobs that need it")
+    jobs = {}
+    for key, job in (spec.get("jobs") or {}).items():
+        job = replace(job, tokens[key])
+        for step in job.get("steps") or []:
+            match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([\w./-]+)", str(step.get("uses") or ""))
+            if not match:
+                continue
+            real = (stands_for(match[1]).get(match[2]) or {}).get("inputs") or {}
+            for name in _declared(match[1]):
+                if _TOKEN.fullmatch(str(real.get(name) or "")) and name not in (step.get("with") or {}):
+                    step["with"] = {**(step.get("with") or {}), name: tokens[key]}
+        jobs[key] = job
+    return {**spec, "jobs": jobs}
 
 
 def step_outputs(lines: list[dict]) -> dict:
@@ -323,19 +420,27 @@ _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 def keep_what_succeeded(spec: dict, previous: ActRun, again: set[str] = frozenset()) -> dict:
-    """The workflow of the next attempt after "re-run failed jobs": each job all of whose legs succeeded in
-    ``previous`` (but those in ``again``: "re-run this job") replaced by a stub with the same key, needs and
-    outputs, whose outputs are the values the previous attempt's job gave (its ``outputs:`` evaluated over what its
-    steps set, and ``github.run_attempt`` / ``run_id`` as they were then); every other job as written. An output
+    """The workflow of the next attempt after "re-run failed jobs": the jobs that failed (or were cancelled) in
+    ``previous``, with ``again`` ("re-run this job"), run again with every job that needs them, as GitHub re-runs
+    them (docs.github.com/actions/managing-workflow-runs-and-deployments/managing-workflow-runs/re-running-
+    workflows-and-jobs). Every other job is replaced by a stub with the same key and needs that reports what the
+    previous attempt left: a job that succeeded, its outputs (its ``outputs:`` evaluated over what its steps set,
+    and ``github.run_attempt`` / ``run_id`` as they were then); a job that was skipped, skipped again. An output
     expression this cannot evaluate is an error, not a guess."""
     spec = dict(spec)
     if True in spec:  # YAML 1.1 reads the key "on" as True
         spec["on"] = spec.pop(True)
     jobs = dict(spec.get("jobs") or {})
+    rerun = set(again) | {leg.job_id for leg in previous.legs if leg.result not in ("success", "skipped")}
+    grown = True
+    while grown:
+        dependents = {key for key, job in jobs.items() if key not in rerun and set(_needs(job)) & rerun}
+        rerun |= dependents
+        grown = bool(dependents)
     for key, job in list(jobs.items()):
-        legs = [leg for leg in previous.legs if leg.job_id == key]
-        if not legs or any(leg.result != "success" for leg in legs) or key in again:
+        if key in rerun:
             continue
+        legs = [leg for leg in previous.legs if leg.job_id == key and leg.result == "success"]
         steps = {}
         for leg in legs:
             steps.update(previous.outputs.get(leg.key, {}))
@@ -349,14 +454,15 @@ def keep_what_succeeded(spec: dict, previous: ActRun, again: set[str] = frozense
                 return str(previous.attempt if expression.endswith("attempt") else previous.run_id)
             raise RehearsalError(f"job {key}: cannot carry the output expression {expression!r} into a re-run")
 
-        outputs = {name: _EXPRESSION.sub(value, str(text)) for name, text in (job.get("outputs") or {}).items()}
         name = str(job.get("name") or key)
         stub = {"name": key if "${{" in name else name, "runs-on": job.get("runs-on"),
-                "steps": [{"run": f"echo 'succeeded in attempt {previous.attempt}: kept, not run again'"}]}
+                "steps": [{"run": f"echo 'kept from attempt {previous.attempt}, not run again'"}]}
         if job.get("needs"):
             stub["needs"] = job["needs"]
-        if outputs:
-            stub["outputs"] = outputs
+        if not legs:
+            stub["if"] = "${{ false }}"
+        elif job.get("outputs"):
+            stub["outputs"] = {name: _EXPRESSION.sub(value, str(text)) for name, text in job["outputs"].items()}
         jobs[key] = stub
     return {**spec, "jobs": jobs}
 
@@ -457,12 +563,11 @@ class Rehearsal:
 
     ``project``'s committed HEAD (or its working tree, when that differs) is pushed to the origin's main."""
 
-    def __init__(self, project: Path, state: Path, token: str = "rehearsal-token",
-                 repository: str = "owner/planet-tracker"):
+    def __init__(self, project: Path, state: Path, repository: str = "owner/planet-tracker"):
         self.project = Path(project).resolve()
         self.state = Path(state).resolve()
-        self.token = token
         self.repository = repository
+        self.tokens: dict[str, dict] = {}  # every job's token: {token: {"scopes", "job", "run"}}
         self.origin = self.state / "origin.git"
         self.logs = self.state / "logs"
         self.act = self._find_act()
@@ -470,7 +575,7 @@ class Rehearsal:
         self._lock = threading.Lock()
         self._count = 0
         self._markers: set[str] = set()
-        self.api = GitHubAPI(token=token, repository=repository)
+        self.api = GitHubAPI(repository=repository, tokens=self.tokens)
         self.state.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         if self.origin.exists():
@@ -483,6 +588,7 @@ class Rehearsal:
                  env=env)
         self.pyenv_root = self._pyenv_root()
         self.api.start()
+        self.git = GitServer(self.origin, repository, self.tokens).start()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -497,6 +603,7 @@ class Rehearsal:
         for marker in list(self._markers):
             kill_marked(marker)
         self.api.stop()
+        self.git.stop()
 
     @staticmethod
     def _find_act() -> str:
@@ -576,8 +683,10 @@ class Rehearsal:
         folder.mkdir(exist_ok=True)
         for name in ("python3", f"python{RUNNER_PYTHON}"):
             link = folder / name
-            if not link.is_symlink():
+            try:  # two runs at once may both make it
                 link.symlink_to(prefix / "bin" / f"python{RUNNER_PYTHON}")
+            except FileExistsError:
+                pass
         return folder
 
     def _environment(self, home: Path, marker: str) -> dict[str, str]:
@@ -630,10 +739,12 @@ class Rehearsal:
         if not path.is_file():
             raise RehearsalError(f"no workflow {workflow} at {sha[:12]} ({path})")
         used = check_workflows(workflows)
-        spec = yaml.safe_load(path.read_text()) or {}
-        if rerun_of is not None:
-            spec = keep_what_succeeded(spec, rerun_of, set(again))
-            path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        written = yaml.safe_load(path.read_text()) or {}
+        body = self._payload(event, payload or {}, sha, ref, inputs, actor)
+        tokens = self._tokens(written, event, body, f"{path.name} run {run_id} attempt {attempt}")
+        spec = keep_what_succeeded(written, rerun_of, set(again)) if rerun_of is not None else written
+        spec = with_tokens(spec, tokens)
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
         jobs = spec.get("jobs") or {}
         if job is not None and job not in jobs:
             raise RehearsalError(f"{path.name} has no job {job!r} (it has: {', '.join(jobs)})")
@@ -645,7 +756,6 @@ class Rehearsal:
             mapped += [f"{action}@{r}={into}" for r in sorted(refs)]
 
         event_path = folder / "event.json"
-        body = self._payload(event, payload or {}, sha, ref, inputs, actor)
         event_path.write_text(json.dumps(body, indent=1) + "\n")
         home = folder / "home"
         home.mkdir()
@@ -656,7 +766,7 @@ class Rehearsal:
             "GITHUB_REF": ref, "SHA_REF": sha, "GITHUB_REPOSITORY": self.repository,
             "GITHUB_REPOSITORY_OWNER": owner, "GITHUB_API_URL": self.api.url, "GITHUB_RETENTION_DAYS": "90",
             "REHEARSAL_ID": marker, "REHEARSAL_STATE": str(self.state), "REHEARSAL_PYTHON": self.python,
-            "REHEARSAL_TOKEN": self.token,
+            "REHEARSAL_GIT_URL": self.git.url,
         }
         if now is not None:
             variables["REHEARSAL_NOW"] = str(now)
@@ -666,7 +776,7 @@ class Rehearsal:
             variables[key] = str(value)
         command = [self.act, event, "-W", str(path), "-e", str(event_path), "--json", "--no-skip-checkout",
                    "--no-cache-server", "--rm", "--defaultbranch", "main", "--actor", actor,
-                   "--action-cache-path", str(folder / "act"), "-s", f"GITHUB_TOKEN={self.token}"]
+                   "--action-cache-path", str(folder / "act"), "-s", f"GITHUB_TOKEN={UNSCOPED}"]
         for platform in PLATFORMS:
             command += ["-P", f"{platform}=-self-hosted"]
         for key, value in variables.items():
@@ -699,6 +809,24 @@ class Rehearsal:
                       log_path=log_path, payload=body,
                       options={"matrix": matrix, "inputs": inputs, "vars": vars, "job": job, "env": env,
                                "timeout": timeout, "actor": actor, "now": now}, outputs=step_outputs(lines))
+
+    def _tokens(self, workflow: dict, event: str, payload: dict, run: str) -> dict[str, str]:
+        """A new token for each job of the run, with the scopes GitHub would give it; registered with the API, the
+        origin and (in the state folder) the stand-ins."""
+        found = {}
+        with self._lock:
+            for key, job in (workflow.get("jobs") or {}).items():
+                try:
+                    scopes = rules.token_scopes(workflow, job, event, payload)
+                except rules.RuleError as error:
+                    raise RehearsalError(f"job {key}: {error}") from None
+                token = f"ghs_{uuid.uuid4().hex}"
+                self.tokens[token] = {"scopes": scopes, "job": key, "run": run}
+                found[key] = token
+            scratch = self.state / f".tokens-{uuid.uuid4().hex}"
+            scratch.write_text(json.dumps(self.tokens, indent=1) + "\n")
+            os.replace(scratch, self.state / rules.TOKENS_FILE)
+        return found
 
     def rerun_job(self, previous: ActRun, job: str, **changes) -> ActRun:
         """GitHub's "Re-run this job" on a job that succeeded: the next attempt, in which it runs again (and the

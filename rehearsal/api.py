@@ -10,7 +10,10 @@ a workflow's dispatch.
     api.stop()
 
 As GitHub: a token is required (`Authorization: Bearer <token>` or `token <token>`: 401 otherwise) and so is a
-User-Agent (403); comment lists are paginated (per_page up to 100, default 30) with a `Link` header whose URLs are
+User-Agent (403); each token has its job's scopes (rehearsal/rules.py) and a call its scope does not allow is
+answered 403 "Resource not accessible by integration" (commenting: issues or, on a pull request, pull-requests:
+write; opening or editing an issue: issues: write; a dispatch: actions: write; reading needs none, the repository
+being public); comment lists are paginated (per_page up to 100, default 30) with a `Link` header whose URLs are
 followed as given (GitHub's use the /repositories/<id>/ form, served here too); a comment body over 65,536
 characters is refused (422). Posted comments and opened issues are the token's: github-actions[bot], a Bot. The
 issue list filters by label and state and lists the newest first, pull requests among them, as GitHub's does;
@@ -29,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from . import rules
+
 MAX_BODY = 65536
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 REPOSITORY_ID = 424242
@@ -42,12 +47,14 @@ class Request:
     body: Any
     status: int = 0
     authorized: bool = False
+    job: str = ""  # whose token it carried
 
 
 @dataclass
 class GitHubAPI:
-    token: str = "rehearsal-token"
+    token: str = "rehearsal-token"  # alone (without ``tokens``): one token that may do everything
     repository: str = "owner/planet-tracker"
+    tokens: dict[str, dict] | None = None  # {token: {"scopes", "job"}}: the jobs' tokens, shared with the driver
     pulls: dict[int, dict] = field(default_factory=dict)
     issues: set[int] = field(default_factory=set)
     comments: list[dict] = field(default_factory=list)
@@ -55,8 +62,12 @@ class GitHubAPI:
     dispatches: list[dict] = field(default_factory=list)  # {"workflow", "ref", "inputs"}
     requests: list[Request] = field(default_factory=list)
     unexpected: list[Request] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # "<job>: <method> <path> needs <scope>", in order
 
     def __post_init__(self):
+        if self.tokens is None:
+            self.tokens = {}
+            self.tokens[self.token] = {"scopes": rules.declared("write-all"), "job": "the test"}
         self._lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
@@ -158,10 +169,17 @@ class GitHubAPI:
             return 403, {"message": "Request forbidden by administrative rules. Please make sure your request has "
                                     "a User-Agent header"}, {}
         scheme, _, given = headers.get("authorization", "").partition(" ")
-        request.authorized = scheme.lower() in ("bearer", "token") and given.strip() == self.token
-        if not request.authorized:
+        entry = self.tokens.get(given.strip()) if scheme.lower() in ("bearer", "token") else None
+        request.authorized = entry is not None
+        if entry is None:
             return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
                          "status": "401"}, {}
+        request.job = entry["job"]
+        needs = self._needs(request)
+        if needs and not any(rules.allows(entry["scopes"], *need.split(": ")) for need in needs):
+            self.refused.append(f"{entry['job']}: {request.method} {request.path} needs {' or '.join(needs)}")
+            return 403, {"message": rules.FORBIDDEN, "documentation_url": "https://docs.github.com/rest",
+                         "status": "403"}, {}
         repo = re.escape(self.repository)
         method, path = request.method, request.path.rstrip("/")
         if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", path):
@@ -228,6 +246,20 @@ class GitHubAPI:
             found[0]["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             return 200, self._public(found[0]), {}
         return self._unexpected()
+
+    def _needs(self, request: Request) -> list[str]:
+        """The scopes any one of which lets the token make this call (none: reading a public repository)."""
+        path = request.path.rstrip("/")
+        if request.method == "GET":
+            return []
+        if re.search(r"/actions/workflows/[^/]+/dispatches$", path):
+            return ["actions: write"]
+        if m := re.search(r"/issues/(\d+)/comments$", path):
+            return ["issues: write", "pull-requests: write"] if int(m[1]) in self.pulls else ["issues: write"]
+        if m := re.search(r"/issues/comments/(\d+)$", path):
+            issue = next((c["issue"] for c in self.comments if c["id"] == int(m[1])), 0)
+            return ["issues: write", "pull-requests: write"] if issue in self.pulls else ["issues: write"]
+        return ["issues: write"]
 
     def _unexpected(self) -> tuple[int, Any, dict[str, str]]:
         return 404, {**_not_found(), "_unexpected": True}, {}

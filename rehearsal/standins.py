@@ -5,7 +5,8 @@ fails with one line on any input or value it does not implement.
     python standins.py <owner/name> main|post
 
 Standard library only: it runs under whatever interpreter the driver names (REHEARSAL_PYTHON). Its folder holds
-standin.json, written by the driver from the stand-in's action.yml: the inputs declared, with their defaults.
+standin.json, written by the driver from the stand-in's action.yml: the inputs declared, with their defaults; and
+rules.py, GitHub's rules (a token's scopes, which attempts' artifacts a download sees, which caches a run reads).
 Everything that outlives a job (the origin, caches, artifacts, Pages) lives under $REHEARSAL_STATE.
 """
 
@@ -27,6 +28,11 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+
+try:
+    from . import rules
+except ImportError:  # run as a script, from the action's folder, rules.py beside it
+    import rules
 
 HERE = Path(__file__).resolve().parent
 
@@ -159,8 +165,10 @@ def locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True)
+def git(*args: str, cwd: Path | None = None, check: bool = True,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})} if env else None)
     if check and done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
         fail(f"git {' '.join(args)}: {lines[-1]}")
@@ -227,10 +235,15 @@ def checkout(phase: str, inputs: dict[str, str]) -> None:
         fail(f"fetch-depth {inputs['fetch-depth']!r} is not a number")
     if depth < 0:
         depth = 0
-    origin = state_dir() / "origin.git"
-    if not origin.is_dir():
-        fail(f"no origin at {origin}: the driver creates it")
-    url = origin.resolve().as_uri()
+    url = os.environ.get("REHEARSAL_GIT_URL", "")
+    if not url:
+        fail("REHEARSAL_GIT_URL is not set: the driver serves the origin")
+    if not inputs["token"]:
+        fail("Input required and not supplied: token")
+    # As the real action: the token in an extra header keyed on the server's URL while it fetches, then gone
+    # (persist-credentials: false).
+    auth = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{url}/.extraheader",
+            "GIT_CONFIG_VALUE_0": rules.basic_auth(inputs["token"]), "GIT_TERMINAL_PROMPT": "0"}
 
     ref, commit = inputs["ref"], ""
     if not ref:
@@ -264,11 +277,11 @@ def checkout(phase: str, inputs: dict[str, str]) -> None:
         specs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
         if upper.startswith("REFS/PULL/"):
             specs.append(f"+{commit or ref}:refs/remotes/pull/{ref[len('refs/pull/'):]}")
-        git(*fetch, *specs, cwd=root)
+        git(*fetch, *specs, cwd=root, env=auth)
         if not _ref_ok(root, ref, commit):
-            git(*fetch, *_refspec(ref, commit), cwd=root)
+            git(*fetch, *_refspec(ref, commit), cwd=root, env=auth)
     else:
-        git(*fetch, *_refspec(ref, commit), cwd=root)
+        git(*fetch, *_refspec(ref, commit), cwd=root, env=auth)
 
     target, start = _checkout_info(root, ref, commit)
     if start:
@@ -433,8 +446,10 @@ def setup_python(phase: str, inputs: dict[str, str]) -> None:
                  "target repository")
         key = f"setup-python-{os.environ.get('RUNNER_OS', 'Linux')}-{os.environ.get('RUNNER_ARCH', 'X64')}-python-" \
               f"{full}-pip-{digest}"
-        folder = state_dir() / "pip-cache" / key
-        hit = folder.is_dir() and any(folder.iterdir())
+        found, folder = scoped_cache("pip-cache", key)
+        hit = found is not None
+        if hit and found != folder:  # another ref's (the default branch's): restored into this ref's own
+            shutil.copytree(found, folder, symlinks=True, dirs_exist_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         export_env("PIP_CACHE_DIR", str(folder))
         set_output("cache-hit", "true" if hit else "false")
@@ -444,7 +459,21 @@ def setup_python(phase: str, inputs: dict[str, str]) -> None:
 # -- actions/cache ---------------------------------------------------------------------------------------------------
 
 
-def _cache_paths(inputs: dict[str, str]) -> tuple[str, Path, Path]:
+def scoped_cache(kind: str, key: str) -> tuple[Path | None, Path]:
+    """(the entry of ``key`` this run may restore, or None; where this run saves it): caches kept per ref, and
+    read from the refs GitHub lets a run read (rules.cache_refs)."""
+    root = state_dir() / kind
+    default = _lookup(_event(), "repository.default_branch") or "main"
+    refs = rules.cache_refs(os.environ.get("GITHUB_REF", ""), os.environ.get("GITHUB_BASE_REF", ""), default)
+
+    def entry(ref: str) -> Path:
+        return root / urllib.parse.quote(ref, safe="") / urllib.parse.quote(key, safe="-_.+=@")
+
+    found = next((entry(ref) for ref in refs if entry(ref).is_dir() and any(entry(ref).iterdir())), None)
+    return found, entry(refs[0])
+
+
+def _cache_paths(inputs: dict[str, str]) -> tuple[str, Path, Path | None, Path]:
     key = inputs["key"]
     if not key:
         fail("Input required and not supplied: key")
@@ -455,17 +484,17 @@ def _cache_paths(inputs: dict[str, str]) -> tuple[str, Path, Path]:
         fail(f"path: {len(lines)} paths; the rehearsal's cache implements exactly one directory")
     if any(c in lines[0] for c in "*?[!"):
         fail(f"path {lines[0]!r}: patterns are not implemented by the rehearsal's cache")
-    folder = state_dir() / "cache" / urllib.parse.quote(key, safe="-_.+=@")
-    return key, resolve(lines[0]), folder
+    found, folder = scoped_cache("cache", key)
+    return key, resolve(lines[0]), found, folder
 
 
 def cache(phase: str, inputs: dict[str, str]) -> None:
-    key, target, folder = _cache_paths(inputs)
+    key, target, found, folder = _cache_paths(inputs)
     if phase == "main":
         save_state("CACHE_KEY", key)
-        if folder.is_dir():
+        if found is not None:
             target.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(folder, target, symlinks=True, dirs_exist_ok=True)
+            shutil.copytree(found, target, symlinks=True, dirs_exist_ok=True)
             save_state("CACHE_RESULT", key)
             set_output("cache-hit", "true")
             info(f"Cache restored from key: {key}")
@@ -632,16 +661,13 @@ def upload_artifact(phase: str, inputs: dict[str, str]) -> None:
     store_artifact(name, files, root, retention, overwrite)
 
 
-def list_artifacts(run: str, *, attempt: str | None) -> list[dict]:
-    """The run's unexpired artifacts: of one attempt, or of all its attempts (attempt None)."""
+def list_artifacts(run: str) -> list[dict]:
+    """The run's unexpired artifacts, of all its attempts (which a download sees: rules.visible)."""
     base = artifacts_dir() / run
     if not base.is_dir():
         return []
-    dirs = [base / attempt] if attempt is not None else [d for d in base.iterdir() if d.is_dir()]
     found = []
-    for folder in dirs:
-        if not folder.is_dir():
-            continue
+    for folder in (d for d in base.iterdir() if d.is_dir()):
         for entry in folder.iterdir():
             meta_path = entry / "meta.json"
             if entry.name.startswith(".") or not meta_path.exists():
@@ -654,38 +680,40 @@ def list_artifacts(run: str, *, attempt: str | None) -> list[dict]:
     return sorted(found, key=lambda m: (m["attempt"], m["id"]))
 
 
-def newest_per_name(artifacts: list[dict]) -> list[dict]:
-    newest: dict[str, dict] = {}
-    for meta in artifacts:
-        newest[meta["name"]] = meta  # sorted oldest first
-    return sorted(newest.values(), key=lambda m: m["name"])
+def job_token(token: str, *needed: str) -> dict:
+    """The job's token as GitHub checks it: known (401 otherwise), with every scope ``needed`` (403 otherwise)."""
+    entry = rules.token_of(state_dir(), token)
+    if entry is None:
+        fail("Bad credentials (HTTP 401): the token is not a job's token of this repository")
+    missing = rules.lacking(entry["scopes"], *needed)
+    if missing:
+        fail(f"{rules.FORBIDDEN} (HTTP 403): job {entry['job']}'s GITHUB_TOKEN lacks {' and '.join(missing)}; "
+             "add it to the job's permissions")
+    return entry
 
 
 def download_artifact(phase: str, inputs: dict[str, str]) -> None:
-    token, run = inputs["github-token"], inputs["run-id"]
-    if run and not token:
-        fail("run-id without github-token: the real action then ignores run-id and reads the current run; "
-             "not implemented")
-    if token:
-        if token != os.environ.get("REHEARSAL_TOKEN", token):
-            fail("Unable to download artifact(s): Bad credentials (github-token is not the run's token)")
-        run = run or run_id()
+    token = inputs["github-token"]
+    if token:  # the public API: any run, every attempt's artifacts, with the token's actions: read
+        job_token(token, "actions: read")
+        run = inputs["run-id"] or run_id()
         if not run.isdigit():
             fail(f"run-id {run!r} is not a number")
-        available = newest_per_name(list_artifacts(run, attempt=None))
-    else:
+    else:  # the runner's artifact service: this run attempt only (run-id is ignored without a token)
         run = run_id()
-        available = newest_per_name(list_artifacts(run, attempt=run_attempt()))
+    available = rules.visible(list_artifacts(run), int(run_attempt()), through_api=bool(token))
     path = inputs["path"] or str(workspace())
     destination = resolve(path)
     merge = boolean(inputs, "merge-multiple")
     name, pattern = inputs["name"], inputs["pattern"]
+    scope = f"run {run}, every attempt" if token else f"run {run} attempt {run_attempt()}"
     if name:
-        chosen = [m for m in available if m["name"] == name]
-        if not chosen:
-            scope = f"run {run} (all attempts)" if token else f"run {run} attempt {run_attempt()}"
+        copies = [m for m in available if m["name"] == name]
+        if not copies:
             fail(f"Unable to download artifact(s): Artifact not found for name: {name} (in {scope})")
-        single = True
+        if len(copies) > 1:
+            warning(f"{len(copies)} artifacts named {name} in {scope}: the attempts' copies; this one may be any")
+        chosen, single = copies[-1:], True
     else:
         chosen = [m for m in available if fnmatch.fnmatchcase(m["name"], pattern)] if pattern else available
         single = False
@@ -739,12 +767,16 @@ def extract(archive: tarfile.TarFile, members: list[tarfile.TarInfo], into: Path
 
 def deploy_pages(phase: str, inputs: dict[str, str]) -> None:
     name = inputs["artifact_name"] or "github-pages"
+    # An OIDC token (id-token: write) and the deployment itself (pages: write), as the real action asks for them.
+    job_token(inputs["token"], "id-token: write", "pages: write")
     injected = state_dir() / "fail" / "deploy-pages"
     if injected.exists():
         injected.unlink()
         fail("Deployment failed, try again later. (injected: $REHEARSAL_STATE/fail/deploy-pages)")
     info(f'Fetching artifact metadata for "{name}" in this workflow run')
-    matching = [m for m in list_artifacts(run_id(), attempt=None) if m["name"] == name]
+    # The runner's artifact service: this attempt's artifacts only.
+    matching = [m for m in rules.visible(list_artifacts(run_id()), int(run_attempt()), False)
+                if m["name"] == name]
     if not matching:
         fail(f'No artifacts named "{name}" were found for this workflow run. Ensure artifacts are uploaded with '
              "actions/upload-artifact@v4 or later.")

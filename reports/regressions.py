@@ -287,6 +287,8 @@ def timed(html_dir: Path, line: Line) -> tuple[list[dict], str]:
     path = Path(html_dir) / "regressions.json"
     try:
         data = json.loads(path.read_text())["regressions"]
+        # asv's steps name revisions (its own numbering), which its index.json maps to commits.
+        commit_of = json.loads((Path(html_dir) / "index.json").read_text())["revision_to_hash"]
     except (OSError, ValueError, KeyError, TypeError):
         return [], f"not computed: no {path.name} (asv publish writes it: make report)"
     found = []
@@ -297,7 +299,10 @@ def timed(html_dir: Path, line: Line) -> tuple[list[dict], str]:
             continue
         if "instructions" in name:
             continue  # the counted benchmarks are judged above, by their counts
-        for before, after, old, new in jumps or ():
+        for first, last, old, new in jumps or ():
+            before, after = commit_of.get(str(first)) if first is not None else None, commit_of.get(str(last))
+            if not after:
+                continue
             found.append({"benchmark": name, "python": str(params.get("python", "")), "graph": graph,
                           "machine": str(params.get("machine", "")), "before_commit": before, "after_commit": after,
                           "before": old, "after": new, "ratio": new / old if old else None,

@@ -4,6 +4,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,10 @@ class ForbidSkips:
 
 
 def pytest_configure(config):
+    # A shell's background job (`make test &`) starts with SIGINT ignored, and every process started from it would
+    # inherit that: the tests that interrupt a run as Ctrl-C does need it to reach them.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get(FORBID_SKIPS) == "1":
         config.pluginmanager.register(ForbidSkips(), "planet-tracker-forbid-skips")
 

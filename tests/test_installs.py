@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from asv import results as asv_results
@@ -119,10 +121,17 @@ def test_embed_puts_each_record_into_its_commits_results_and_asv_still_reads_the
             build={**built, "files": {"planet_tracker/core.py": "sha256=x"}})
     _record(envs, "virtualenv-py3.11", b, error="ERROR: Cannot install aiohttp==3.14.5 and multidict==6.9.1")
     (envs / "abc" / INSTALLS / "cut-short.json").write_text("{")  # an install killed midway
+    for path in results.rglob("*.json"):  # asv writes its results after the install
+        os.utime(path, ns=(time.time_ns() + 10**9,) * 2)
     before = {path: path.read_text() for path in (unrecorded, other_machine)}
 
     assert installs.embed(results / "here", envs) == 2
     assert installs.embed(results / "here", envs) == 0  # nothing new: nothing rewritten
+    # a installed again later (another wheel) and skipped by asv: its result keeps the build it was measured with.
+    _record(envs, "virtualenv-py3.11", a, packages={"aiohttp": "3.14.5", "multidict": "7.2.1"},
+            build={**built, "wheel_sha256": "e" * 64, "files": {}})
+    os.utime(envs / "abc" / INSTALLS / f"{a}.json", ns=(time.time_ns() + 2 * 10**9,) * 2)
+    assert installs.embed(results / "here", envs) == 0
     assert {path: path.read_text() for path in before} == before
     # The build goes with the versions, without its files (its digest stands for them).
     assert json.loads(mine.read_text())["dependencies"] == {"packages": {"aiohttp": "3.14.5", "multidict": "7.2.1"},

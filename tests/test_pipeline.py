@@ -146,13 +146,20 @@ def test_the_token_never_reaches_a_command_line(tmp_path):
     git(tmp_path, "init", "-q", str(repo))
     git(repo, "remote", "add", "origin", "https://github.com/owner/planet-tracker")
     env = history.auth(repo, "origin", "secret-token")
-    assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
+    key = "http.https://github.com/owner/planet-tracker.extraheader"  # keyed on the remote's own URL
+    assert env["GIT_CONFIG_KEY_0"] == key
     assert "secret-token" not in env["GIT_CONFIG_VALUE_0"]  # base64, as GitHub's checkout sends it
     # git reads it: the header is in git's configuration for that command, and nowhere in its arguments.
-    shown = subprocess.run(["git", "config", "--get", "http.https://github.com/.extraheader"], cwd=repo,
-                           capture_output=True, text=True, env={**_environ(), **env}).stdout
+    shown = subprocess.run(["git", "config", "--get-urlmatch", "http.extraheader",
+                            "https://github.com/owner/planet-tracker/info/refs"], cwd=repo, capture_output=True,
+                           text=True, env={**_environ(), **env}).stdout
     assert shown.startswith("AUTHORIZATION: basic ")
-    assert history.auth(repo, "origin", None) == {}
+    never_prompt = {"GIT_TERMINAL_PROMPT": "0"}  # without a token git fails at once, on a terminal too
+    assert env.items() >= never_prompt.items() and history.auth(repo, "origin", None) == never_prompt
+    # Never in clear text to another machine, never to a local path.
+    for url in ("http://example.com/owner/planet-tracker", str(tmp_path)):
+        git(repo, "remote", "set-url", "origin", url)
+        assert history.auth(repo, "origin", "secret-token") == never_prompt
 
 
 def test_a_transient_push_failure_is_tried_again(github_repo, tmp_path):
@@ -226,6 +233,29 @@ def test_the_legs_folders_are_found_however_download_artifact_laid_them_out(tmp_
     (several / "results-py3.12" / "results").mkdir(parents=True)
     assert legs.folders([single]) == [single]
     assert legs.folders([several]) == [several / "results-py3.11", several / "results-py3.12"]
+
+
+def test_each_attempts_artifact_is_merged_oldest_first(github_repo, tmp_path):
+    """A leg re-run by "re-run failed jobs" uploads results-py3.12-2 beside attempt 1's results-py3.12-1 (a
+    download by run id sees both): what attempt 2 measured again replaces attempt 1's copy, what only attempt 1
+    measured stays, and the summary shows the newest attempt's leg, whatever order the folders are listed in."""
+    from pipeline import legs
+
+    _origin, work = github_repo
+    downloaded = tmp_path / "artifacts"
+    for attempt, files in ((10, {"a": "10", "c": "10"}), (1, {"a": "1", "b": "1"}), (2, {"a": "2", "c": "2"})):
+        folder = downloaded / f"results-py3.12-{attempt}"
+        for name, text in files.items():
+            _artifact(folder, name)
+            (folder / "results" / "rehearsal-machine" / f"{name}.json").write_text(text)
+        legs.Leg("3.12", status="measured" if attempt == 10 else "did not finish").write(folder)
+    sources = legs.folders([downloaded])
+    assert [s.name for s in sources] == ["results-py3.12-1", "results-py3.12-2", "results-py3.12-10"]
+    tip = history.merge_and_push(work, "origin", sources, "three attempts")
+    shown = {name: git(work, "show", f"{tip}:results/rehearsal-machine/{name}.json") for name in "abc"}
+    assert shown == {"a": "10", "b": "1", "c": "10"}
+    text, _ = legs.summary(sources, ["3.12"])
+    assert "| 3.12 | measured |" in text
 
 
 def test_a_leg_stopped_midway_is_named_with_what_it_finished(tmp_path):

@@ -25,7 +25,7 @@ QUICK = {"QUICK": "1", "BENCH": r"^core\.Query", "ASV_ARGS": "-a rounds=1 -a rep
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
 BRANCH = "asv-results"
 # act runs the stand-ins of the actions as JavaScript actions (rehearsal/launch.js); setup-python's stand-in takes
-# its interpreters from pyenv (or a runner's tool cache).
+# its interpreters from pyenv (or a runner's tool cache), and a job's bare python3 is pyenv's 3.12.
 pytestmark = pytest.mark.needs("node", "pyenv")
 
 
@@ -59,6 +59,22 @@ def commit(work: Path, count: int, tag: str, branch: str = "main") -> list[str]:
     return git(work, "rev-list", f"--max-count={count}", "HEAD").splitlines()
 
 
+def mutated(work: Path, changes: dict[str, tuple[str, str]], subject: str) -> str:
+    """A commit on top of origin/main with each file's text ``old`` replaced by ``new`` (on a ref of its own, so
+    main moves not): a change made alone to a clean checkout."""
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "--detach", "origin/main")
+    for name, (old, new) in changes.items():
+        text = (work / name).read_text()
+        assert old in text, f"{name}: {old!r} is gone; update the test"
+        (work / name).write_text(text.replace(old, new))
+    git(work, "commit", "-q", "-am", subject)
+    sha = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", "origin", f"{sha}:refs/heads/mutated-{sha[:8]}")
+    git(work, "checkout", "-q", "main")
+    return sha
+
+
 def history(gh) -> set[tuple[str, str]]:
     """(commit, Python) of every result on the origin's asv-results branch."""
     names = git(gh.origin, "ls-tree", "-r", "--name-only", BRANCH, "--", "results").splitlines()
@@ -68,6 +84,16 @@ def history(gh) -> set[tuple[str, str]]:
             continue
         data = json.loads(git(gh.origin, "show", f"{BRANCH}:{name}"))
         found.add((data["commit_hash"], data["params"]["python"]))
+    return found
+
+
+def blobs(gh, sha: str, python: str) -> dict[str, str]:
+    """{path: blob} of the history's result files of one commit on one Python."""
+    found = {}
+    for line in git(gh.origin, "ls-tree", "-r", BRANCH, "--", "results").splitlines():
+        meta, _, name = line.partition("\t")
+        if Path(name).name.startswith(sha[:8]) and f"py{python}" in name:
+            found[name] = meta.split()[2]
     return found
 
 
@@ -126,41 +152,50 @@ def test_two_pushes_racing_the_first_of_two_commits_on_two_pythons(gh, work):
 
 
 def test_a_manual_backfill_with_a_new_python(gh, work):
-    """Run by hand, with the typed input: the last 2 commits on 3.13, which has no results at all yet, and on
-    3.11, which has them already (the pushes above measured them: nothing measured again)."""
-    head = git(work, "rev-parse", "origin/main")
-    two = git(work, "rev-list", "--max-count=2", head).splitlines()
-    before = history(gh)
-    assert not {py for _, py in before} & {"3.13"} and {(c, "3.11") for c in two} <= before
+    """A push measured on 3.11, one more commit, then a run by hand with the typed input: the last 2 commits on
+    3.11, one of which it has (not measured again), and on 3.13, which has no results at all yet."""
+    measured, run = push(gh, work, 1, "before the backfill", 599, matrix={"python": ["3.11"]})
+    assert_jobs(run, measure="success", publish="success")
+    head = commit(work, 1, "after the push")[0]
+    kept = blobs(gh, measured[0], "3.11")
+    assert kept and not {py for _, py in history(gh)} & {"3.13"}
     run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 2}}, sha=head, ref="refs/heads/main",
                  run_id=600, inputs={"commits": "2"}, matrix={"python": ["3.11", "3.13"]}, env=QUICK)
     assert_jobs(run, measure="success", publish="success", deploy="success")
-    assert {(c, "3.13") for c in two} <= history(gh)
-    assert {r for r in history(gh) if r[1] == "3.11"} == {r for r in before if r[1] == "3.11"}
+    assert {(c, py) for c in (head, measured[0]) for py in ("3.11", "3.13")} <= history(gh)
+    assert blobs(gh, measured[0], "3.11") == kept  # the same file: not measured again
 
 
-def test_a_failed_leg_and_a_leg_stopped_by_its_time_limit(gh, work):
-    """3.14 is not on this machine, so its leg fails at set-up (on GitHub it runs); 3.12, asked for 60 commits
+def test_a_leg_stopped_by_its_time_limit_then_re_run_with_a_failed_leg(gh, work):
+    """3.14 is not on this machine, so its leg fails at set-up (on GitHub it runs); 3.12, asked for 36 commits
     with a one-minute limit, is stopped midway (it measures about 17 a minute here): the commits it finished reach
-    the history, and the summary names both legs."""
-    commits = commit(work, 60, "backfill")
-    run = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 60}}, sha=commits[0],
-                 ref="refs/heads/main", run_id=200, inputs={"commits": "60"}, vars={"BENCH_LEG_MINUTES": "1"},
-                 matrix={"python": ["3.12", "3.14"]}, env=QUICK)
-    assert_jobs(run, measure="failure", publish="success", deploy="success")
+    the history, and the summary names both legs. "Re-run failed jobs": both legs and everything after them run
+    again (attempt 2 uploads its own artifacts beside attempt 1's), and the history holds every commit."""
+    commits = commit(work, 36, "backfill")
+    first = gh.run("workflow_dispatch", "benchmarks.yml", {"inputs": {"commits": 36}}, sha=commits[0],
+                   ref="refs/heads/main", run_id=200, inputs={"commits": "36"}, vars={"BENCH_LEG_MINUTES": "1"},
+                   matrix={"python": ["3.12", "3.14"]}, env=QUICK)
+    assert_jobs(first, measure="failure", publish="success", deploy="success")
     measured = {c for c, py in history(gh) if py == "3.12" and c in commits}
-    assert 1 <= len(measured) < 60, len(measured)
+    assert 1 <= len(measured) < 36, len(measured)
     assert commits[0] in measured  # newest first
-    assert re.search(rf"\| 3\.12 \| \*\*did not finish\*\* \| {len(measured)} of 60 commit\(s\)", run.log), \
-        run.log[-3000:]
-    assert "| 3.14 | **missing** |" in run.log
+    assert re.search(rf"\| 3\.12 \| \*\*did not finish\*\* \| {len(measured)} of 36 commit\(s\)", first.log), \
+        first.log[-3000:]
+    assert "| 3.14 | **missing** |" in first.log
+    second = gh.rerun_failed(first, vars={})
+    assert_jobs(second, **{"measure (3.12)": "success", "measure (3.14)": "failure"}, publish="success",
+                deploy="success")
+    assert "results-py3.12-2" in gh.artifacts(200, attempt=2) and "site-2" in gh.artifacts(200, attempt=2)
+    assert {(c, "3.12") for c in commits} <= history(gh)
+    assert set(commits) <= deployed_commits(gh)
     assert gh.leftovers() == []
 
 
 def test_rerun_failed_jobs_after_a_failed_publish_then_a_failed_deploy(gh, work):
     """Attempt 1: the publish cannot push (GitHub's side fails every time). "Re-run failed jobs": attempt 2 runs
-    the publish alone, which finds the legs' artifacts of attempt 1 (by run id) and publishes; its deploy fails.
-    "Re-run failed jobs" again: attempt 3 runs the deploy alone, which finds the site attempt 2 built."""
+    the publish and what follows it, which finds the legs' artifacts of attempt 1 (by run id) and publishes; its
+    deploy fails. "Re-run failed jobs" again: attempt 3 runs the deploy alone, which finds the site attempt 2
+    built."""
     hook = gh.origin / "hooks" / "pre-receive"
     # GitHub's side fails every push of the history branch (and lets the developer's pushes through).
     hook.write_text(f"#!/bin/sh\nif grep -q refs/heads/{BRANCH}; then echo 'remote: Internal Server Error' >&2; "
@@ -175,14 +210,32 @@ def test_rerun_failed_jobs_after_a_failed_publish_then_a_failed_deploy(gh, work)
     (gh.state / "fail").mkdir(exist_ok=True)
     (gh.state / "fail" / "deploy-pages").write_text("once\n")
     second = gh.rerun_failed(first)
-    assert_jobs(second, measure="success", publish="success", deploy="failure")
-    assert "make ci-measure" not in second.log  # the legs succeeded in attempt 1: kept, not run again
+    assert_jobs(second, publish="success", deploy="failure")
     assert (commits[0], "3.11") in history(gh)
+    # What GitHub shows of attempt 2: the legs uploaded nothing (they were not run again), the publish its site
+    # and the deploy its Pages artifact.
+    assert sorted(gh.artifacts(300, attempt=2)) == ["github-pages-2", "regressions-2", "site-2"]
     third = gh.rerun_failed(second)
-    assert_jobs(third, publish="success", deploy="success")
-    assert "make ci-publish" not in third.log
-    assert deployments(gh)[-1]["attempt"] == 3 and deployments(gh)[-1]["artifact"] == "github-pages-2"
+    assert_jobs(third, deploy="success")
+    assert sorted(gh.artifacts(300, attempt=3)) == ["github-pages-3"]  # the deploy's own, from site-2
+    assert deployments(gh)[-1]["attempt"] == 3 and deployments(gh)[-1]["artifact"] == "github-pages-3"
     assert commits[0] in deployed_commits(gh)
+
+
+def test_the_publish_without_its_token_fails_naming_it(gh, work):
+    """The token withheld from the step that pushes (a change made alone): the history's fetch is refused, as
+    GitHub refuses it, and the job says why. Re-run as the publish job of an earlier run, whose legs' artifacts it
+    reads."""
+    _commits, run = push(gh, work, 1, "for the token", 310, matrix={"python": ["3.11"]})
+    assert_jobs(run, publish="success")
+    sha = mutated(work, {".github/workflows/benchmarks.yml": (
+        "        env:\n          GITHUB_TOKEN: ${{ github.token }}  # taken by python -m pipeline for git's fetch and "
+        "push alone\n", "")}, "the merge step without its token")
+    withheld = gh.run("push", "benchmarks.yml", run.payload, sha=sha, ref="refs/heads/main", run_id=310, attempt=2,
+                      matrix={"python": ["3.11"]}, env=QUICK, rerun_of=run, again=("publish",))
+    assert_jobs(withheld, publish="failure")
+    assert "cannot fetch asv-results from origin" in withheld.log and "give this step GITHUB_TOKEN" in withheld.log
+    assert ("git-upload-pack", "no token") in gh.git.refused
 
 
 # -- regressions over time ------------------------------------------------------------------------------------------
@@ -308,8 +361,8 @@ def open_pull_request(gh, work: Path, number: int, tag: str) -> dict:
             "payload": pull_request_payload(number, head, base, f"feature-{number}", gh.repository)}
 
 
-def comment_after(gh, pr: dict, compare, run_id: int):
-    main = git(gh.origin, "rev-parse", "main")
+def comment_after(gh, pr: dict, compare, run_id: int, sha: str = ""):
+    main = sha or git(gh.origin, "rev-parse", "main")
     payload = workflow_run_payload(compare.run_id, "pull_request", "success" if compare.returncode == 0 else
                                    "failure", pr["head"], f"feature-{pr['number']}", gh.repository)
     return gh.run("workflow_run", "pr-comment.yml", payload, sha=main, ref="refs/heads/main", run_id=run_id)
@@ -319,7 +372,7 @@ def test_a_pull_request_from_a_fork_is_commented_once(gh, work):
     pr = open_pull_request(gh, work, 7, "a pull request")
     compare = gh.run("pull_request", "pr-benchmarks.yml", pr["payload"], sha=pr["merge"], ref="refs/pull/7/merge",
                      run_id=700, env=QUICK)
-    assert "pr-comparison" in gh.artifacts(700)
+    assert "pr-comparison-1" in gh.artifacts(700)
     posted = comment_after(gh, pr, compare, 701)
     assert_jobs(posted, comment="success")
     (ours,) = gh.api.comments_by("github-actions[bot]", 7)
@@ -333,6 +386,22 @@ def test_a_pull_request_from_a_fork_is_commented_once(gh, work):
     (ours,) = gh.api.comments_by("github-actions[bot]", 7)
     assert pr["head"][:8] in ours["body"]
     assert gh.api.unexpected == []
+
+    # Each change, made alone to the default branch, fails the comment job, and the log names the cause.
+    without = mutated(work, {".github/workflows/pr-comment.yml": ("      pull-requests: write  # to post the comment\n",
+                                                                  "")}, "the comment job without pull-requests")
+    refused = comment_after(gh, pr, compare, 704, sha=without)
+    assert_jobs(refused, comment="failure")
+    assert "Resource not accessible by integration" in refused.log
+    assert re.fullmatch(r"comment: PATCH \S+/issues/comments/\d+ needs issues: write or pull-requests: write",
+                        gh.api.refused[-1])
+    # Code that runs on 3.11 and not on 3.12 (distutils is gone), where the job runs the runner's bare python3.
+    older = mutated(work, {"pipeline/comment.py": ("from __future__ import annotations\n",
+                                                    "from __future__ import annotations\n\nimport distutils\n")},
+                    "the comment's code needs 3.11")
+    broken = comment_after(gh, pr, compare, 705, sha=older)
+    assert_jobs(broken, comment="failure")
+    assert "ModuleNotFoundError: No module named 'distutils'" in broken.log
 
 
 # Its test job runs .ci/run, which installs what is missing (as root, or with sudo) before make test.

@@ -76,8 +76,9 @@ def test_least_privilege_and_pinned_actions(path):
         # The write token is given to one step only, whose command is the merge.
         if "GITHUB_TOKEN" in step.get("env", {}) and job.get("permissions", {}).get("contents") == "write":
             assert step["run"] == "make ci-merge"
-        if step.get("uses", "").startswith("actions/upload-artifact"):
-            assert step["with"]["overwrite"] is True  # "Re-run all jobs" uploads again
+        if step.get("uses", "").startswith(("actions/upload-artifact", "actions/upload-pages-artifact")):
+            # One artifact per attempt: a download by run id sees every attempt's copies of a name.
+            assert step["with"]["name"].endswith("-${{ github.run_attempt }}"), step["with"]["name"]
 
 
 def test_pages_deployment_and_history_push():
@@ -100,7 +101,8 @@ def test_pages_deployment_and_history_push():
     upload = next(step for step in jobs["measure"]["steps"] if "upload-artifact" in step.get("uses", ""))
     assert upload["if"] == "${{ always() }}"  # the leg's status, also when it failed
     assert jobs["publish"]["permissions"] == {"contents": "write", "actions": "read"}
-    assert jobs["deploy"]["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "actions": "read", "pages": "write",
+                                             "id-token": "write"}
     # The step that measures stops under the job's limit, so that the upload after it still runs.
     (measuring,) = [step for step in jobs["measure"]["steps"] if step.get("run") == "make ci-measure"]
     assert "80" in measuring["timeout-minutes"] and jobs["measure"]["timeout-minutes"] == 90

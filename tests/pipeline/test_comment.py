@@ -645,3 +645,13 @@ def test_the_comment_needs_only_the_standard_library(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result == {"outside": [], "length": result["length"], "files": []} and result["length"] > 500
+
+
+def test_githubs_reason_for_a_refusal_is_in_the_one_line(paged_github):
+    """A 401 or 404 says which: GitHub's JSON message is kept (a token without a scope is answered 403 "Resource
+    not accessible by integration", which names the cause)."""
+    wrong = api.Api("owner/repo", "not-the-token", paged_github.base)
+    with pytest.raises(PipelineError, match=r"GET /repos/owner/repo/pulls/7: 401 Unauthorized: 'Bad credentials'$"):
+        wrong.call("GET", "/pulls/7")
+    with pytest.raises(PipelineError, match=r"GET /repos/owner/repo/pulls/8: 404 Not Found: 'Not Found'$"):
+        paged_github.call("GET", "/pulls/8")

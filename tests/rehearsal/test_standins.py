@@ -164,11 +164,23 @@ WORKFLOWS = {
             steps:
               - uses: {DOWNLOAD}
                 with:
-                  name: a
+                  name: b
                   path: got
-          api:
-            if: github.run_attempt != '1'
+          reup:
+            if: github.run_attempt == '2'
             runs-on: ubuntu-24.04
+            steps:
+              - run: mkdir -p out/sub && echo "attempt-${{{{ github.run_attempt }}}}" > out/sub/x.txt
+              - uses: {UPLOAD}
+                with:
+                  name: a
+                  path: out
+          api:
+            if: ${{{{ !cancelled() && github.run_attempt != '1' }}}}
+            needs: reup
+            runs-on: ubuntu-24.04
+            permissions:
+              actions: read
             steps:
               - uses: {DOWNLOAD}
                 with:
@@ -180,7 +192,7 @@ WORKFLOWS = {
         """,
     "cache.yml": f"""
         name: Cache
-        on: workflow_dispatch
+        on: [workflow_dispatch, pull_request]
         jobs:
           cached:
             runs-on: ubuntu-24.04
@@ -215,12 +227,25 @@ WORKFLOWS = {
           deploy:
             needs: publish
             runs-on: ubuntu-24.04
+            permissions:
+              pages: write
+              id-token: write
             steps:
               - id: deployment
                 uses: {DEPLOY_PAGES}
                 with:
                   artifact_name: github-pages-${{{{ github.run_attempt }}}}
               - run: echo "FACT url=${{{{ steps.deployment.outputs.page_url }}}}"
+          unpermitted:
+            if: vars.BARE == '1'
+            needs: publish
+            runs-on: ubuntu-24.04
+            permissions:
+              id-token: write
+            steps:
+              - uses: {DEPLOY_PAGES}
+                with:
+                  artifact_name: github-pages-${{{{ github.run_attempt }}}}
         """,
     "api.yml": """
         name: API
@@ -323,7 +348,7 @@ def test_checkout_of_a_push_is_a_local_branch(gh, work):
     assert fact(run, "branches") == "refs/heads/main"
     assert {"refs/remotes/origin/main", "refs/remotes/origin/side"} <= set(fact(run, "remotes").split(","))
     assert side != gh.main_sha
-    assert fact(run, "origin") == gh.origin.as_uri()
+    assert fact(run, "origin") == gh.git.url  # the origin as GitHub serves it: over HTTP(S), with a token
     assert fact(run, "full-shallow") == "false" and fact(run, "shallow") == "true"  # fetch-depth 0, the default 1
     assert fact(run, "count") == "1"
 
@@ -389,7 +414,7 @@ def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(g
     assert fact(run, "image-version") == prefix.name and int(fact(run, "image-packages")) <= 3
     assert fact(run, "image-pyenv") == "none"
     key = f"setup-python-Linux-X64-python-{prefix.name}-pip-"
-    assert fact(run, "py3.12-pip").startswith(str(gh.state / "pip-cache" / key))
+    assert fact(run, "py3.12-pip").startswith(str(gh.state / "pip-cache" / "refs%2Fheads%2Fmain" / key))
     if missing == "failure":
         assert "Python 3.14 is on GitHub's runners but not on this machine" in run.log
         assert run.result("py") == "failure"
@@ -400,9 +425,12 @@ def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(g
 
 @pytest.mark.needs("node")
 def test_artifacts_belong_to_their_run_attempt(gh):
+    """v4 artifacts as GitHub's users report them: without a token a download sees its own attempt's only (a
+    re-run cannot find what attempt 1 uploaded); by run id with a token it sees every attempt's, each attempt's
+    copy of a name apart, and the older copy may be the one taken; the token needs actions: read."""
     first = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=40)
     assert first.jobs == {"up": "success", "twice": "failure", "down": "success", "again": "skipped",
-                          "api": "skipped"}, first.tail()
+                          "reup": "skipped", "api": "skipped"}, first.tail()
     assert fact(first, "overwrite") == "ok" and facts(first, "after-conflict") == []
     assert "(409) Conflict: an artifact with this name already exists" in first.log
     assert fact(first, "got") == "attempt-1"
@@ -413,13 +441,18 @@ def test_artifacts_belong_to_their_run_attempt(gh):
     second = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=40,
                     attempt=2)
     assert second.jobs == {"up": "skipped", "twice": "skipped", "down": "skipped", "again": "failure",
-                           "api": "success"}, second.tail()
-    assert "Artifact not found for name: a" in second.log
-    assert fact(second, "api") == "attempt-1"
+                           "reup": "success", "api": "success"}, second.tail()
+    assert "Artifact not found for name: b (in run 40 attempt 2)" in second.log
+    assert fact(second, "api") == "attempt-1"  # attempt 2 uploaded its own "a"; attempt 1's copy was taken
+    assert "2 artifacts named a in run 40, every attempt" in second.log
 
-    later = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=40,
-                   attempt=3, job="api", now=time.time() + 8 * 86400)
-    assert later.jobs == {"api": "failure"}, later.tail()  # retention-days: 7
+    later = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=41,
+                   job="up")
+    assert later.jobs == {"up": "success"}
+    expired = gh.run("workflow_dispatch", "artifacts.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=41,
+                     attempt=3, job="api", now=time.time() + 8 * 86400)
+    assert expired.jobs == {"api": "failure", "reup": "skipped"}, expired.tail()  # retention-days: 7
+    assert "Artifact not found for name: a" in expired.log
 
 
 # -- cache -------------------------------------------------------------------------------------------------------
@@ -442,6 +475,21 @@ def test_cache_saves_after_a_successful_job_and_restores(gh):
     assert fact(after, "hit") == "" and fact(after, "content") == "none", after.tail()  # a failed job saves nothing
 
 
+@pytest.mark.needs("node")
+def test_caches_are_scoped_by_branch_as_github_scopes_them(gh):
+    """A branch reads its own caches and the default branch's; a sibling branch's, or a pull request's, never."""
+    def cached(run_id: int, ref: str, key: str, event: str = "workflow_dispatch"):
+        return gh.run(event, "cache.yml", {}, sha=gh.main_sha, ref=ref, run_id=run_id, vars={"KEY": key})
+
+    assert fact(cached(54, "refs/heads/main", "scoped"), "content") == "none"
+    from_main = cached(55, "refs/heads/topic", "scoped")
+    assert fact(from_main, "content") == "saved-by-run-54", from_main.tail()
+    cached(56, "refs/heads/topic", "topic-only")
+    assert fact(cached(57, "refs/heads/sibling", "topic-only"), "content") == "none"
+    assert fact(cached(58, "refs/heads/topic", "topic-only"), "content") == "saved-by-run-56"
+    assert fact(cached(59, "refs/heads/main", "topic-only"), "content") == "none"
+
+
 # -- Pages -------------------------------------------------------------------------------------------------------
 
 
@@ -450,10 +498,10 @@ def test_pages_deployments_are_recorded_and_a_failed_one_is_run_again(gh):
     (gh.state / "fail").mkdir(exist_ok=True)
     (gh.state / "fail" / "deploy-pages").write_text("once\n")
     first = gh.run("push", "pages.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=60)
-    assert first.jobs == {"publish": "success", "deploy": "failure"}, first.tail()
+    assert first.jobs == {"publish": "success", "deploy": "failure", "unpermitted": "skipped"}, first.tail()
     assert not (gh.state / "fail" / "deploy-pages").exists()
     again = gh.run("push", "pages.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=60, attempt=2)
-    assert again.jobs == {"publish": "success", "deploy": "success"}, again.tail()
+    assert again.jobs == {"publish": "success", "deploy": "success", "unpermitted": "skipped"}, again.tail()
     assert fact(again, "url") == "https://owner.github.io/planet-tracker/"
     records = [json.loads(line) for line in (gh.state / "pages" / "deployments.jsonl").read_text().splitlines()]
     assert records[-1] | {"time": 0} == {"n": len(records), "run_id": 60, "attempt": 2, "artifact": "github-pages-2",
@@ -462,6 +510,14 @@ def test_pages_deployments_are_recorded_and_a_failed_one_is_run_again(gh):
     site = gh.state / "pages" / "current"
     assert (site / "index.html").read_text() == "<p>60/2</p>\n"
     assert not (site / "link.html").is_symlink() and not (site / ".env").exists()
+    # A job without pages: write is refused, as GitHub refuses its token; and attempt 1's artifact is not this
+    # attempt's: deploy-pages sees its own attempt only.
+    refused = gh.run("push", "pages.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=61, vars={"BARE": "1"})
+    assert refused.jobs == {"publish": "success", "deploy": "success", "unpermitted": "failure"}, refused.tail()
+    assert "job unpermitted's GITHUB_TOKEN lacks pages: write; add it to the job's permissions" in refused.log
+    stale = gh.run("push", "pages.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=61, attempt=2,
+                   job="deploy", rerun_of=refused, again=("deploy",))
+    assert stale.jobs["deploy"] == "failure" and 'No artifacts named "github-pages-2"' in stale.log, stale.tail()
 
 
 # -- the API -----------------------------------------------------------------------------------------------------
@@ -487,7 +543,8 @@ def call(api: GitHubAPI, method: str, url: str, body=None, token: str | None = "
         request.add_header("User-Agent", "")
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.load(answer), answer.headers.get("Link", "")
+            data = answer.read()
+            return answer.status, json.loads(data) if data else None, answer.headers.get("Link", "")
     except urllib.error.HTTPError as error:
         return error.code, json.load(error), error.headers.get("Link", "")
 
@@ -532,6 +589,37 @@ def test_the_api_paginates_as_github_and_wants_the_token():
         api.stop()
 
 
+def test_the_api_refuses_what_the_jobs_token_may_not_do():
+    tokens = {"read": {"scopes": {"contents": "read"}, "job": "reader"},
+              "pulls": {"scopes": {"pull-requests": "write"}, "job": "commenter"},
+              "issues": {"scopes": {"issues": "write", "actions": "write"}, "job": "announcer"}}
+    api = GitHubAPI(tokens=tokens).start()
+    try:
+        api.add_pull(9, "ab" * 20)
+        comments = "/repos/owner/planet-tracker/issues/9/comments"
+        status, answer, _ = call(api, "POST", comments, {"body": "x"}, token="read")
+        assert (status, answer["message"]) == (403, "Resource not accessible by integration")
+        assert call(api, "GET", comments, token="read")[0] == 200  # reading a public repository needs none
+        assert call(api, "POST", comments, {"body": "x"}, token="pulls")[0] == 201
+        issue = {"title": "Performance: x", "body": "y"}
+        assert call(api, "POST", "/repos/owner/planet-tracker/issues", issue, token="pulls")[0] == 403
+        status, opened, _ = call(api, "POST", "/repos/owner/planet-tracker/issues", issue, token="issues")
+        assert status == 201
+        assert call(api, "POST", f"/repos/owner/planet-tracker/issues/{opened['number']}/comments", {"body": "z"},
+                    token="pulls")[0] == 403  # an issue, not a pull request: issues: write
+        dispatch = "/repos/owner/planet-tracker/actions/workflows/benchmarks.yml/dispatches"
+        assert call(api, "POST", dispatch, {"ref": "main"}, token="pulls")[0] == 403
+        assert call(api, "POST", dispatch, {"ref": "main"}, token="issues")[0] == 204
+        assert api.refused == [
+            "reader: POST /repos/owner/planet-tracker/issues/9/comments needs issues: write or pull-requests: write",
+            "commenter: POST /repos/owner/planet-tracker/issues needs issues: write",
+            f"commenter: POST /repos/owner/planet-tracker/issues/{opened['number']}/comments needs issues: write",
+            "commenter: POST /repos/owner/planet-tracker/actions/workflows/benchmarks.yml/dispatches needs actions: "
+            "write"]
+    finally:
+        api.stop()
+
+
 # -- what the driver refuses, and what it cleans up --------------------------------------------------------------
 
 
@@ -547,9 +635,9 @@ def test_an_input_no_stand_in_implements_fails_before_act_runs(gh, work):
               - uses: {CHECKOUT}
                 with:
                   persist-credentials: false
-                  token: ${{{{ secrets.PAT }}}}
+                  lfs: true
         """)}, "a workflow with an input the stand-in lacks", "refs/heads/bad")
-    with pytest.raises(RehearsalError, match=r"bad\.yml: job j, step 1: `with: token` is not implemented by the "
+    with pytest.raises(RehearsalError, match=r"bad\.yml: job j, step 1: `with: lfs` is not implemented by the "
                                              r"stand-in for actions/checkout"):
         gh.run("push", "checkout.yml", {}, sha=bad, ref="refs/heads/bad", run_id=80)
     other = push_commit(work, {".github/workflows/bad.yml": textwrap.dedent("""
@@ -569,13 +657,13 @@ def test_an_input_no_stand_in_implements_fails_before_act_runs(gh, work):
 def test_the_stand_in_itself_refuses_an_input_it_does_not_declare(tmp_path):
     folder = assemble("actions/checkout", tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
-    env.update({"INPUT_PERSIST-CREDENTIALS": "false", "INPUT_TOKEN": "x", "INPUT_FETCH-DEPTH": "1"})
+    env.update({"INPUT_PERSIST-CREDENTIALS": "false", "INPUT_LFS": "true", "INPUT_FETCH-DEPTH": "1"})
     done = subprocess.run([sys.executable, str(folder / "standins.py"), "actions/checkout", "main"], env=env,
                           capture_output=True, text=True)
     assert done.returncode == 1
-    assert done.stdout.splitlines() == ["::error::actions/checkout (rehearsal stand-in): `with: token` is not "
+    assert done.stdout.splitlines() == ["::error::actions/checkout (rehearsal stand-in): `with: lfs` is not "
                                         "implemented by the rehearsal's stand-in (it implements: ref, fetch-depth, "
-                                        "persist-credentials)"]
+                                        "token, persist-credentials)"]
 
 
 def sleepers(*numbers: int) -> list[str]:

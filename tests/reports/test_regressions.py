@@ -84,13 +84,20 @@ def test_the_baseline_is_the_newest_tag_on_the_line(tmp_path):
 
 
 def test_asvs_timed_steps_are_read_unconfirmed(tmp_path):
+    """asv's regressions.json names its steps by revision number (ints; None: before the first), which its
+    index.json maps to commits."""
+    (tmp_path / "index.json").write_text(json.dumps({"revision_to_hash": {"7": COMMITS[3], "9": COMMITS[5]}}))
     (tmp_path / "regressions.json").write_text(json.dumps({"regressions": [
         ["servers.ServerThroughput.time_batch(flask-dev)", "graphs/x.json", {"python": "3.12", "machine": "m"}, 0,
-         1.2, 1.0, [[None, COMMITS[3], 1.0, 1.2]]],
+         1.2, 1.0, [[None, 7, 1.0, 1.2]]],
+        ["servers.ServerThroughput.time_batch(aiohttp-dev)", "graphs/y.json", {"python": "3.12", "machine": "m"}, 0,
+         1.3, 1.0, [[7, 9, 1.0, 1.3]]],
         ["instructions.ServerInstructions.track_instructions_per_request(flask-dev)", "g", {}, 0, 1, 1, []]]}))
     found, how = regressions.timed(tmp_path, LINE)
-    (step,) = found
-    assert step["ratio"] == pytest.approx(1.2) and step["confirm"] == f"make compare BASE={COMMITS[3][:8]}^ " \
-                                                                     f"HEAD={COMMITS[3][:8]}"
+    first, step = found
+    assert first["ratio"] == pytest.approx(1.2) and first["confirm"] == f"make compare BASE={COMMITS[3][:8]}^ " \
+                                                                       f"HEAD={COMMITS[3][:8]}"
+    assert (step["before_commit"], step["after_commit"]) == (COMMITS[3], COMMITS[5])
+    assert step["confirm"] == f"make compare BASE={COMMITS[3][:8]} HEAD={COMMITS[5][:8]}"
     assert "unconfirmed" in how
     assert regressions.timed(tmp_path / "none", LINE)[0] == []

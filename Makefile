@@ -54,10 +54,12 @@ RUN_ARGS = --machine $(MACHINE) --bench='$(BENCH)' --asv-args='$(ASV_ARGS)'
 	sweep rehearse clean \
 	ci-measure ci-merge ci-publish ci-announce ci-bisect pages-newest pr-compare pr-artifact pr-comment
 
-# A venv with the pinned dependencies; rebuilt when what it was built from changes.
+# A venv with the pinned dependencies; rebuilt when what it was built from changes. --no-compile: a module is
+# compiled when first imported, and most of pandas' and matplotlib's never are: a third of the install's time,
+# paid in every CI job. The benchmarks run in asv's own environments, never in this one.
 $(VENV)/.installed: setup.cfg constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -54,13 +54,15 @@ RUN_ARGS = --machine $(MACHINE) --bench='$(BENCH)' --asv-args='$(ASV_ARGS)'
 	sweep rehearse clean \
 	ci-measure ci-merge ci-publish ci-announce ci-bisect pages-newest pr-compare pr-artifact pr-comment
 
-# A venv with the pinned dependencies; rebuilt when what it was built from changes. --no-compile: a module is
-# compiled when first imported, and most of pandas' and matplotlib's never are: a third of the install's time,
-# paid in every CI job. The benchmarks run in asv's own environments, never in this one.
+# A venv with the pinned dependencies; rebuilt when what it was built from changes, by content: the stamp holds
+# their checksum, so a fresh checkout's newer files, or the workflows' cached venv restored into one, rebuild
+# nothing. --no-compile: a module is compiled when first imported, and most of pandas' and matplotlib's never are: a
+# third of the install's time. The benchmarks run in asv's own environments, never in this one.
+VENV_FROM = $(shell cat setup.cfg constraints.txt | cksum)
 $(VENV)/.installed: setup.cfg constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[$(EXTRAS)]'
-	touch $@
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(VENV_FROM)" ]; then set -x; $(PYTHON) -m venv $(VENV) && \
+	  $(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[$(EXTRAS)]'; fi
+	@echo '$(VENV_FROM)' > $@
 
 venv: $(VENV)/.installed
 

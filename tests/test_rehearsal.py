@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICK = {"QUICK": "1", "BENCH": r"^core\.Query", "ASV_ARGS": "-a rounds=1 -a repeat=1"}
 IDENTITY = ["-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid", "-c", "commit.gpgsign=false"]
 BRANCH = "asv-results"
+INSTALL = "-m pip install --quiet --no-compile -c constraints.txt -e"  # make venv's install, as the log shows it
 # act runs the stand-ins of the actions as JavaScript actions (rehearsal/launch.js); setup-python's stand-in takes
 # its interpreters from pyenv (or a runner's tool cache), and a job's bare python3 is pyenv's 3.12.
 pytestmark = pytest.mark.needs("node", "pyenv")
@@ -148,7 +149,7 @@ def test_two_pushes_racing_the_first_of_two_commits_on_two_pythons(gh, work):
     assert {(c, py) for c in first for py in ("3.11", "3.12")} | {(second[0], "3.11")} <= history(gh)
     assert {*first, *second} <= deployed_commits(gh)
     # The legs installed the instrument only: neither the reports nor the test tools.
-    assert "pip install --quiet --no-compile -c constraints.txt -e '.[bench]'" in runs["one"].log
+    assert f"{INSTALL} .[bench]" in runs["one"].log
 
 
 def test_a_manual_backfill_with_a_new_python(gh, work):
@@ -156,6 +157,8 @@ def test_a_manual_backfill_with_a_new_python(gh, work):
     3.11, one of which it has (not measured again), and on 3.13, which has no results at all yet."""
     measured, run = push(gh, work, 1, "before the backfill", 599, matrix={"python": ["3.11"]})
     assert_jobs(run, measure="success", publish="success")
+    # The tools' venvs the first runs cached on main: restored, and make venv installs nothing.
+    assert "Cache restored from key: venv-Linux-py3.11" in run.log and INSTALL not in run.log
     head = commit(work, 1, "after the push")[0]
     kept = blobs(gh, measured[0], "3.11")
     assert kept and not {py for _, py in history(gh)} & {"3.13"}

@@ -454,8 +454,7 @@ def keep_what_succeeded(spec: dict, previous: ActRun, again: set[str] = frozense
                 return str(previous.attempt if expression.endswith("attempt") else previous.run_id)
             raise RehearsalError(f"job {key}: cannot carry the output expression {expression!r} into a re-run")
 
-        name = str(job.get("name") or key)
-        stub = {"name": key if "${{" in name else name, "runs-on": job.get("runs-on"),
+        stub = {"name": _job_name(key, job), "runs-on": job.get("runs-on"),
                 "steps": [{"run": f"echo 'kept from attempt {previous.attempt}, not run again'"}]}
         if job.get("needs"):
             stub["needs"] = job["needs"]
@@ -494,7 +493,6 @@ class _LegLog:
         self.name = ""
         self.result = ""
         self.errors = 0
-        self.fatal = 0
 
 
 def _leg_name(workflow_name: str, job_field: str, matrix: dict) -> str:
@@ -828,32 +826,16 @@ class Rehearsal:
             os.replace(scratch, self.state / rules.TOKENS_FILE)
         return found
 
-    def rerun_job(self, previous: ActRun, job: str, **changes) -> ActRun:
-        """GitHub's "Re-run this job" on a job that succeeded: the next attempt, in which it runs again (and the
-        jobs that need it, as GitHub re-runs them), every other job that succeeded kept."""
-        jobs = yaml.safe_load((self.origin_workflow(previous)).read_text()).get("jobs") or {}
-        dependents = {key for key, spec in jobs.items() if job in _needs(spec)}
-        options = {**previous.options, **changes}
-        return self.run(previous.event, previous.workflow, previous.payload, sha=previous.sha, ref=previous.ref,
-                        run_id=previous.run_id, attempt=previous.attempt + 1, rerun_of=previous,
-                        again=(job, *sorted(dependents)), **options)
-
-    def origin_workflow(self, previous: ActRun) -> Path:
-        """The workflow file as it was at the run's commit (in a scratch checkout of the origin)."""
-        folder = self.state / "workflow-at" / previous.sha
-        if not folder.exists():
-            _git("clone", "-q", "--no-checkout", str(self.origin), str(folder))
-            _git("-c", "advice.detachedHead=false", "checkout", "-q", "--detach", previous.sha, cwd=folder)
-        return folder / ".github" / "workflows" / previous.workflow
-
-    def rerun_failed(self, previous: ActRun, **changes) -> ActRun:
+    def rerun_failed(self, previous: ActRun, *, again: tuple[str, ...] = (), **changes) -> ActRun:
         """GitHub's "Re-run failed jobs": the next attempt of the same run, in which every job that succeeded in
-        ``previous`` keeps its result and its outputs, and the others run again as written. act has no such
-        thing (it runs a job with every job it needs), so the jobs that succeeded become stubs that report what
-        the previous attempt left (see ``keep_what_succeeded``)."""
+        ``previous`` keeps its result and its outputs, and the others run again as written, with every job that
+        needs them; ``again``: jobs that succeeded and run again too ("Re-run this job"). act has no such thing
+        (it runs a job with every job it needs), so the jobs kept become stubs that report what the previous
+        attempt left (see ``keep_what_succeeded``)."""
         options = {**previous.options, **changes}
         return self.run(previous.event, previous.workflow, previous.payload, sha=previous.sha, ref=previous.ref,
-                        run_id=previous.run_id, attempt=previous.attempt + 1, rerun_of=previous, **options)
+                        run_id=previous.run_id, attempt=previous.attempt + 1, rerun_of=previous, again=again,
+                        **options)
 
     @staticmethod
     def _closure(jobs: dict, job: str) -> set[str]:

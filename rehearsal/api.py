@@ -71,7 +71,6 @@ class GitHubAPI:
         self._lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- what a test sets up and reads ---------------------------------------------------------------------------
 
@@ -114,29 +113,20 @@ class GitHubAPI:
         return f"http://{host}:{port}"
 
     def start(self) -> GitHubAPI:
-        api = self
-
-        class Handler(_Handler):
-            owner = api
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="rehearsal-api", daemon=True)
-        self._thread.start()
+        self._server = serve(type("Handler", (_Handler,), {"owner": self}), "rehearsal-api")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self._thread.join(timeout=10)
             self._server = None
 
     # -- the endpoints -------------------------------------------------------------------------------------------
 
     def _new_comment(self, issue: int, body: str, user: dict) -> dict:
         self._next_id += 1
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stamp = _now()
         comment = {"id": self._next_id, "issue": issue, "body": body, "user": dict(user),
                    "html_url": f"https://github.com/{self.repository}/pull/{issue}#issuecomment-{self._next_id}",
                    "created_at": stamp, "updated_at": stamp}
@@ -172,21 +162,19 @@ class GitHubAPI:
         entry = self.tokens.get(given.strip()) if scheme.lower() in ("bearer", "token") else None
         request.authorized = entry is not None
         if entry is None:
-            return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
-                         "status": "401"}, {}
+            return 401, _error(401, "Bad credentials"), {}
         request.job = entry["job"]
         needs = self._needs(request)
         if needs and not any(rules.allows(entry["scopes"], *need.split(": ")) for need in needs):
             self.refused.append(f"{entry['job']}: {request.method} {request.path} needs {' or '.join(needs)}")
-            return 403, {"message": rules.FORBIDDEN, "documentation_url": "https://docs.github.com/rest",
-                         "status": "403"}, {}
+            return 403, _error(403, rules.FORBIDDEN), {}
         repo = re.escape(self.repository)
         method, path = request.method, request.path.rstrip("/")
         if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", path):
             if method != "GET":
                 return self._unexpected()
             pull = self.pulls.get(int(m[1]))
-            return (200, json.loads(json.dumps(pull)), {}) if pull else (404, _not_found(), {})
+            return (200, json.loads(json.dumps(pull)), {}) if pull else (404, _error(404, "Not Found"), {})
         listing = re.fullmatch(rf"/repos/{repo}/issues/(\d+)/comments", path) or \
             re.fullmatch(rf"/repositories/{REPOSITORY_ID}/issues/(\d+)/comments", path)
         if listing and method == "GET":
@@ -194,7 +182,7 @@ class GitHubAPI:
         if (m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)/comments", path)) and method == "POST":
             issue = int(m[1])
             if issue not in self.issues:
-                return 404, _not_found(), {}
+                return 404, _error(404, "Not Found"), {}
             problem = _body_problem(request.body)
             if problem:
                 return 422, problem, {}
@@ -209,7 +197,7 @@ class GitHubAPI:
             if problem or len(body["title"]) > 256:
                 return 422, problem or {"message": "Validation Failed"}, {}
             number = self._number()
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            stamp = _now()
             self.opened[number] = {"number": number, "title": body["title"], "body": body.get("body", ""),
                                    "state": "open", "state_reason": None, "user": dict(BOT),
                                    "labels": [{"name": name} for name in body.get("labels") or []],
@@ -220,14 +208,14 @@ class GitHubAPI:
         if (m := re.fullmatch(rf"/repos/{repo}/issues/(\d+)", path)) and method == "PATCH":
             issue = self.opened.get(int(m[1]))
             if issue is None:
-                return 404, _not_found(), {}
+                return 404, _error(404, "Not Found"), {}
             body = request.body if isinstance(request.body, dict) else {}
             if body.get("state") not in (None, "open", "closed"):
                 return 422, {"message": "Validation Failed"}, {}
             for key in ("title", "body", "state", "state_reason"):
                 if key in body:
                     issue[key] = body[key]
-            issue["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            issue["updated_at"] = _now()
             return 200, json.loads(json.dumps(issue)), {}
         if (m := re.fullmatch(rf"/repos/{repo}/actions/workflows/([\w.-]+)/dispatches", path)) and method == "POST":
             body = request.body if isinstance(request.body, dict) else {}
@@ -238,12 +226,12 @@ class GitHubAPI:
         if (m := re.fullmatch(rf"/repos/{repo}/issues/comments/(\d+)", path)) and method == "PATCH":
             found = [c for c in self.comments if c["id"] == int(m[1])]
             if not found:
-                return 404, _not_found(), {}
+                return 404, _error(404, "Not Found"), {}
             problem = _body_problem(request.body)
             if problem:
                 return 422, problem, {}
             found[0]["body"] = request.body["body"]
-            found[0]["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            found[0]["updated_at"] = _now()
             return 200, self._public(found[0]), {}
         return self._unexpected()
 
@@ -262,52 +250,53 @@ class GitHubAPI:
         return ["issues: write"]
 
     def _unexpected(self) -> tuple[int, Any, dict[str, str]]:
-        return 404, {**_not_found(), "_unexpected": True}, {}
+        return 404, {**_error(404, "Not Found"), "_unexpected": True}, {}
 
     def _list_issues(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        try:
-            per_page = min(max(int(query.get("per_page", "30")), 1), 100)
-            page = max(int(query.get("page", "1")), 1)
-        except ValueError:
-            return 422, {"message": "Validation Failed"}, {}
         state, labels = query.get("state", "open"), [x for x in query.get("labels", "").split(",") if x]
-        everything = [i for i in sorted(self.opened.values(), key=lambda i: -i["number"])
+        everything = [json.loads(json.dumps(i)) for i in sorted(self.opened.values(), key=lambda i: -i["number"])
                       if state in ("all", i["state"]) and all(x in [e["name"] for e in i["labels"]] for x in labels)]
-        shown = [json.loads(json.dumps(i)) for i in everything[(page - 1) * per_page: page * per_page]]
-        last = max((len(everything) + per_page - 1) // per_page, 1)
-        base = f"{self.url}/repositories/{REPOSITORY_ID}/issues"
-        query_rest = {k: v for k, v in query.items() if k not in ("page", "per_page")}
-        links = []
-        if page < last:
-            links.append(f'<{base}?{urlencode({**query_rest, "per_page": per_page, "page": page + 1})}>; rel="next"')
-        return 200, shown, ({"Link": ", ".join(links)} if links else {})
+        return self._page(everything, query, f"/repositories/{REPOSITORY_ID}/issues")
 
     def _list_comments(self, issue: int, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if issue not in self.issues:
-            return 404, _not_found(), {}
+            return 404, _error(404, "Not Found"), {}
+        everything = [self._public(c) for c in self.comments if c["issue"] == issue]
+        return self._page(everything, query, f"/repositories/{REPOSITORY_ID}/issues/{issue}/comments")
+
+    def _page(self, everything: list, query: dict[str, str], path: str) -> tuple[int, Any, dict[str, str]]:
+        """One page of a list, with GitHub's ``Link`` header (prev, first, next, last) for the others."""
         try:
             per_page = min(max(int(query.get("per_page", "30")), 1), 100)
             page = max(int(query.get("page", "1")), 1)
         except ValueError:
             return 422, {"message": "Validation Failed"}, {}
-        everything = [c for c in self.comments if c["issue"] == issue]
         last = max((len(everything) + per_page - 1) // per_page, 1)
-        shown = [self._public(c) for c in everything[(page - 1) * per_page: page * per_page]]
-        base = f"{self.url}/repositories/{REPOSITORY_ID}/issues/{issue}/comments"
+        rest = {k: v for k, v in query.items() if k not in ("page", "per_page")}
 
         def link(number: int, rel: str) -> str:
-            return f'<{base}?{urlencode({"per_page": per_page, "page": number})}>; rel="{rel}"'
+            return f'<{self.url}{path}?{urlencode({**rest, "per_page": per_page, "page": number})}>; rel="{rel}"'
 
-        links = []
-        if page > 1:
-            links += [link(page - 1, "prev"), link(1, "first")]
+        links = [link(page - 1, "prev"), link(1, "first")] if page > 1 else []
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
-        return 200, shown, ({"Link": ", ".join(links)} if links else {})
+        return 200, everything[(page - 1) * per_page: page * per_page], ({"Link": ", ".join(links)} if links else {})
 
 
-def _not_found() -> dict:
-    return {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+def serve(handler: type[BaseHTTPRequestHandler], name: str) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1 (a free port), answering in threads of its own until its shutdown()."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return server
+
+
+def _error(status: int, message: str) -> dict:
+    return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _body_problem(body: Any) -> dict | None:

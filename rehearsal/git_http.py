@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import rules
+from .api import serve
 
 
 class GitServer:
@@ -34,14 +34,7 @@ class GitServer:
         return f"http://{host}:{port}/{self.repository}"
 
     def start(self) -> GitServer:
-        owner = self
-
-        class Handler(_Handler):
-            server_owner = owner
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="rehearsal-git", daemon=True).start()
+        self._server = serve(type("Handler", (_Handler,), {"server_owner": self}), "rehearsal-git")
         return self
 
     def stop(self) -> None:

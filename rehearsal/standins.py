@@ -74,11 +74,16 @@ def boolean(inputs: dict[str, str], name: str) -> bool:
     return False
 
 
+def needed(variable: str, who: str = "a runner") -> str:
+    """An environment variable the runner (or the rehearsal's driver) sets: without it, this is not a job."""
+    value = os.environ.get(variable, "")
+    if not value:
+        fail(f"{variable} is not set: not run by {who}")
+    return value
+
+
 def _file_command(variable: str, name: str, value: str) -> None:
-    path = os.environ.get(variable)
-    if not path:
-        fail(f"{variable} is not set: not run by a runner")
-    with open(path, "a", encoding="utf-8") as out:
+    with open(needed(variable), "a", encoding="utf-8") as out:
         if "\n" in value:
             delimiter = f"ghadelimiter_{uuid.uuid4()}"
             out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
@@ -104,10 +109,7 @@ def get_state(name: str) -> str:
 
 
 def add_path(path: Path) -> None:
-    target = os.environ.get("GITHUB_PATH")
-    if not target:
-        fail("GITHUB_PATH is not set: not run by a runner")
-    with open(target, "a", encoding="utf-8") as out:
+    with open(needed("GITHUB_PATH"), "a", encoding="utf-8") as out:
         out.write(f"{path}\n")
 
 
@@ -120,17 +122,11 @@ def warning(message: str) -> None:
 
 
 def state_dir() -> Path:
-    root = os.environ.get("REHEARSAL_STATE")
-    if not root:
-        fail("REHEARSAL_STATE is not set: the rehearsal's driver passes it")
-    return Path(root)
+    return Path(needed("REHEARSAL_STATE", "the rehearsal's driver"))
 
 
 def workspace() -> Path:
-    root = os.environ.get("GITHUB_WORKSPACE")
-    if not root:
-        fail("GITHUB_WORKSPACE is not set: not run by a runner")
-    return Path(root)
+    return Path(needed("GITHUB_WORKSPACE"))
 
 
 def resolve(path: str) -> Path:
@@ -235,9 +231,7 @@ def checkout(phase: str, inputs: dict[str, str]) -> None:
         fail(f"fetch-depth {inputs['fetch-depth']!r} is not a number")
     if depth < 0:
         depth = 0
-    url = os.environ.get("REHEARSAL_GIT_URL", "")
-    if not url:
-        fail("REHEARSAL_GIT_URL is not set: the driver serves the origin")
+    url = needed("REHEARSAL_GIT_URL", "the rehearsal's driver")
     if not inputs["token"]:
         fail("Input required and not supplied: token")
     # As the real action: the token in an extra header keyed on the server's URL while it fetches, then gone

@@ -315,7 +315,7 @@ def test_a_regression_is_placed_announced_once_and_closed_when_fixed(gh, work):
     racing = {}
     nothing = commit_as(work, "counts: nothing after")
     git(work, "push", "-q", "origin", "main")
-    threads = [threading.Thread(target=lambda: racing.update(rerun=gh.rerun_job(placed, "announce"))),
+    threads = [threading.Thread(target=lambda: racing.update(rerun=gh.rerun_failed(placed, again=("announce",)))),
                threading.Thread(target=lambda: racing.update(push=gh.run(
                    "push", "benchmarks.yml", {"before": eight[-1], "after": nothing}, sha=nothing,
                    ref="refs/heads/main", run_id=903, matrix={"python": ["3.11"]}, env={**QUICK, **COUNTED})))]

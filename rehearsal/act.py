@@ -48,10 +48,11 @@ UNSCOPED = "rehearsal-token-of-no-job"
 IDENTITY = {"GIT_AUTHOR_NAME": "Rehearsal", "GIT_AUTHOR_EMAIL": "rehearsal@example.invalid",
             "GIT_COMMITTER_NAME": "Rehearsal", "GIT_COMMITTER_EMAIL": "rehearsal@example.invalid"}
 # What the driver's own environment must not hand to act and its jobs: the runner's and the test run's variables,
-# the project's virtualenv (a job starts from the machine, not from the venv pytest runs in).
+# the project's virtualenv (a job starts from the machine, not from the venv pytest runs in), and the make that ran
+# the rehearsal (its command-line variables would reach every make of every job).
 DROPPED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "PYTEST_", "REHEARSAL_", "ACT_", "XDG_",
-                    "PYTHON", "CONDA", "COV_CORE_")
-DROPPED = {"VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "CI", "PIP_CACHE_DIR", "PWD", "OLDPWD", "_"}
+                    "PYTHON", "CONDA", "COV_CORE_", "MAKE")
+DROPPED = {"VIRTUAL_ENV", "VIRTUAL_ENV_PROMPT", "CI", "PIP_CACHE_DIR", "PWD", "OLDPWD", "_", "MFLAGS"}
 
 
 # A fork of the rehearsed repository, as GitHub's payloads name one: its id tells actions/checkout's guard that a

@@ -106,6 +106,7 @@ WORKFLOWS = {
                   count='import importlib.metadata as m; print(len(list(m.distributions())))'
                   echo "FACT image-packages=$(python3 -c "$count")"
                   echo "FACT image-pyenv=$(command -v pyenv || echo none)"
+                  echo "FACT image-make=${{MAKEFLAGS:-none}}${{MAKELEVEL:-none}}"
         """,
     "artifacts.yml": f"""
         name: Artifacts
@@ -397,8 +398,12 @@ def pyenv_prefix(version: str) -> Path | None:
 
 @pytest.mark.skipif(pyenv_prefix("3.12") is None, reason="setup-python's stand-in takes Python 3.12 from pyenv")
 @pytest.mark.needs("node")
-def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(gh):
+def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(gh, monkeypatch):
     prefix = pyenv_prefix("3.12")
+    # As when the rehearsal runs under make with a variable given (make rehearse PYTEST_ARGS=...): a job on GitHub
+    # gets none of the developer's make, whose command-line variables would reach every make of every job.
+    monkeypatch.setenv("MAKEFLAGS", " -- PYTEST_ARGS=")
+    monkeypatch.setenv("MAKELEVEL", "1")
     run = gh.run("workflow_dispatch", "python.yml", {}, sha=gh.main_sha, ref="refs/heads/main", run_id=3)
     missing = "success" if pyenv_prefix("3.14") else "failure"  # GitHub has 3.14; this machine, so far, not
     assert run.jobs == {"py (3.12)": "success", "py (3.14)": missing, "image": "success"}, run.tail()
@@ -412,7 +417,7 @@ def test_setup_python_puts_a_bare_interpreter_first_and_gives_its_full_version(g
     # A job without setup-python: the image's python3, ubuntu-24.04's 3.12 with nothing installed (pip and its
     # kin only), and no pyenv on PATH.
     assert fact(run, "image-version") == prefix.name and int(fact(run, "image-packages")) <= 3
-    assert fact(run, "image-pyenv") == "none"
+    assert fact(run, "image-pyenv") == "none" and fact(run, "image-make") == "nonenone"
     key = f"setup-python-Linux-X64-python-{prefix.name}-pip-"
     assert fact(run, "py3.12-pip").startswith(str(gh.state / "pip-cache" / "refs%2Fheads%2Fmain" / key))
     if missing == "failure":

@@ -383,9 +383,6 @@ def with_tokens(spec: dict, tokens: dict[str, str]) -> dict:
             return replaced
         return value
 
-    spec = dict(spec)
-    if True in spec:  # YAML 1.1 reads the key "on" as True
-        spec["on"] = spec.pop(True)
     for key in ("env", "defaults"):
         if any(_TOKEN.search(text) for text in _strings(spec.get(key) or {})):
             raise RehearsalError(f"the workflow's {key}: uses the token; give it to the jobs that need it")
@@ -428,9 +425,6 @@ def keep_what_succeeded(spec: dict, previous: ActRun, again: set[str] = frozense
     previous attempt left: a job that succeeded, its outputs (its ``outputs:`` evaluated over what its steps set,
     and ``github.run_attempt`` / ``run_id`` as they were then); a job that was skipped, skipped again. An output
     expression this cannot evaluate is an error, not a guess."""
-    spec = dict(spec)
-    if True in spec:  # YAML 1.1 reads the key "on" as True
-        spec["on"] = spec.pop(True)
     jobs = dict(spec.get("jobs") or {})
     rerun = set(again) | {leg.job_id for leg in previous.legs if leg.result not in ("success", "skipped")}
     grown = True
@@ -739,6 +733,8 @@ class Rehearsal:
             raise RehearsalError(f"no workflow {workflow} at {sha[:12]} ({path})")
         used = check_workflows(workflows)
         written = yaml.safe_load(path.read_text()) or {}
+        if True in written:  # YAML 1.1 reads the key "on" as True; written back, act would find no "on:"
+            written["on"] = written.pop(True)
         body = self._payload(event, payload or {}, sha, ref, inputs, actor)
         tokens = self._tokens(written, event, body, f"{path.name} run {run_id} attempt {attempt}")
         spec = keep_what_succeeded(written, rerun_of, set(again)) if rerun_of is not None else written

@@ -50,8 +50,61 @@ class Request:
     job: str = ""  # whose token it carried
 
 
+class _Handler(BaseHTTPRequestHandler):
+    owner: GitHubAPI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, answer, extra = self.owner.handle(self.command, parts.path, query, body, headers)
+        data = b"" if status == 204 else json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class Loopback:
+    """A server of the rehearsal's on 127.0.0.1 (a free port), answering in threads of its own from start() to
+    stop(); its ``handler`` reaches it as ``self.owner``."""
+    handler: type[BaseHTTPRequestHandler]
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (self.handler,), {"owner": self}))
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name=f"rehearsal-{type(self).__name__}",
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
 @dataclass
-class GitHubAPI:
+class GitHubAPI(Loopback):
+    handler = _Handler
     token: str = "rehearsal-token"  # alone (without ``tokens``): one token that may do everything
     repository: str = "owner/planet-tracker"
     tokens: dict[str, dict] | None = None  # {token: {"scopes", "job"}}: the jobs' tokens, shared with the driver
@@ -70,7 +123,6 @@ class GitHubAPI:
             self.tokens[self.token] = {"scopes": rules.declared("write-all"), "job": "the test"}
         self._lock = threading.Lock()
         self._next_id = 1000
-        self._server: ThreadingHTTPServer | None = None
 
     # -- what a test sets up and reads ---------------------------------------------------------------------------
 
@@ -111,16 +163,6 @@ class GitHubAPI:
             raise RuntimeError("the API is not started")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
-
-    def start(self) -> GitHubAPI:
-        self._server = serve(type("Handler", (_Handler,), {"owner": self}), "rehearsal-api")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # -- the endpoints -------------------------------------------------------------------------------------------
 
@@ -283,14 +325,6 @@ class GitHubAPI:
         return 200, everything[(page - 1) * per_page: page * per_page], ({"Link": ", ".join(links)} if links else {})
 
 
-def serve(handler: type[BaseHTTPRequestHandler], name: str) -> ThreadingHTTPServer:
-    """A server on 127.0.0.1 (a free port), answering in threads of its own until its shutdown()."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    return server
-
-
 def _error(status: int, message: str) -> dict:
     return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
 
@@ -307,35 +341,3 @@ def _body_problem(body: Any) -> dict | None:
                 "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
                             "message": f"body is too long (maximum is {MAX_BODY} characters)"}]}
     return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: GitHubAPI
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):
-        pass
-
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body: Any = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, answer, extra = self.owner.handle(self.command, parts.path, query, body, headers)
-        data = b"" if status == 204 else json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve

@@ -14,66 +14,22 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import rules
-from .api import serve
-
-
-class GitServer:
-    def __init__(self, origin: Path, repository: str, tokens: dict[str, dict]):
-        self.origin, self.repository, self.tokens = Path(origin), repository, tokens
-        self.refused: list[tuple[str, str]] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/{self.repository}"
-
-    def start(self) -> GitServer:
-        self._server = serve(type("Handler", (_Handler,), {"server_owner": self}), "rehearsal-git")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def check(self, authorization: str, service: str) -> tuple[int, str]:
-        """(0, "") when the request may go on, else (status, GitHub's message)."""
-        scheme, _, encoded = authorization.partition(" ")
-        token = ""
-        if scheme.lower() == "basic":
-            try:
-                token = base64.b64decode(encoded.strip()).decode().partition(":")[2]
-            except (ValueError, UnicodeDecodeError):
-                token = ""
-        entry = self.tokens.get(token) if token else None
-        if entry is None:
-            why = "no token" if not token else "a token this repository does not know"
-            self.refused.append((service, why))
-            return 401, "Invalid username or token. Password authentication is not supported for Git operations."
-        need = "contents: write" if service == "git-receive-pack" else "contents: read"
-        if rules.lacking(entry["scopes"], need):
-            self.refused.append((service, f"{entry['job']}: lacks {need}"))
-            if service == "git-receive-pack":
-                return 403, f"Permission to {self.repository}.git denied to github-actions[bot]."
-            return 404, "Repository not found."
-        return 0, ""
+from .api import Loopback
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server_owner: GitServer
+    owner: GitServer
 
     def log_message(self, format, *args):
         pass
 
     def _serve(self) -> None:
-        owner = self.server_owner
+        owner = self.owner
         parts = urlsplit(self.path)
         prefix = f"/{owner.repository}"
         path = parts.path
@@ -137,3 +93,38 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = _serve
+
+
+class GitServer(Loopback):
+    handler = _Handler
+
+    def __init__(self, origin: Path, repository: str, tokens: dict[str, dict]):
+        self.origin, self.repository, self.tokens = Path(origin), repository, tokens
+        self.refused: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/{self.repository}"
+
+    def check(self, authorization: str, service: str) -> tuple[int, str]:
+        """(0, "") when the request may go on, else (status, GitHub's message)."""
+        scheme, _, encoded = authorization.partition(" ")
+        token = ""
+        if scheme.lower() == "basic":
+            try:
+                token = base64.b64decode(encoded.strip()).decode().partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                token = ""
+        entry = self.tokens.get(token) if token else None
+        if entry is None:
+            why = "no token" if not token else "a token this repository does not know"
+            self.refused.append((service, why))
+            return 401, "Invalid username or token. Password authentication is not supported for Git operations."
+        need = "contents: write" if service == "git-receive-pack" else "contents: read"
+        if rules.lacking(entry["scopes"], need):
+            self.refused.append((service, f"{entry['job']}: lacks {need}"))
+            if service == "git-receive-pack":
+                return 403, f"Permission to {self.repository}.git denied to github-actions[bot]."
+            return 404, "Repository not found."
+        return 0, ""
